@@ -1,0 +1,203 @@
+"""The frozen configuration of a cxmock server.
+
+Built from, in order of precedence: explicit keyword arguments (CLI flags) > ``CXMOCK_<OPTION>`` environment
+variables > one YAML file (``--config``) > the defaults below. ``Config.load`` does the merge; every option is a
+field here, so the CLI, the environment and the file share one list of names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["Config", "DEFAULT_CLIENT_SECRET", "SECRET_FIELDS"]
+
+DEFAULT_CLIENT_SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
+
+#: fields whose values are masked by ``Config.masked()``
+SECRET_FIELDS = frozenset({"client_secret", "admin_token", "smtp_credentials"})
+
+ENV_PREFIX = "CXMOCK_"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every option of the server. Ports 0 mean "pick a free ephemeral port"."""
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 0
+    #: "default" (the bundled vendor sample), "none" (empty), or a path to a YAML/JSON seed file
+    seed: str = "default"
+    #: None means the bundled fixtures/users.yaml
+    users: str | None = None
+    token_lifetime: int = 3600
+    client_secret: str = DEFAULT_CLIENT_SECRET
+    strict: bool = False
+    max_body: int = 64 * 1024
+    admin_token: str | None = None
+    validate_responses: bool = False
+    log_format: str = "text"
+    log_requests: bool = False
+    journal_limit: int = 1000
+    http_threads: int = 16
+    # SMTP sink
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 0
+    smtps_port: int = 0
+    smtp_cert: str | None = None
+    smtp_key: str | None = None
+    #: "any" accepts any credentials; "fixed" only smtp_credentials; add smtp_require_auth to demand AUTH
+    smtp_auth: str = "any"
+    smtp_credentials: tuple[str, ...] = ()
+    smtp_require_auth: bool = False
+    capture_limit: int = 1000
+    max_message_size: int = 10 * 1024 * 1024
+    # testconnection
+    smtp_mode: str = "sink"
+    smtp_allow: tuple[str, ...] = ("127.0.0.0/8", "::1", "localhost")
+    smtp_timeout: float = 10.0
+    smtp_ca_file: str | None = None
+    smtp_insecure: bool = False
+    # faults
+    faults: tuple[str, ...] = ()
+    fault_seed: int = 0
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.smtp_mode not in ("sink", "direct"):
+            problems.append(f"smtp_mode must be 'sink' or 'direct', got {self.smtp_mode!r}")
+        if self.smtp_auth not in ("any", "fixed"):
+            problems.append(f"smtp_auth must be 'any' or 'fixed', got {self.smtp_auth!r}")
+        if self.log_format not in ("text", "json"):
+            problems.append(f"log_format must be 'text' or 'json', got {self.log_format!r}")
+        for name in ("port", "smtp_port", "smtps_port"):
+            value = getattr(self, name)
+            if not 0 <= value <= 65535:
+                problems.append(f"{name} must be between 0 and 65535, got {value}")
+        for name in ("token_lifetime", "max_body", "journal_limit", "capture_limit", "http_threads"):
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.smtp_timeout <= 0:
+            problems.append(f"smtp_timeout must be positive, got {self.smtp_timeout}")
+        for cred in self.smtp_credentials:
+            if ":" not in cred:
+                problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")
+        if problems:
+            raise ConfigError("invalid configuration: " + "; ".join(problems))
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` applied (validated like the original)."""
+        return dataclasses.replace(self, **changes)
+
+    def masked(self) -> dict[str, Any]:
+        """The configuration as a plain dict with secrets masked, for ``--print-config`` and ``/_mock/config``."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                if isinstance(value, tuple):
+                    value = [v.split(":", 1)[0] + ":***" for v in value]
+                else:
+                    value = "***"
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def option_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        config_file: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Config:
+        """Merge file < environment < overrides over the defaults; values are converted to the field types.
+
+        ``overrides`` entries whose value is ``None`` are treated as "not given".
+        """
+        merged: dict[str, Any] = {}
+        if config_file is not None:
+            merged.update(_read_config_file(Path(config_file)))
+        env = os.environ if environ is None else environ
+        for name in cls.option_names():
+            key = ENV_PREFIX + name.upper()
+            if key in env:
+                merged[name] = env[key]
+        for name, value in (overrides or {}).items():
+            if value is not None and value != ():
+                merged[name] = value
+        return cls(**{name: _convert(name, value) for name, value in merged.items()})
+
+
+_FIELD_TYPES = {f.name: f for f in fields(Config)}
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of option: value, got {type(data).__name__}")
+    out = {}
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name not in _FIELD_TYPES:
+            raise ConfigError(
+                f"config file {path}: unknown option {key!r}; known options: {', '.join(Config.option_names())}"
+            )
+        out[name] = value
+    return out
+
+
+def _convert(name: str, value: Any) -> Any:
+    if name not in _FIELD_TYPES:
+        raise ConfigError(f"unknown option {name!r}; known options: {', '.join(Config.option_names())}")
+    default = _FIELD_TYPES[name].default
+    kind = str(_FIELD_TYPES[name].type)
+    try:
+        if kind == "bool":
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "yes", "on"):
+                    return True
+                if low in ("0", "false", "no", "off", ""):
+                    return False
+                raise ValueError(f"expected a boolean (true/false), got {value!r}")
+            return bool(value)
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError("expected an integer, got a boolean")
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("tuple"):
+            if isinstance(value, str):
+                return tuple(v.strip() for v in value.split(",") if v.strip())
+            return tuple(str(v) for v in value)
+        if value is None:
+            return None
+        if kind == "str | None" and isinstance(value, str) and value == "":
+            return None
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"option {name}: {exc} (default is {default!r})") from None
+

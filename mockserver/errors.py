@@ -1,0 +1,186 @@
+"""The cxmock exception tree.
+
+Imports nothing internal. Callers catch the bases::
+
+    CxMockError
+    ├── ApiError                  an error of the mocked API: becomes {"messageCode", "messageDetails"}
+    │   ├── BadRequest            400 (invalid body, bad id, failed SMTP test)
+    │   │   └── SmtpTestFailed    400: testconnection's SMTP session failed (stage, reply, transcript)
+    │   ├── Unauthorized          401 (+ WWW-Authenticate: Bearer)
+    │   ├── Forbidden             403
+    │   ├── NotFound              404
+    │   ├── NotAcceptable         406 (Accept names only unsupported versions or types)
+    │   ├── PayloadTooLarge       413
+    │   └── UnsupportedMediaType  415
+    ├── OAuthError                400 of the token endpoint: {"error", "error_description"}
+    ├── ConfigError               invalid configuration, seed, users or fault file
+    ├── ServerError               the mock server failed to start or a background thread died
+    └── AssertionHelperError      (an AssertionError too) raised by assert_called / wait_for helpers
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "AssertionHelperError",
+    "BadRequest",
+    "ConfigError",
+    "CxMockError",
+    "Forbidden",
+    "MessageCode",
+    "NotAcceptable",
+    "NotFound",
+    "OAuthError",
+    "PayloadTooLarge",
+    "ServerError",
+    "SmtpTestFailed",
+    "Unauthorized",
+    "UnsupportedMediaType",
+]
+
+
+class MessageCode:
+    """Stable ``messageCode`` values of the error body, one per kind of error."""
+
+    INVALID_BODY = 10001
+    INVALID_ID = 10002
+    SMTP_TEST_FAILED = 10003
+    HOST_NOT_ALLOWED = 10004
+    UNAUTHORIZED = 10101
+    TOKEN_INVALID = 10102
+    FORBIDDEN = 10103
+    NOT_FOUND = 10104
+    METHOD_NOT_ALLOWED = 10105
+    NOT_ACCEPTABLE = 10106
+    PAYLOAD_TOO_LARGE = 10107
+    UNSUPPORTED_MEDIA_TYPE = 10108
+    RATE_LIMITED = 10109
+    INJECTED_FAULT = 10110
+    MOCK_INTERNAL = 10500
+
+
+class CxMockError(Exception):
+    """Base of every error cxmock raises."""
+
+
+class ApiError(CxMockError):
+    """An error answered by the mocked API with the CxSAST error body.
+
+    :param details: the human sentence for ``messageDetails``: what happened, what was expected.
+    :param errors: optional per-field messages, ``{"port": ["must be ..."]}``.
+    """
+
+    status = 400
+    message_code = MessageCode.INVALID_BODY
+
+    def __init__(
+        self,
+        details: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        message_code: int | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(details)
+        self.details = details
+        self.errors = errors
+        self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
+        if message_code is not None:
+            self.message_code = message_code
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body: ``messageCode``, ``messageDetails`` and, when present, ``errors``."""
+        out: dict[str, Any] = {"messageCode": self.message_code, "messageDetails": self.details}
+        if self.errors:
+            out["errors"] = self.errors
+        out.update(self.extra)
+        return out
+
+
+class BadRequest(ApiError):
+    status = 400
+    message_code = MessageCode.INVALID_BODY
+
+
+class SmtpTestFailed(BadRequest):
+    """testconnection's SMTP session failed at ``stage``; ``transcript`` holds the redacted session."""
+
+    message_code = MessageCode.SMTP_TEST_FAILED
+
+    def __init__(
+        self,
+        details: str,
+        *,
+        stage: str,
+        reply_code: int | None = None,
+        reply_text: str | None = None,
+        transcript: list[str] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {"stage": stage, "transcript": list(transcript or [])}
+        if reply_code is not None:
+            extra["replyCode"] = reply_code
+        if reply_text is not None:
+            extra["replyText"] = reply_text
+        super().__init__(details, extra=extra)
+        self.stage = stage
+        self.reply_code = reply_code
+        self.reply_text = reply_text
+        self.transcript = list(transcript or [])
+
+
+class Unauthorized(ApiError):
+    status = 401
+    message_code = MessageCode.UNAUTHORIZED
+
+
+class Forbidden(ApiError):
+    status = 403
+    message_code = MessageCode.FORBIDDEN
+
+
+class NotFound(ApiError):
+    status = 404
+    message_code = MessageCode.NOT_FOUND
+
+
+class NotAcceptable(ApiError):
+    status = 406
+    message_code = MessageCode.NOT_ACCEPTABLE
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    message_code = MessageCode.PAYLOAD_TOO_LARGE
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    message_code = MessageCode.UNSUPPORTED_MEDIA_TYPE
+
+
+class OAuthError(CxMockError):
+    """A token-endpoint error (RFC 6749 §5.2): ``error`` is one of the OAuth2 codes."""
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(f"{error}: {description}")
+        self.error = error
+        self.description = description
+
+    def body(self) -> dict[str, str]:
+        return {"error": self.error, "error_description": self.description}
+
+
+class ConfigError(CxMockError, ValueError):
+    """Invalid configuration, seed, users or fault definition; the message names the file and field."""
+
+
+class ServerError(CxMockError, RuntimeError):
+    """The mock server could not start, or one of its background threads failed."""
+
+
+class AssertionHelperError(CxMockError, AssertionError):
+    """Raised by the assertion helpers (``assert_called``, ``wait_for``...) with an explanatory message."""
