@@ -281,13 +281,15 @@ def _fail(where: str, message: str) -> ConfigError:
     return ConfigError(f"{where}: {message}")
 
 
-def _check_keys(data: Mapping[str, Any], known: tuple[str, ...], where: str, what: str = "") -> None:
+def _check_keys(
+    data: Mapping[str, Any], known: tuple[str, ...], where: str, what: str = "", note: str = ""
+) -> None:
     for key in data:
         if key not in known:
             hint = difflib.get_close_matches(str(key), known, n=1)
             did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
             listed = ", ".join(known) if known else "none"
-            raise _fail(f"{where}.{key}", f"unknown key{what} (known keys: {listed}){did_you_mean}")
+            raise _fail(f"{where}.{key}", f"unknown key{what} (known keys: {listed}){did_you_mean}{note}")
 
 
 def _is_number(value: Any) -> bool:
@@ -374,7 +376,13 @@ def _parse_match(data: Any, where: str) -> tuple[str, dict[str, Any], re.Pattern
         return "http", {}, None
     m = _mapping(data, where)
     if "stage" in m:
-        _check_keys(m, _SMTP_MATCH_KEYS, where, " for an SMTP rule (its match names 'stage')")
+        _check_keys(
+            m,
+            _SMTP_MATCH_KEYS,
+            where,
+            " for an SMTP rule",
+            "; a rule whose match names 'stage' is an SMTP rule",
+        )
         out: dict[str, Any] = {"stage": _choice(m["stage"], SMTP_STAGES, f"{where}.stage")}
         if "user" in m:
             out["user"] = _text(m["user"], f"{where}.user")
@@ -464,14 +472,11 @@ def _parse_action(data: Any, kind: str, where: str) -> dict[str, Any]:
     atype = a["type"]
     if not isinstance(atype, str) or atype not in allowed:
         if isinstance(atype, str) and atype in _ACTION_KEYS:
-            how = (
-                "this is an HTTP rule (its match has no 'stage')"
-                if kind == "http"
-                else "this is an SMTP rule (its match names 'stage')"
-            )
+            other = "an SMTP" if kind == "http" else "an HTTP"
+            why = "its match has no 'stage'" if kind == "http" else "its match names 'stage'"
             raise _fail(
                 f"{where}.type",
-                f"{atype!r} is not {kind_label} action but {how}; "
+                f"{atype!r} is {other} action, but this is {kind_label} rule ({why}); "
                 f"{kind.upper()} actions: {', '.join(allowed)}",
             )
         hint = difflib.get_close_matches(str(atype), allowed, n=1)
@@ -540,7 +545,11 @@ def parse_rules(data: Any) -> builtins.list[Rule]:
     if isinstance(data, Rule):
         return [data]
     if isinstance(data, Mapping) and "rules" in data:
-        _check_keys(data, ("rules",), "rules file", " next to 'rules'")
+        extra = [k for k in data if k != "rules"]
+        if extra:
+            raise ConfigError(
+                f"{extra[0]}: unknown key next to 'rules' (a rules document holds only 'rules')"
+            )
         data = data["rules"]
         if data is None:
             return []
