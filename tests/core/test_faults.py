@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mockserver._resources import fixture_path
 from mockserver.core import faults as faults_module
 from mockserver.core.faults import (
     SMTP_STAGES,
@@ -587,7 +588,7 @@ def test_presets_exist_load_and_have_a_comment_line() -> None:
     for name in preset_names():
         rules = load_preset(name)
         assert rules, name
-        text = faults_module.fixture_path("faults", name + ".yaml").read_text()
+        text = fixture_path("faults", name + ".yaml").read_text()
         assert text.startswith("# "), name
         FaultEngine().add(rules)
 
