@@ -89,6 +89,8 @@ class ApiError(CxMockError):
         self.errors = errors
         self.headers = dict(headers or {})
         self.extra = dict(extra or {})
+        #: contract-lint violations (``core.lint.Violation``) that explain this error, for the journal
+        self.violations: list[Any] = []
         if message_code is not None:
             self.message_code = message_code
 

@@ -1,0 +1,377 @@
+"""The contract: request bodies, coercions, version and media-type negotiation, unknown members.
+
+Bodies are validated against the component schemas of the hand-written OpenAPI document (``openapi/cxmock.yaml``),
+so the document is literally the source of truth of what is accepted; this module adds what a schema cannot say
+(friendly messages, canonical output, coercions reported to the contract-lint, strict mode).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .._resources import openapi_path
+from ..errors import (
+    BadRequest,
+    ConfigError,
+    MessageCode,
+    NotAcceptable,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
+from .lint import Violation, did_you_mean, violation
+
+__all__ = [
+    "API_VERSION",
+    "JSON_V1",
+    "ParsedBody",
+    "check_body_size",
+    "check_content_type",
+    "load_document",
+    "negotiate_accept",
+    "parse_id",
+    "parse_json",
+    "parse_seed",
+    "parse_settings",
+    "parse_test_connection",
+    "show",
+]
+
+API_VERSION = "1.0"
+JSON_V1 = "application/json;v=1.0"
+
+#: JSON names of a settings record -> canonical (store) names
+_CANONICAL = {
+    "host": "host",
+    "port": "port",
+    "encryptionType": "encryption_type",
+    "fromAddress": "from_address",
+    "useDefaultCredentials": "use_default_credentials",
+    "username": "username",
+    "password": "password",
+    "receiverEmail": "receiver",
+}
+_ENCRYPTION = {"none": "None", "ssl": "Ssl", "tls": "Tls"}
+
+
+@cache
+def load_document() -> dict[str, Any]:
+    """The OpenAPI document, parsed once. Served as-is (bytes) by the admin API; see :func:`document_bytes`."""
+    data = yaml.safe_load(document_bytes())
+    if not isinstance(data, dict):  # pragma: no cover - the bundled file is a mapping
+        raise ConfigError(f"{openapi_path()} is not an OpenAPI document")
+    return data
+
+
+@cache
+def document_bytes() -> bytes:
+    return openapi_path().read_bytes()
+
+
+def component_schema(name: str) -> dict[str, Any]:
+    """A component schema of the document with every ``$ref`` inlined and ``nullable`` made JSON-Schema."""
+    return _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
+
+
+def _inline(node: Any) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            return _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
+        out = {k: _inline(v) for k, v in node.items()}
+        if out.pop("nullable", False) and "type" in out:
+            out["type"] = [out["type"], "null"]
+        return out
+    if isinstance(node, list):
+        return [_inline(v) for v in node]
+    return node
+
+
+@cache
+def _validator(name: str) -> jsonschema.protocols.Validator:
+    schema = component_schema(name)
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    validator: jsonschema.protocols.Validator = cls(schema)
+    return validator
+
+
+# -- messages -------------------------------------------------------------------------------------------------
+
+
+def show(value: Any, limit: int = 40) -> str:
+    """A short, escaped rendering of client input for error messages (never echoes raw markup or control bytes)."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any]) -> str:
+    custom = prop_schema.get("x-cxmock-message")
+    kind = error.validator
+    if kind == "type":
+        expected = error.validator_value
+        if isinstance(expected, list):
+            expected = " or ".join(t for t in expected if t != "null")
+        article = "an" if str(expected)[0] in "aeiou" else "a"
+        return f"must be {article} {expected}, got {show(error.instance)}"
+    if kind in ("minimum", "maximum") and "minimum" in prop_schema and "maximum" in prop_schema:
+        return f"must be between {prop_schema['minimum']} and {prop_schema['maximum']}, got {show(error.instance)}"
+    if kind == "minimum":
+        return f"must be at least {error.validator_value}, got {show(error.instance)}"
+    if kind == "maximum":
+        return f"must be at most {error.validator_value}, got {show(error.instance)}"
+    if kind == "maxLength":
+        return f"must be at most {error.validator_value} characters long, got {len(error.instance)}"
+    if kind == "minLength":
+        return "must not be empty" if error.validator_value == 1 else f"must be at least {error.validator_value} characters"
+    if custom:
+        return f"{custom}, got {show(error.instance)}"
+    if kind == "enum":
+        return f"must be one of {', '.join(map(str, error.validator_value))}, got {show(error.instance)}"
+    return f"is invalid: {error.message[:120]}"
+
+
+@dataclass
+class ParsedBody:
+    """A validated body: canonical fields (store names) and what the contract-lint noticed."""
+
+    fields: dict[str, Any]
+    violations: list[Violation] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+
+
+def parse_json(raw: bytes) -> Any:
+    """Decode a JSON body, turning every decoding problem into a 400 that says what is wrong."""
+    if not raw.strip():
+        raise BadRequest("the request body is empty; send a JSON object with the SMTP settings")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start}); send UTF-8 encoded JSON") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"the request body is not acceptable JSON: {str(exc)[:100]}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> ParsedBody:
+    if not isinstance(body, dict):
+        raise BadRequest(f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}")
+    validator = _validator(schema_name)
+    schema = component_schema(schema_name)
+    props: dict[str, Any] = schema.get("properties", {})
+    known = list(props)
+    unknown = [k for k in body if k not in props]
+    problems: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        problems.setdefault(name, [])
+        if message not in problems[name]:
+            problems[name].append(message)
+
+    credentials_missing = False
+    for error in sorted(validator.iter_errors(body), key=lambda e: list(e.path)):
+        path = list(error.absolute_path)
+        if path:
+            name = str(path[0])
+            add(name, _describe(error, props.get(name, {})))
+        elif error.validator == "required":
+            for name in error.validator_value:
+                if name not in body:
+                    add(name, _missing(name, unknown, known))
+        elif error.validator == "anyOf" and set(schema.get("anyOf", [{}])[-1].get("required", [])) >= {"username"}:
+            credentials_missing = True
+        elif error.validator == "type":
+            raise BadRequest(f"{what}: the body must be a JSON object")
+        else:
+            add("body", error.message[:200])
+    if credentials_missing:
+        needed = schema["anyOf"][-1]["required"]
+        for name in needed:
+            if body.get(name) is None:
+                add(name, f"is required when useDefaultCredentials is false ({' and '.join(needed)} are required "
+                          "unless useDefaultCredentials is true)")
+    if strict and unknown:
+        for name in unknown:
+            hint = did_you_mean(name, known)
+            add(name, "is not a member of the contract (strict mode)" + (f"; did you mean {hint!r}?" if hint else ""))
+    if problems:
+        details = "; ".join(f"{name} {msgs[0]}" for name, msgs in problems.items())
+        raise BadRequest(f"{what}: {details}", errors=problems, message_code=MessageCode.INVALID_BODY)
+
+    parsed = ParsedBody(fields={}, unknown=unknown)
+    for name in unknown:
+        hint = did_you_mean(name, known)
+        parsed.violations.append(
+            violation("unknown-member", f"unknown member {show(name)} was ignored" + (f"; did you mean {hint!r}?" if hint else ""))
+        )
+    for json_name, canonical in _CANONICAL.items():
+        if json_name in props and json_name in body:
+            parsed.fields[canonical] = body[json_name]
+    enc = parsed.fields["encryption_type"]
+    parsed.fields["encryption_type"] = _ENCRYPTION[enc.lower()]
+    if parsed.fields["encryption_type"] != enc:
+        parsed.violations.append(
+            violation("coerced-enum-case", f"encryptionType {show(enc)} was read as {parsed.fields['encryption_type']!r}")
+        )
+    flag = parsed.fields.get("use_default_credentials", False)
+    if isinstance(flag, str):
+        parsed.violations.append(violation("coerced-boolean", f"useDefaultCredentials {show(flag)} (a string) was read as a boolean"))
+        flag = flag.lower() == "true"
+    parsed.fields["use_default_credentials"] = flag
+    parsed.fields["port"] = int(parsed.fields["port"])
+    if flag:
+        parsed.fields.setdefault("username", None)
+    return parsed
+
+
+def _missing(name: str, unknown: list[str], known: list[str]) -> str:
+    for sent in unknown:
+        if did_you_mean(sent, [name]) == name:
+            return f"is required; did you mean {name!r} instead of {show(sent)}?"
+    return "is required"
+
+
+def parse_settings(raw: bytes, *, strict: bool = False, update: bool = False) -> ParsedBody:
+    """Validate a create (POST) or update (PUT) body; ``fields`` uses store names."""
+    schema = "UpdateSmtpSettingsModel" if update else "CreateSmtpSettingsModel"
+    return _validate(schema, parse_json(raw), strict=strict, what="invalid SMTP settings")
+
+
+def parse_test_connection(raw: bytes, *, strict: bool = False) -> ParsedBody:
+    """Validate a testconnection body; ``fields`` has the settings plus ``receiver``."""
+    return _validate("TestConnectionModel", parse_json(raw), strict=strict, what="invalid testconnection request")
+
+
+def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
+    """Validate seed records (a list of settings in the API's JSON shape, ``id`` optional)."""
+    if isinstance(records, dict) and "settings" in records:
+        records = records["settings"]
+    if records is None:
+        return []
+    if not isinstance(records, list):
+        raise ConfigError(f"{source}: a seed is a list of SMTP settings records, got {type(records).__name__}")
+    out = []
+    for index, record in enumerate(records):
+        if not isinstance(record, dict):
+            raise ConfigError(f"{source}: record {index} must be a mapping, got {type(record).__name__}")
+        body = {k: v for k, v in record.items() if k != "id"}
+        try:
+            parsed = _validate("CreateSmtpSettingsModel", body, strict=True, what=f"{source}: record {index}")
+        except BadRequest as exc:
+            raise ConfigError(exc.details) from None
+        if "id" in record:
+            if not isinstance(record["id"], int) or isinstance(record["id"], bool) or record["id"] < 1:
+                raise ConfigError(f"{source}: record {index}: id must be a positive integer, got {show(record['id'])}")
+            parsed.fields["id"] = record["id"]
+        out.append(parsed.fields)
+    return out
+
+
+# -- ids, sizes, media types -------------------------------------------------------------------------------------
+
+_ID = re.compile(r"[0-9]{1,30}")
+
+
+def parse_id(raw: str) -> int:
+    """A path id: a positive decimal integer, else 400."""
+    if _ID.fullmatch(raw) and int(raw) >= 1:
+        return int(raw)
+    raise BadRequest(f"id must be a positive integer, got {show(raw)}", message_code=MessageCode.INVALID_ID)
+
+
+def check_body_size(length: int | None, limit: int) -> None:
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"the request body is {length} bytes; the limit is {limit} bytes (--max-body)")
+
+
+def _media_ranges(header: str) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for part in header.split(","):
+        pieces = [p.strip() for p in part.split(";")]
+        if not pieces[0]:
+            continue
+        params = {}
+        for p in pieces[1:]:
+            if "=" in p:
+                key, _, value = p.partition("=")
+                params[key.strip().lower()] = value.strip().strip('"')
+        out.append((pieces[0].lower(), params))
+    return out
+
+
+def negotiate_accept(accept: str | None) -> list[Violation]:
+    """Check ``Accept``; 406 when it names only unsupported versions or media types."""
+    if accept is None or not accept.strip():
+        return [violation("version-missing", "no Accept header; the vendor documents Accept: application/json;v=1.0")]
+    versions_named = []
+    acceptable_unversioned = False
+    for media, params in _media_ranges(accept):
+        if params.get("q", "1").strip() in ("0", "0.0", "0.00", "0.000"):
+            continue
+        if media not in ("application/json", "application/*", "*/*"):
+            continue
+        version = params.get("v")
+        if version is None:
+            acceptable_unversioned = True
+        elif version in ("1.0", "1"):
+            return []
+        else:
+            versions_named.append(version)
+    if acceptable_unversioned:
+        return [violation("version-missing", f"Accept {show(accept, 60)} names no version; send application/json;v=1.0")]
+    if versions_named:
+        exc = NotAcceptable(
+            f"API version {show(versions_named[0])} is not supported; this server implements version 1.0 "
+            "(Accept: application/json;v=1.0)"
+        )
+        exc.violations.append(violation("version-unsupported", exc.details))
+        raise exc
+    raise NotAcceptable(f"none of the media types in Accept {show(accept, 60)} can be produced; use application/json;v=1.0")
+
+
+def check_content_type(content_type: str | None) -> list[Violation]:
+    """Check the ``Content-Type`` of a JSON body; 415 for another media type or an unsupported version."""
+    if content_type is None or not content_type.strip():
+        raise _refused(
+            "media-type-missing",
+            "the request has no Content-Type; send the body as Content-Type: application/json;v=1.0",
+        )
+    ranges = _media_ranges(content_type)
+    media, params = ranges[0] if ranges else ("", {})
+    if media != "application/json":
+        raise _refused(
+            "media-type-wrong", f"Content-Type {show(content_type, 60)} is not supported; send application/json;v=1.0"
+        )
+    version = params.get("v")
+    if version is None:
+        return [violation("version-missing", "Content-Type application/json names no version; send application/json;v=1.0")]
+    if version not in ("1.0", "1"):
+        raise _refused(
+            "version-unsupported", f"API version {show(version)} is not supported; this server implements version 1.0"
+        )
+    return []
+
+
+def _refused(code: str, message: str) -> UnsupportedMediaType:
+    exc = UnsupportedMediaType(message)
+    exc.violations.append(violation(code, message))
+    return exc

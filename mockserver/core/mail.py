@@ -1,0 +1,377 @@
+"""Captured mail: the record of one accepted message and the bounded, thread-safe store that keeps them.
+
+The SMTP sink (``mockserver.smtp.sink``) calls :meth:`MailStore.add` for every message it accepts; the admin API,
+the pytest fixtures and the testconnection endpoint read from the same store. No IO happens here: parsing uses the
+stdlib :mod:`email` package, waiting uses a :class:`threading.Condition` notified on every capture.
+
+Filters (``list``, ``wait_for``) are case-insensitive substrings:
+
+- ``to`` matches any envelope recipient or the ``To`` header;
+- ``from_`` matches the envelope sender or the ``From`` header;
+- ``subject`` matches the decoded ``Subject`` header;
+- ``since`` is either a message id (an ``int`` or a string of digits: messages with a *greater* id) or an ISO-8601
+  time (a ``datetime`` or a string: messages received at or after it; a time without an offset is taken as UTC).
+
+Message ids start at 1 and are never reused, not even after :meth:`MailStore.clear`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import email.parser
+import email.policy
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from ..errors import AssertionHelperError, BadRequest, NotFound
+
+__all__ = ["CORRELATION_HEADER", "CapturedMessage", "MailStore"]
+
+#: header the testconnection client puts in its test message so the capture can be tied to the API request
+CORRELATION_HEADER = "X-Cxmock-Correlation"
+
+DEFAULT_LIMIT = 1000
+DEFAULT_RAW_LIMIT = 1024 * 1024
+
+_PARSER = email.parser.BytesParser(policy=email.policy.default)
+
+
+@dataclass
+class CapturedMessage:
+    """One message accepted by the sink: envelope, parsed headers, body, connection facts.
+
+    ``raw`` holds at most the store's ``raw_limit`` bytes (``raw_truncated`` says whether it was cut); ``size``
+    is the size of the whole message as received. ``testconnection`` and ``transcript`` are set only for mail
+    sent by the testconnection endpoint (see :meth:`MailStore.attach_testconnection`).
+    """
+
+    id: int
+    received_at: str
+    mail_from: str
+    rcpt_tos: list[str]
+    subject: str | None
+    from_: str | None
+    to: str | None
+    date: str | None
+    message_id: str | None
+    text: str | None
+    raw: bytes
+    raw_truncated: bool
+    size: int
+    peer: str
+    listener: str
+    tls: dict[str, str] | None = None
+    auth_user: str | None = None
+    testconnection: dict[str, Any] | None = None
+    transcript: list[str] | None = None
+    correlation: str | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly camelCase dict of everything but the raw source (``rawSize`` gives its size)."""
+        return {
+            "id": self.id,
+            "receivedAt": self.received_at,
+            "mailFrom": self.mail_from,
+            "rcptTos": list(self.rcpt_tos),
+            "subject": self.subject,
+            "from": self.from_,
+            "to": self.to,
+            "date": self.date,
+            "messageId": self.message_id,
+            "text": self.text,
+            "size": self.size,
+            "rawSize": len(self.raw),
+            "rawTruncated": self.raw_truncated,
+            "peer": self.peer,
+            "listener": self.listener,
+            "tls": dict(self.tls) if self.tls is not None else None,
+            "authUser": self.auth_user,
+            "testconnection": dict(self.testconnection) if self.testconnection is not None else None,
+            "transcript": list(self.transcript) if self.transcript is not None else None,
+        }
+
+    def summary(self) -> str:
+        """One line for error messages: ``#3 from=<a@x> to=<b@y> subject='Hello'``."""
+        return f"#{self.id} from=<{self.mail_from}> to=<{', '.join(self.rcpt_tos)}> subject={self.subject!r}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MailStore:
+    """Thread-safe bounded store of :class:`CapturedMessage`; the oldest message is evicted past ``limit``.
+
+    :param limit: how many messages to keep (default 1000).
+    :param raw_limit: how many bytes of each raw message to keep (default 1 MiB); headers and body are parsed
+        from the whole message before it is cut.
+    :param clock: returns the current time (an aware ``datetime``); injectable for tests.
+    """
+
+    def __init__(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        raw_limit: int = DEFAULT_RAW_LIMIT,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if raw_limit < 0:
+            raise ValueError(f"raw_limit must not be negative, got {raw_limit}")
+        self.limit = limit
+        self.raw_limit = raw_limit
+        self._clock = clock
+        self._messages: dict[int, CapturedMessage] = {}
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        raw: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        peer: str = "",
+        listener: str = "smtp",
+        tls: Mapping[str, str] | None = None,
+        auth_user: str | None = None,
+    ) -> CapturedMessage:
+        """Parse and store one accepted message; wakes every :meth:`wait_for`. Never raises on bad mail."""
+        parsed = _parse(raw)
+        received_at = self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
+        with self._cond:
+            message = CapturedMessage(
+                id=next(self._ids),
+                received_at=received_at,
+                mail_from=mail_from,
+                rcpt_tos=list(rcpt_tos),
+                raw=raw[: self.raw_limit],
+                raw_truncated=len(raw) > self.raw_limit,
+                size=len(raw),
+                peer=peer,
+                listener=listener,
+                tls=dict(tls) if tls is not None else None,
+                auth_user=auth_user,
+                **parsed,
+            )
+            self._messages[message.id] = message
+            while len(self._messages) > self.limit:
+                del self._messages[next(iter(self._messages))]
+            self._cond.notify_all()
+        return message
+
+    def clear(self) -> None:
+        """Forget every message (ids keep increasing)."""
+        with self._cond:
+            self._messages.clear()
+
+    def attach_testconnection(
+        self, correlation: str, info: Mapping[str, Any], transcript: Sequence[str]
+    ) -> CapturedMessage | None:
+        """Record on the message captured with ``correlation`` the API request that caused it.
+
+        ``info`` is the target the request named (``requestId``, ``host``, ``port``, ``encryptionType``) and
+        ``transcript`` the client's redacted SMTP session. Returns the message, or ``None`` when no message
+        carries that correlation (delivered elsewhere in direct mode, or already evicted).
+        """
+        with self._cond:
+            message = self._find_by_correlation(correlation)
+            if message is not None:
+                message.testconnection = dict(info)
+                message.transcript = list(transcript)
+            return message
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """How many messages the store holds now."""
+        with self._cond:
+            return len(self._messages)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def get(self, message_id: int) -> CapturedMessage:
+        """The message with id ``message_id``; :class:`~mockserver.errors.NotFound` if absent or evicted."""
+        with self._cond:
+            message = self._messages.get(message_id)
+            if message is not None:
+                return message
+            held = f"ids {min(self._messages)}-{max(self._messages)}" if self._messages else "no messages"
+        raise NotFound(
+            f"no captured message with id {message_id}: the store holds {held} "
+            f"(it keeps the last {self.limit}; DELETE /_mock/messages empties it)"
+        )
+
+    def find_by_correlation(self, correlation: str) -> CapturedMessage | None:
+        """The newest message whose ``X-Cxmock-Correlation`` header is ``correlation``, or ``None``."""
+        with self._cond:
+            return self._find_by_correlation(correlation)
+
+    def list(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> builtins.list[CapturedMessage]:
+        """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
+        match = _matcher(to=to, from_=from_, subject=subject, since=since)
+        with self._cond:
+            return [m for m in self._messages.values() if match(m)]
+
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> builtins.list[CapturedMessage]:
+        """Block until at least ``count`` messages match the filters; return all that match, oldest first.
+
+        Woken by each capture (no polling). After ``timeout`` seconds raises
+        :class:`~mockserver.errors.AssertionHelperError` listing the filters and what *was* captured.
+        """
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        match = _matcher(to=to, from_=from_, subject=subject, since=since)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            while True:
+                found = [m for m in self._messages.values() if match(m)]
+                remaining = deadline - time.monotonic()
+                if len(found) >= count or remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+            if len(found) >= count:
+                return found
+            captured = builtins.list(self._messages.values())
+        raise AssertionHelperError(
+            _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
+        )
+
+    def _find_by_correlation(self, correlation: str) -> CapturedMessage | None:
+        for message in reversed(self._messages.values()):
+            if message.correlation == correlation:
+                return message
+        return None
+
+
+# -- parsing ---------------------------------------------------------------------------------------------------
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    """Headers, text body and correlation of ``raw``; any field that cannot be parsed is ``None``."""
+    out: dict[str, Any] = dict.fromkeys(
+        ("subject", "from_", "to", "date", "message_id", "text", "correlation"), None
+    )
+    try:
+        msg = _PARSER.parsebytes(raw)
+    except Exception:  # the email package is lenient, but a sink must never fail on bad mail
+        return out
+    assert isinstance(msg, EmailMessage)
+    for key, header in (
+        ("subject", "Subject"),
+        ("from_", "From"),
+        ("to", "To"),
+        ("date", "Date"),
+        ("message_id", "Message-ID"),
+        ("correlation", CORRELATION_HEADER),
+    ):
+        try:
+            value = msg.get(header)
+            out[key] = None if value is None else str(value).strip()
+        except Exception:
+            out[key] = None
+    try:
+        body = msg.get_body(preferencelist=("plain",))
+        out["text"] = None if body is None else str(body.get_content())
+    except Exception:
+        out["text"] = None
+    return out
+
+
+# -- filtering -------------------------------------------------------------------------------------------------
+
+
+def _parse_since(since: int | str | datetime) -> Callable[[CapturedMessage], bool]:
+    if isinstance(since, bool):
+        raise BadRequest(f"since must be a message id or an ISO-8601 time, got {since!r}")
+    if isinstance(since, int):
+        after_id = since
+        return lambda m: m.id > after_id
+    if isinstance(since, str):
+        text = since.strip()
+        if text.isdigit():
+            after = int(text)
+            return lambda m: m.id > after
+        try:
+            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise BadRequest(
+                f"since must be a message id (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T10:00:00Z), "
+                f"got {since!r}"
+            ) from None
+    else:
+        when = since
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return lambda m: datetime.fromisoformat(m.received_at) >= when
+
+
+def _matcher(
+    *, to: str | None, from_: str | None, subject: str | None, since: int | str | datetime | None
+) -> Callable[[CapturedMessage], bool]:
+    checks: builtins.list[Callable[[CapturedMessage], bool]] = []
+    if to:
+        needle_to = to.casefold()
+        checks.append(lambda m: any(needle_to in v.casefold() for v in (*m.rcpt_tos, m.to or "")))
+    if from_:
+        needle_from = from_.casefold()
+        checks.append(lambda m: any(needle_from in v.casefold() for v in (m.mail_from, m.from_ or "")))
+    if subject:
+        needle_subject = subject.casefold()
+        checks.append(lambda m: needle_subject in (m.subject or "").casefold())
+    if since is not None and since != "":
+        checks.append(_parse_since(since))
+    return lambda m: all(check(m) for check in checks)
+
+
+_SHOWN = 20
+
+
+def _timeout_message(
+    count: int,
+    timeout: float,
+    found: Sequence[CapturedMessage],
+    captured: Sequence[CapturedMessage],
+    **filters: Any,
+) -> str:
+    given = " ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None and v != "") or "(no filters)"
+    lines = [
+        f"wait_for: expected at least {count} message(s) matching {given} within {timeout:g} s, "
+        f"but {len(found)} matched."
+    ]
+    if not captured:
+        lines.append("Nothing was captured at all: is the client sending to this sink's smtp/smtps port?")
+    else:
+        shown = captured[-_SHOWN:]
+        more = f", showing the last {len(shown)}" if len(captured) > len(shown) else ""
+        lines.append(f"Captured ({len(captured)} message(s), oldest first{more}):")
+        lines.extend(f"  {m.summary()}" for m in shown)
+        lines.append("Filters are case-insensitive substrings of the envelope and the To/From/Subject headers.")
+    return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""SMTP settings records and their thread-safe in-memory store.
+
+Ids are assigned by the store, increase, and are never reused within a run (not even after ``reset``).
+The password is kept in the record but never part of ``public()``: no endpoint can return it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..errors import NotFound
+
+__all__ = ["SettingsRecord", "SettingsStore"]
+
+
+@dataclass(frozen=True)
+class SettingsRecord:
+    id: int
+    host: str
+    port: int
+    encryption_type: str
+    from_address: str
+    use_default_credentials: bool
+    username: str | None
+    password: str | None
+
+    def public(self) -> dict[str, Any]:
+        """The record as the API returns it: vendor JSON names, no password."""
+        return {
+            "id": self.id,
+            "host": self.host,
+            "port": self.port,
+            "encryptionType": self.encryption_type,
+            "fromAddress": self.from_address,
+            "useDefaultCredentials": self.use_default_credentials,
+            "username": self.username,
+        }
+
+    @property
+    def has_password(self) -> bool:
+        return self.password is not None
+
+
+class SettingsStore:
+    """Thread-safe repository of :class:`SettingsRecord`.
+
+    :param seed: records (canonical field dicts, see :func:`mockserver.core.contract.parse_seed`) restored by
+        :meth:`reset`.
+    """
+
+    def __init__(self, seed: Iterable[Mapping[str, Any]] = ()) -> None:
+        self._lock = threading.Lock()
+        self._records: dict[int, SettingsRecord] = {}
+        self._next_id = 1
+        self._seed: list[dict[str, Any]] = [dict(r) for r in seed]
+        self.reset()
+
+    # -- seed -----------------------------------------------------------------------------------------------
+    def set_seed(self, seed: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the seed (applied now and by every later :meth:`reset`)."""
+        self._seed = [dict(r) for r in seed]
+        self.reset()
+
+    def reset(self) -> None:
+        """Restore the seed. Ids keep increasing: a reset never makes an old id valid again."""
+        with self._lock:
+            self._records.clear()
+            for fields in self._seed:
+                wanted = fields.get("id")
+                if isinstance(wanted, int) and wanted >= self._next_id:
+                    new_id = wanted
+                else:
+                    new_id = self._next_id
+                self._next_id = new_id + 1
+                self._records[new_id] = _record(new_id, fields)
+
+    # -- CRUD -----------------------------------------------------------------------------------------------
+    def list(self) -> list[SettingsRecord]:
+        with self._lock:
+            return [self._records[k] for k in sorted(self._records)]
+
+    def get(self, record_id: int) -> SettingsRecord:
+        with self._lock:
+            try:
+                return self._records[record_id]
+            except KeyError:
+                raise _not_found(record_id) from None
+
+    def create(self, fields: Mapping[str, Any]) -> SettingsRecord:
+        with self._lock:
+            new_id = self._next_id
+            self._next_id += 1
+            record = _record(new_id, fields)
+            self._records[new_id] = record
+            return record
+
+    def update(self, record_id: int, fields: Mapping[str, Any]) -> SettingsRecord:
+        """Replace the whole record; a ``password`` of ``None`` keeps the stored password."""
+        with self._lock:
+            old = self._records.get(record_id)
+            if old is None:
+                raise _not_found(record_id)
+            record = _record(record_id, fields)
+            if record.password is None:
+                record = replace(record, password=old.password)
+            self._records[record_id] = record
+            return record
+
+    def delete(self, record_id: int) -> None:
+        with self._lock:
+            if self._records.pop(record_id, None) is None:
+                raise _not_found(record_id)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+
+def _record(record_id: int, fields: Mapping[str, Any]) -> SettingsRecord:
+    return SettingsRecord(
+        id=record_id,
+        host=fields["host"],
+        port=fields["port"],
+        encryption_type=fields["encryption_type"],
+        from_address=fields["from_address"],
+        use_default_credentials=fields["use_default_credentials"],
+        username=fields.get("username"),
+        password=fields.get("password"),
+    )
+
+
+def _not_found(record_id: int) -> NotFound:
+    return NotFound(
+        f"SMTP settings with id {record_id} were not found; "
+        "GET /cxrestapi/auth/SMTPSettings lists the existing ids."
+    )

@@ -1,0 +1,69 @@
+"""Everything one mock server instance remembers, built from a :class:`~mockserver.config.Config`.
+
+The adapters (HTTP, SMTP) and the runtime share one ``State``; ``reset()`` brings it back to the seed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .._resources import fixture_path
+from ..config import Config
+from ..errors import ConfigError
+from .contract import parse_seed
+from .faults import FaultEngine
+from .identity import Identity, load_users
+from .journal import Journal
+from .settings import SettingsStore
+
+__all__ = ["State", "load_seed"]
+
+
+def load_seed(seed: str) -> list[dict[str, Any]]:
+    """``"default"`` (the vendor sample), ``"none"`` (empty) or a YAML/JSON file path -> validated records."""
+    if seed == "none":
+        return []
+    path = fixture_path("default.yaml") if seed == "default" else Path(seed)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read seed file {path}: {exc.strerror}; use --seed PATH, 'default' or 'none'") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"seed file {path} is not valid YAML/JSON: {exc}") from None
+    return parse_seed(data, source=f"seed file {path}")
+
+
+@dataclass
+class State:
+    config: Config
+    settings: SettingsStore
+    identity: Identity
+    journal: Journal
+    faults: FaultEngine
+
+    @classmethod
+    def from_config(cls, config: Config, *, clock: Callable[[], float] = time.time) -> State:
+        users_file = config.users or str(fixture_path("users.yaml"))
+        users, clients = load_users(users_file, default_secret=config.client_secret)
+        return cls(
+            config=config,
+            settings=SettingsStore(load_seed(config.seed)),
+            identity=Identity(users, clients, token_lifetime=config.token_lifetime, clock=clock),
+            journal=Journal(config.journal_limit),
+            faults=FaultEngine(seed=config.fault_seed),
+        )
+
+    def reset(self) -> None:
+        """Back to the seed, no fault rules (RNG reseeded), empty journal. Issued tokens stay valid."""
+        self.settings.reset()
+        self.faults.reset()
+        self.journal.clear()

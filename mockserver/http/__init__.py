@@ -1,0 +1,74 @@
+"""The HTTP adapter: ``create_app(state)`` builds the Flask app over the domain core.
+
+It reaches SMTP only through the ``smtp_test`` callable the runtime injects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from ..core.schemas import ErrorSchema
+from ..core.state import State
+from ..errors import SmtpTestFailed
+from . import admin, api, errors, journaling, token
+
+__all__ = ["create_app"]
+
+
+class _Api(Api):  # type: ignore[misc]
+    """flask-smorest with the CxSAST error schema and no generic "default" response (the document has none)."""
+
+    ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+
+def _no_smtp(fields: dict[str, Any]) -> None:
+    raise SmtpTestFailed("no SMTP path is configured in this app (create_app without smtp_test)", stage="connect")
+
+
+def create_app(
+    state: State,
+    *,
+    smtp_test: Callable[[dict[str, Any]], None] | None = None,
+    reset: Callable[[], None] | None = None,
+) -> Flask:
+    """The Flask app of one mock server.
+
+    :param state: the domain state (settings, identity, ...).
+    :param smtp_test: performs testconnection's SMTP session for validated fields; raises ``SmtpTestFailed``.
+    :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
+    """
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Checkmarx CxSAST Access Control REST API - SMTP Settings (cxmock)",
+        API_VERSION="1.0",
+        OPENAPI_VERSION="3.0.3",
+        API_SPEC_OPTIONS={
+            "servers": [{"url": "/"}],
+            "components": {
+                "securitySchemes": {
+                    "bearer": {
+                        "type": "oauth2",
+                        "flows": {"password": {"tokenUrl": "/cxrestapi/auth/identity/connect/token", "scopes": {}}},
+                    }
+                }
+            },
+            "security": [{"bearer": []}],
+        },
+        JSON_SORT_KEYS=False,
+    )
+    app.extensions["cxmock.state"] = state
+    app.extensions["cxmock.smtp_test"] = smtp_test or _no_smtp
+    app.extensions["cxmock.reset"] = reset or state.reset
+    smorest = _Api(app)
+    smorest.register_blueprint(api.blp)
+    smorest.register_blueprint(token.blp)
+    app.register_blueprint(admin.blp)
+    errors.register(app)
+    journaling.init_app(app, state)
+    app.extensions["cxmock.smorest"] = smorest
+    return app

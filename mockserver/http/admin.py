@@ -1,0 +1,98 @@
+"""The admin API under ``/_mock`` (never under ``/cxrestapi``): health, reset, seed, the OpenAPI document, config."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import yaml
+from flask import Blueprint, Response, current_app, request
+
+from ..core import contract
+from ..core.state import State
+from ..errors import BadRequest, ConfigError, Unauthorized
+from .errors import json_response
+
+blp = Blueprint("admin", __name__, url_prefix="/_mock")
+
+ADMIN_HEADER = "X-Cxmock-Admin-Token"
+
+
+def state() -> State:
+    st: State = current_app.extensions["cxmock.state"]
+    return st
+
+
+def ok(body: Any, status: int = 200) -> Response:
+    return json_response(body, status, content_type="application/json")
+
+
+@blp.before_request
+def _admin_lock() -> None:
+    """With ``--admin-token``, every ``/_mock/*`` route needs ``X-Cxmock-Admin-Token`` or ``Bearer <admin token>``."""
+    expected = state().config.admin_token
+    if not expected:
+        return
+    given = request.headers.get(ADMIN_HEADER, "")
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:].strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise Unauthorized(
+            f"the admin API is locked; send the admin token in {ADMIN_HEADER} (see --admin-token)",
+            headers={"WWW-Authenticate": 'Bearer realm="cxmock-admin"'},
+        )
+
+
+def json_body() -> Any:
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        return None
+    return contract.parse_json(raw)
+
+
+@blp.get("/health")
+def health() -> Response:
+    st = state()
+    return ok({"status": "ok", "settings": len(st.settings)})
+
+
+@blp.post("/reset")
+def reset() -> Response:
+    current_app.extensions["cxmock.reset"]()
+    return ok({"status": "reset"})
+
+
+@blp.get("/seed")
+def get_seed() -> Response:
+    return ok([r.public() for r in state().settings.list()])
+
+
+@blp.post("/seed")
+def post_seed() -> Response:
+    """Replace the seed with the posted records (JSON list, API shape) and reset the store to it."""
+    try:
+        records = contract.parse_seed(json_body(), source="posted seed")
+    except ConfigError as exc:
+        raise BadRequest(str(exc)) from None
+    state().settings.set_seed(records)
+    return ok({"status": "seeded", "count": len(records)})
+
+
+@blp.get("/openapi.yaml")
+def openapi_yaml() -> Response:
+    return Response(contract.document_bytes(), content_type="application/yaml")
+
+
+@blp.get("/openapi.json")
+def openapi_json() -> Response:
+    return ok(contract.load_document())
+
+
+@blp.get("/config")
+def config() -> Response:
+    return ok(state().config.masked())
+
+
+def _yaml_dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False)

@@ -1,0 +1,181 @@
+"""The SMTP Settings endpoints under ``/cxrestapi/auth``: translate HTTP to core calls, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, current_app, g, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from werkzeug.exceptions import MethodNotAllowed
+
+from ..core import contract
+from ..core.contract import JSON_V1, ParsedBody
+from ..core.lint import violation
+from ..core.schemas import (
+    CreateSmtpSettingsSchema,
+    ErrorSchema,
+    SmtpSettingsSchema,
+    TestConnectionSchema,
+    UpdateSmtpSettingsSchema,
+)
+from ..core.state import State
+from ..errors import ApiError, NotAcceptable
+from .errors import json_response
+
+API_PREFIX = "/cxrestapi/auth"
+
+blp = Blueprint("smtp_settings", __name__, url_prefix=API_PREFIX, description="SMTP Settings")
+
+_settings_schema = SmtpSettingsSchema()
+
+ERRORS: dict[int, str] = {
+    400: "The request is invalid (the details name the field and the problem).",
+    401: "Missing, malformed, unknown or expired token.",
+    403: "The user lacks 'Manage System Settings', or the token lacks the `access_control_api` scope.",
+    404: "No SMTP settings with this id.",
+    406: "The Accept header names only unsupported versions or media types.",
+    413: "The body exceeds the size limit (64 KiB by default).",
+    415: "The body is not `application/json` (version 1.0).",
+}
+
+
+def _errors(*codes: int) -> Callable[[Any], Any]:
+    """Document the error responses of an operation (the error schema, the vendor media type)."""
+
+    def wrap(func: Any) -> Any:
+        for code in codes:
+            func = blp.alt_response(code, schema=ErrorSchema, description=ERRORS[code], content_type=JSON_V1)(func)
+        return func
+
+    return wrap
+
+
+def _body_doc(schema: type) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {JSON_V1: {"schema": schema}}}}
+
+
+def state() -> State:
+    st: State = current_app.extensions["cxmock.state"]
+    return st
+
+
+def note(violations: list[Any]) -> None:
+    """Remember contract-lint violations for this request's journal entry."""
+    g.setdefault("cx_violations", []).extend(violations)
+
+
+def guard(operation_id: str, *, accept_406: bool) -> None:
+    """Common checks of every API operation: bearer token, permission, Accept negotiation."""
+    g.cx_operation = operation_id
+    st = state()
+    info = st.identity.authenticate(request.headers.get("Authorization"))
+    g.cx_user = info.username
+    st.identity.authorize(info)
+    try:
+        note(contract.negotiate_accept(request.headers.get("Accept")))
+    except NotAcceptable as exc:
+        if accept_406:
+            raise
+        note(exc.violations)
+    if "cxOrigin" not in request.headers:
+        note([violation("cxorigin-missing", "no cxOrigin header (the vendor's audit-trail origin)")])
+
+
+def read_json_body() -> bytes:
+    """The raw body after the media-type and size checks (415, 413)."""
+    try:
+        note(contract.check_content_type(request.headers.get("Content-Type")))
+    except ApiError as exc:
+        note(exc.violations)
+        raise
+    limit = state().config.max_body
+    contract.check_body_size(request.content_length, limit)
+    raw = request.stream.read(limit + 1)
+    contract.check_body_size(len(raw), limit)
+    g.cx_body = raw
+    return raw
+
+
+def _parse_id(raw: str) -> int:
+    if raw == "testconnection":
+        raise MethodNotAllowed(valid_methods=["POST"])
+    return contract.parse_id(raw)
+
+
+def _record_violations(parsed: ParsedBody) -> ParsedBody:
+    note(parsed.violations)
+    return parsed
+
+
+def no_content(status: int, headers: dict[str, str] | None = None) -> Response:
+    response = Response(status=status, headers=headers or {})
+    response.headers.pop("Content-Type", None)
+    return response
+
+
+@blp.route("/SMTPSettings")
+class SettingsCollection(MethodView):
+    @blp.doc(operationId="getAllSmtpSettings", summary="Get details of all SMTP settings")
+    @blp.response(200, SmtpSettingsSchema(many=True), content_type=JSON_V1, description="All SMTP settings")
+    @_errors(401, 403, 406)
+    def get(self) -> Response:
+        guard("getAllSmtpSettings", accept_406=True)
+        records = [r.public() for r in state().settings.list()]
+        return json_response(_settings_schema.dump(records, many=True))
+
+    @blp.doc(operationId="createSmtpSettings", summary="Create new SMTP settings", **_body_doc(CreateSmtpSettingsSchema))
+    @blp.response(201, description="Created; the body is empty.", headers={"Location": {"required": True, "schema": {"type": "string"}}})
+    @_errors(400, 401, 403, 413, 415)
+    def post(self) -> Response:
+        guard("createSmtpSettings", accept_406=False)
+        st = state()
+        parsed = _record_violations(contract.parse_settings(read_json_body(), strict=st.config.strict))
+        record = st.settings.create(parsed.fields)
+        return no_content(201, {"Location": f"{API_PREFIX}/SMTPSettings/{record.id}"})
+
+
+@blp.route("/SMTPSettings/<id>")
+class SettingsItem(MethodView):
+    @blp.doc(operationId="getSmtpSettingsById", summary="Get SMTP settings by id")
+    @blp.response(200, SmtpSettingsSchema, content_type=JSON_V1, description="The SMTP settings")
+    @_errors(400, 401, 403, 404, 406)
+    def get(self, id: str) -> Response:  # noqa: A002 - the vendor's parameter name
+        guard("getSmtpSettingsById", accept_406=True)
+        record = state().settings.get(_parse_id(id))
+        return json_response(_settings_schema.dump(record.public()))
+
+    @blp.doc(operationId="updateSmtpSettings", summary="Update SMTP settings by id", **_body_doc(UpdateSmtpSettingsSchema))
+    @blp.response(204, description="Updated; the body is empty.")
+    @_errors(400, 401, 403, 404, 413, 415)
+    def put(self, id: str) -> Response:  # noqa: A002
+        guard("updateSmtpSettings", accept_406=False)
+        st = state()
+        record_id = _parse_id(id)
+        parsed = _record_violations(contract.parse_settings(read_json_body(), strict=st.config.strict, update=True))
+        st.settings.update(record_id, parsed.fields)
+        return no_content(204)
+
+    @blp.doc(operationId="deleteSmtpSettings", summary="Delete SMTP settings by id")
+    @blp.response(204, description="Deleted; the body is empty.")
+    @_errors(400, 401, 403, 404)
+    def delete(self, id: str) -> Response:  # noqa: A002
+        guard("deleteSmtpSettings", accept_406=False)
+        state().settings.delete(_parse_id(id))
+        return no_content(204)
+
+
+@blp.route("/SMTPSettings/testconnection")
+class TestConnection(MethodView):
+    @blp.doc(operationId="testSmtpConnection", summary="Test an SMTP connection", **_body_doc(TestConnectionSchema))
+    @blp.response(200, description="The SMTP session succeeded; the body is empty.")
+    @_errors(400, 401, 403, 413, 415)
+    def post(self) -> Response:
+        guard("testSmtpConnection", accept_406=False)
+        st = state()
+        parsed = _record_violations(contract.parse_test_connection(read_json_body(), strict=st.config.strict))
+        smtp_test: Callable[[dict[str, Any]], None] = current_app.extensions["cxmock.smtp_test"]
+        smtp_test(parsed.fields)
+        response = no_content(200)
+        return response

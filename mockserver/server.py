@@ -1,0 +1,169 @@
+"""The runtime: ``MockServer`` wires the core, the HTTP app and the SMTP sink, and runs them in threads.
+
+Lifecycle: the constructor starts everything on the configured (by default ephemeral) ports and returns once
+each listener answers a real connection; :meth:`MockServer.stop` (or leaving the ``with`` block) stops them and
+leaves no thread or socket behind. ``run()`` is the one code path the CLI uses.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Iterable, Mapping
+from types import FrameType, TracebackType
+from typing import Any
+
+from ._http_server import HttpServer
+from .config import Config
+from .core.contract import JSON_V1, parse_seed
+from .core.state import State
+from .errors import ConfigError, OAuthError, ServerError
+from .http import create_app
+
+__all__ = ["MockServer", "run"]
+
+log = logging.getLogger("cxmock")
+
+
+class MockServer:
+    """A running cxmock server (HTTP API + admin API) in background threads.
+
+    Use it as a context manager::
+
+        with MockServer() as server:
+            requests.get(server.api_url + "/SMTPSettings", headers=server.auth_headers())
+
+    :param config: a :class:`~mockserver.config.Config`; keyword ``options`` override its fields
+        (``MockServer(seed="none", strict=True)``).
+    :param start: start now (default). With ``False``, call :meth:`start` yourself.
+    """
+
+    def __init__(self, config: Config | None = None, *, start: bool = True, **options: Any) -> None:
+        base = config or Config()
+        self.config: Config = base.replace(**options) if options else base
+        self.state = State.from_config(self.config)
+        self._http: HttpServer | None = None
+        self._lock = threading.Lock()
+        self.app = create_app(self.state, smtp_test=self._smtp_test, reset=self.reset)
+        if start:
+            self.start()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+    def start(self) -> MockServer:
+        """Start the listeners; returns when each one answers. Raises :class:`ServerError` otherwise."""
+        with self._lock:
+            if self._http is not None:
+                return self
+            http = HttpServer(self.app, host=self.config.host, port=self.config.port, threads=self.config.http_threads)
+            http.start()
+            self._http = http
+        return self
+
+    def stop(self) -> None:
+        """Stop every listener and thread; idempotent."""
+        with self._lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.stop()
+
+    def check(self) -> None:
+        """Re-raise in the caller an error that happened in a server thread."""
+        if self._http is not None:
+            self._http.check()
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._http is not None
+
+    # -- addresses ---------------------------------------------------------------------------------------------
+    @property
+    def http_port(self) -> int:
+        if self._http is None:
+            raise ServerError("the server is not running; call start() or use it as a context manager")
+        return self._http.port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT`` (the admin API is at ``base_url + "/_mock"``)."""
+        host = self.config.host
+        if host in ("0.0.0.0", ""):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = "[::1]" if host == "::" else f"[{host}]"
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def api_url(self) -> str:
+        """``base_url + "/cxrestapi/auth"``."""
+        return self.base_url + "/cxrestapi/auth"
+
+    # -- helpers -----------------------------------------------------------------------------------------------
+    def token(self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api") -> str:
+        """An access token for ``username`` (issued in-process, exactly as the token endpoint would)."""
+        form = {
+            "grant_type": "password",
+            "username": username,
+            "password": password,
+            "scope": scope,
+            "client_id": "resource_owner_client",
+            "client_secret": self.config.client_secret,
+        }
+        try:
+            token: str = self.state.identity.issue(form)["access_token"]
+        except OAuthError as exc:
+            raise ConfigError(f"cannot issue a token for {username!r}: {exc.description}") from None
+        return token
+
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``."""
+        return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
+
+    def seed(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the seed with ``records`` (API JSON shape, ``id`` optional) and reset the store to it."""
+        self.state.settings.set_seed(parse_seed(list(records), source="MockServer.seed()"))
+
+    def reset(self) -> None:
+        """Back to the seed: settings restored (tokens stay valid)."""
+        self.state.reset()
+
+    def _smtp_test(self, fields: dict[str, Any]) -> None:
+        from .errors import SmtpTestFailed
+
+        raise SmtpTestFailed("the SMTP sink is not available in this build", stage="connect")
+
+    def __repr__(self) -> str:
+        where = self.base_url if self.running else "stopped"
+        return f"<MockServer {where}>"
+
+
+def run(config: Config, *, banner: bool = True) -> int:
+    """Run a server until SIGINT/SIGTERM; the CLI's single code path. Returns the exit code."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server = MockServer(config)
+    except (ServerError, ConfigError) as exc:
+        print(f"cxmock: {exc}", flush=True)
+        return 3
+    try:
+        if banner:
+            print(f"cxmock serving the CxSAST SMTP Settings API at {server.api_url}", flush=True)
+            print(f"  admin API: {server.base_url}/_mock   (users: admin/admin, viewer/viewer)", flush=True)
+        while not stop.wait(0.5):
+            server.check()
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
