@@ -22,9 +22,9 @@ SOCKET_KEY = "cxmock.socket"
 log = logging.getLogger("cxmock.server")
 
 
-class _Gateway(wsgi.Gateway_10):  # type: ignore[misc]
-    def get_environ(self) -> dict[str, Any]:
-        env: dict[str, Any] = super().get_environ()
+class _Gateway(wsgi.Gateway_10):
+    def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
+        env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env[SOCKET_KEY] = self.req.conn.socket
         return env
 
@@ -58,7 +58,7 @@ class HttpServer:
             shutdown_timeout=5,
         )
         server.gateway = _Gateway
-        server.error_log = _quiet_error_log
+        server.error_log = _quiet_error_log  # type: ignore[method-assign]
         try:
             server.prepare()
         except OSError as exc:

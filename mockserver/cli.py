@@ -46,7 +46,9 @@ def _option_for(name: str, default: Any, kind: str) -> Any:
     flag = "--" + name.replace("_", "-")
     help_text = _HELP.get(name, name.replace("_", " ").capitalize() + ".")
     if kind == "bool":
-        return click.option(f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text + f" [default: {default}]")
+        return click.option(
+            f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text + f" [default: {default}]"
+        )
     if kind.startswith("tuple"):
         return click.option(flag, multiple=True, default=None, help=help_text)
     click_type: Any = {"int": int, "float": float}.get(kind, str)
@@ -58,8 +60,12 @@ def config_options(func: Any) -> Any:
     for f in reversed(fields(Config)):
         func = _option_for(f.name, f.default, str(f.type))(func)
     return click.option(
-        "--config", "config_file", type=click.Path(exists=True, dir_okay=False), default=None,
-        envvar="CXMOCK_CONFIG", help="YAML file of options (keys as the flags, with _ or -)."
+        "--config",
+        "config_file",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        envvar="CXMOCK_CONFIG",
+        help="YAML file of options (keys as the flags, with _ or -).",
     )(func)
 
 

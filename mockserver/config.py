@@ -200,4 +200,3 @@ def _convert(name: str, value: Any) -> Any:
         return str(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"option {name}: {exc} (default is {default!r})") from None
-

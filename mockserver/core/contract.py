@@ -78,7 +78,8 @@ def document_bytes() -> bytes:
 
 def component_schema(name: str) -> dict[str, Any]:
     """A component schema of the document with every ``$ref`` inlined and ``nullable`` made JSON-Schema."""
-    return _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
+    schema: dict[str, Any] = _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
+    return schema
 
 
 def _inline(node: Any) -> Any:
@@ -135,7 +136,11 @@ def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any])
     if kind == "maxLength":
         return f"must be at most {error.validator_value} characters long, got {len(error.instance)}"
     if kind == "minLength":
-        return "must not be empty" if error.validator_value == 1 else f"must be at least {error.validator_value} characters"
+        return (
+            "must not be empty"
+            if error.validator_value == 1
+            else f"must be at least {error.validator_value} characters"
+        )
     if custom:
         return f"{custom}, got {show(error.instance)}"
     if kind == "enum":
@@ -163,7 +168,9 @@ def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise BadRequest(
+            f"the request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"the request body is not acceptable JSON: {str(exc)[:100]}") from None
 
@@ -174,7 +181,9 @@ def _reject_constant(name: str) -> Any:
 
 def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> ParsedBody:
     if not isinstance(body, dict):
-        raise BadRequest(f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}")
+        raise BadRequest(
+            f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}"
+        )
     validator = _validator(schema_name)
     schema = component_schema(schema_name)
     props: dict[str, Any] = schema.get("properties", {})
@@ -207,8 +216,11 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
         needed = schema["anyOf"][-1]["required"]
         for name in needed:
             if body.get(name) is None:
-                add(name, f"is required when useDefaultCredentials is false ({' and '.join(needed)} are required "
-                          "unless useDefaultCredentials is true)")
+                add(
+                    name,
+                    f"is required when useDefaultCredentials is false ({' and '.join(needed)} are required "
+                    "unless useDefaultCredentials is true)",
+                )
     if strict and unknown:
         for name in unknown:
             hint = did_you_mean(name, known)
@@ -221,7 +233,10 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
     for name in unknown:
         hint = did_you_mean(name, known)
         parsed.violations.append(
-            violation("unknown-member", f"unknown member {show(name)} was ignored" + (f"; did you mean {hint!r}?" if hint else ""))
+            violation(
+                "unknown-member",
+                f"unknown member {show(name)} was ignored" + (f"; did you mean {hint!r}?" if hint else ""),
+            )
         )
     for json_name, canonical in _CANONICAL.items():
         if json_name in props and json_name in body:
@@ -230,11 +245,15 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
     parsed.fields["encryption_type"] = _ENCRYPTION[enc.lower()]
     if parsed.fields["encryption_type"] != enc:
         parsed.violations.append(
-            violation("coerced-enum-case", f"encryptionType {show(enc)} was read as {parsed.fields['encryption_type']!r}")
+            violation(
+                "coerced-enum-case", f"encryptionType {show(enc)} was read as {parsed.fields['encryption_type']!r}"
+            )
         )
     flag = parsed.fields.get("use_default_credentials", False)
     if isinstance(flag, str):
-        parsed.violations.append(violation("coerced-boolean", f"useDefaultCredentials {show(flag)} (a string) was read as a boolean"))
+        parsed.violations.append(
+            violation("coerced-boolean", f"useDefaultCredentials {show(flag)} (a string) was read as a boolean")
+        )
         flag = flag.lower() == "true"
     parsed.fields["use_default_credentials"] = flag
     parsed.fields["port"] = int(parsed.fields["port"])
@@ -337,7 +356,9 @@ def negotiate_accept(accept: str | None) -> list[Violation]:
         else:
             versions_named.append(version)
     if acceptable_unversioned:
-        return [violation("version-missing", f"Accept {show(accept, 60)} names no version; send application/json;v=1.0")]
+        return [
+            violation("version-missing", f"Accept {show(accept, 60)} names no version; send application/json;v=1.0")
+        ]
     if versions_named:
         exc = NotAcceptable(
             f"API version {show(versions_named[0])} is not supported; this server implements version 1.0 "
@@ -345,7 +366,9 @@ def negotiate_accept(accept: str | None) -> list[Violation]:
         )
         exc.violations.append(violation("version-unsupported", exc.details))
         raise exc
-    raise NotAcceptable(f"none of the media types in Accept {show(accept, 60)} can be produced; use application/json;v=1.0")
+    raise NotAcceptable(
+        f"none of the media types in Accept {show(accept, 60)} can be produced; use application/json;v=1.0"
+    )
 
 
 def check_content_type(content_type: str | None) -> list[Violation]:
@@ -363,7 +386,9 @@ def check_content_type(content_type: str | None) -> list[Violation]:
         )
     version = params.get("v")
     if version is None:
-        return [violation("version-missing", "Content-Type application/json names no version; send application/json;v=1.0")]
+        return [
+            violation("version-missing", "Content-Type application/json names no version; send application/json;v=1.0")
+        ]
     if version not in ("1.0", "1"):
         raise _refused(
             "version-unsupported", f"API version {show(version)} is not supported; this server implements version 1.0"

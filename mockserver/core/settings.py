@@ -134,6 +134,5 @@ def _record(record_id: int, fields: Mapping[str, Any]) -> SettingsRecord:
 
 def _not_found(record_id: int) -> NotFound:
     return NotFound(
-        f"SMTP settings with id {record_id} were not found; "
-        "GET /cxrestapi/auth/SMTPSettings lists the existing ids."
+        f"SMTP settings with id {record_id} were not found; GET /cxrestapi/auth/SMTPSettings lists the existing ids."
     )

@@ -34,7 +34,9 @@ def load_seed(seed: str) -> list[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read seed file {path}: {exc.strerror}; use --seed PATH, 'default' or 'none'") from None
+        raise ConfigError(
+            f"cannot read seed file {path}: {exc.strerror}; use --seed PATH, 'default' or 'none'"
+        ) from None
     try:
         data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:

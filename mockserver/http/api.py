@@ -125,8 +125,14 @@ class SettingsCollection(MethodView):
         records = [r.public() for r in state().settings.list()]
         return json_response(_settings_schema.dump(records, many=True))
 
-    @blp.doc(operationId="createSmtpSettings", summary="Create new SMTP settings", **_body_doc(CreateSmtpSettingsSchema))
-    @blp.response(201, description="Created; the body is empty.", headers={"Location": {"required": True, "schema": {"type": "string"}}})
+    @blp.doc(
+        operationId="createSmtpSettings", summary="Create new SMTP settings", **_body_doc(CreateSmtpSettingsSchema)
+    )
+    @blp.response(
+        201,
+        description="Created; the body is empty.",
+        headers={"Location": {"required": True, "schema": {"type": "string"}}},
+    )
     @_errors(400, 401, 403, 413, 415)
     def post(self) -> Response:
         guard("createSmtpSettings", accept_406=False)
@@ -146,7 +152,9 @@ class SettingsItem(MethodView):
         record = state().settings.get(_parse_id(id))
         return json_response(_settings_schema.dump(record.public()))
 
-    @blp.doc(operationId="updateSmtpSettings", summary="Update SMTP settings by id", **_body_doc(UpdateSmtpSettingsSchema))
+    @blp.doc(
+        operationId="updateSmtpSettings", summary="Update SMTP settings by id", **_body_doc(UpdateSmtpSettingsSchema)
+    )
     @blp.response(204, description="Updated; the body is empty.")
     @_errors(400, 401, 403, 404, 413, 415)
     def put(self, id: str) -> Response:  # noqa: A002

@@ -18,7 +18,9 @@ from ..errors import ApiError, MessageCode, OAuthError
 log = logging.getLogger("cxmock.http")
 
 
-def json_response(body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
+) -> Response:
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     response = Response(data, status=status, content_type=content_type)
     for key, value in (headers or {}).items():
@@ -33,10 +35,13 @@ def api_error_response(exc: ApiError) -> Response:
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status == 405:
-        details = f"method {request.method} is not allowed on {request.path}; allowed: {', '.join(getattr(exc, 'valid_methods', None) or [])}"
+        allowed = ", ".join(getattr(exc, "valid_methods", None) or [])
+        details = f"method {request.method} is not allowed on {request.path}; allowed: {allowed}"
         code = MessageCode.METHOD_NOT_ALLOWED
     elif status == 404:
-        details = f"no such endpoint: {request.path[:200]}; the API lives under /cxrestapi/auth, the admin API under /_mock"
+        details = (
+            f"no such endpoint: {request.path[:200]}; the API lives under /cxrestapi/auth, the admin API under /_mock"
+        )
         code = MessageCode.NOT_FOUND
     else:
         details = exc.description or exc.name
@@ -46,7 +51,9 @@ def _http_error(exc: HTTPException) -> Response:
 
 
 def _unexpected(exc: Exception) -> Response:
-    log.error("unexpected error while handling %s %s: %s", request.method, request.path, type(exc).__name__, exc_info=exc)
+    log.error(
+        "unexpected error while handling %s %s: %s", request.method, request.path, type(exc).__name__, exc_info=exc
+    )
     body = {
         "messageCode": MessageCode.MOCK_INTERNAL,
         "messageDetails": f"internal error in cxmock ({type(exc).__name__}); this is a bug in the mock, please report it",
@@ -57,8 +64,10 @@ def _unexpected(exc: Exception) -> Response:
 def register(app: Flask) -> None:
     app.register_error_handler(ApiError, api_error_response)
     app.register_error_handler(
-        OAuthError, lambda exc: json_response(exc.body(), 400, content_type="application/json", headers={"Cache-Control": "no-store"})
+        OAuthError,
+        lambda exc: json_response(
+            exc.body(), 400, content_type="application/json", headers={"Cache-Control": "no-store"}
+        ),
     )
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
-

@@ -65,4 +65,6 @@ def _log_line(state: State, status: int, duration_ms: float) -> None:
             )
         )
     else:
-        log.info("%s %s -> %d %.1fms %s", request.method, request.path, status, duration_ms, g.get("cx_operation") or "-")
+        log.info(
+            "%s %s -> %d %.1fms %s", request.method, request.path, status, duration_ms, g.get("cx_operation") or "-"
+        )

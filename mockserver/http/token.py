@@ -30,7 +30,9 @@ class Token(MethodView):
         g.cx_operation = "getToken"
         mimetype = (request.mimetype or "").lower()
         if mimetype != FORM:
-            raise OAuthError("invalid_request", f"the token request must be {FORM}, got {mimetype[:60] or 'no Content-Type'}")
+            raise OAuthError(
+                "invalid_request", f"the token request must be {FORM}, got {mimetype[:60] or 'no Content-Type'}"
+            )
         st: State = current_app.extensions["cxmock.state"]
         if request.content_length is not None and request.content_length > st.config.max_body:
             raise OAuthError("invalid_request", f"the token request body exceeds {st.config.max_body} bytes")
@@ -38,4 +40,6 @@ class Token(MethodView):
         g.cx_body = form
         body = st.identity.issue(form)
         g.cx_user = form.get("username")
-        return json_response(body, content_type="application/json", headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return json_response(
+            body, content_type="application/json", headers={"Cache-Control": "no-store", "Pragma": "no-cache"}
+        )
