@@ -46,7 +46,10 @@ def _errors(*codes: int) -> Callable[[Any], Any]:
 
     def wrap(func: Any) -> Any:
         for code in codes:
-            func = blp.alt_response(code, schema=ErrorSchema, description=ERRORS[code], content_type=JSON_V1)(func)
+            headers = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}} if code == 401 else None
+            func = blp.alt_response(
+                code, schema=ErrorSchema, description=ERRORS[code], content_type=JSON_V1, headers=headers
+            )(func)
         return func
 
     return wrap
