@@ -1,0 +1,42 @@
+"""The README's curl walkthrough works verbatim against a default server (only the port is changed)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mockserver.server import MockServer
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def walkthrough() -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(r"<!-- walkthrough -->\s*```sh\n(.*?)```", text, re.S)
+    assert match, "README.md has no <!-- walkthrough --> code block"
+    return match.group(1)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_readme_curl_walkthrough_runs_verbatim() -> None:
+    script = walkthrough()
+    assert "http://localhost:8080/cxrestapi/auth" in script
+    with MockServer(host="127.0.0.1") as server:
+        # the only change: the ephemeral port instead of 8080
+        script = script.replace("http://localhost:8080", server.base_url)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        out = result.stdout
+        assert '"host":"pod55017.outlook.com"' in out  # 2. the seeded record
+        assert "HTTP/1.1 201" in out  # 3. created
+        assert "Location: /cxrestapi/auth/SMTPSettings/2" in out
+        assert '"id":2' in out and '"host":"smtp.example.org"' in out  # 4. read back
+        assert "s3cret" not in out  # the password is never returned
+        assert out.endswith("204\n204\n404\n")  # 5, 6 and the GET after delete
+        assert server.state.settings.list()[-1].id == 1
