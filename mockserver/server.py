@@ -17,6 +17,8 @@ from typing import Any
 from ._http_server import HttpServer
 from .config import Config
 from .core.contract import JSON_V1, parse_seed
+from .core.journal import JournalEntry
+from .core.lint import assert_no_violations
 from .core.state import State
 from .errors import ConfigError, OAuthError, ServerError
 from .http import create_app
@@ -134,6 +136,27 @@ class MockServer:
     def reset(self) -> None:
         """Back to the seed: settings restored (tokens stay valid)."""
         self.state.reset()
+
+    # -- journal and contract-lint ---------------------------------------------------------------------------
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | str | None = None,
+    ) -> list[JournalEntry]:
+        """The journaled API requests (oldest first), filtered; see :meth:`Journal.entries`."""
+        return self.state.journal.entries(method=method, path=path, operation_id=operation_id, status=status)
+
+    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
+        """Assert the code under test called ``operation_id`` (``times`` times, if given) with ``where`` matching
+        (``method``, ``path``, ``status``, ``user``, ``body`` subset, ``header``); the failure message shows the
+        closest calls seen."""
+        return self.state.journal.assert_called(operation_id, times, **where)
+
+    def assert_no_violations(self, min_severity: str = "warning") -> None:
+        """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
+        assert_no_violations(self.state.journal.entries(), min_severity)
 
     def _smtp_test(self, fields: dict[str, Any]) -> None:
         from .errors import SmtpTestFailed

@@ -14,7 +14,7 @@ from flask_smorest import Api
 from ..core.schemas import ErrorSchema
 from ..core.state import State
 from ..errors import SmtpTestFailed
-from . import admin, api, errors, journaling, token
+from . import admin, admin_journal, api, errors, journaling, token
 
 __all__ = ["create_app"]
 
@@ -67,6 +67,7 @@ def create_app(
     smorest = _Api(app)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)
+    assert admin_journal.blp is admin.blp  # its routes hang on the admin blueprint
     app.register_blueprint(admin.blp)
     errors.register(app)
     journaling.init_app(app, state)

@@ -1,0 +1,62 @@
+"""Admin routes of the request journal and the contract-lint: ``/_mock/requests``, ``/_mock/violations``.
+
+They hang on the admin blueprint (same ``/_mock`` prefix, same admin-token lock).
+"""
+
+from __future__ import annotations
+
+from flask import Response, request
+
+from ..core import lint
+from ..core.journal import JournalEntry
+from ..errors import BadRequest
+from .admin import blp, ok, state
+
+
+def _filtered() -> list[JournalEntry]:
+    args = request.args
+    status = args.get("status")
+    since = args.get("since")
+    limit = args.get("limit")
+    try:
+        return state().journal.entries(
+            method=args.get("method"),
+            path=args.get("path"),
+            operation_id=args.get("operationId"),
+            status=int(status) if status and status.isdigit() else status,
+            since_id=int(since) if since else None,
+            limit=int(limit) if limit else None,
+        )
+    except ValueError:
+        raise BadRequest("since and limit must be integers; status a code like 404 or a class like 4xx") from None
+
+
+@blp.get("/requests")
+def list_requests() -> Response:
+    """Journal entries, oldest first; filters: method, path (``*`` suffix = prefix), operationId, status, since."""
+    return ok([entry.to_dict() for entry in _filtered()])
+
+
+@blp.delete("/requests")
+def clear_requests() -> Response:
+    state().journal.clear()
+    return Response(status=204)
+
+
+@blp.get("/violations")
+def violations() -> Response:
+    """The contract-lint summary by code; ``?format=text|json|junit`` returns the full report instead."""
+    entries = _filtered()
+    fmt = request.args.get("format")
+    min_severity = request.args.get("min_severity", "error" if fmt == "junit" else "info")
+    if min_severity not in lint.SEVERITIES:
+        raise BadRequest(f"min_severity must be one of {', '.join(lint.SEVERITIES)}")
+    if fmt is None:
+        return ok(lint.summarize(entries))
+    if fmt == "text":
+        return Response(lint.report_text(entries, min_severity=min_severity), content_type="text/plain; charset=utf-8")
+    if fmt == "json":
+        return Response(lint.report_json(entries), content_type="application/json")
+    if fmt == "junit":
+        return Response(lint.report_junit(entries, min_severity=min_severity), content_type="application/xml")
+    raise BadRequest(f"format must be text, json or junit, got {fmt[:20]!r}")
