@@ -56,7 +56,7 @@ def _unexpected(exc: Exception) -> Response:
     )
     body = {
         "messageCode": MessageCode.MOCK_INTERNAL,
-        "messageDetails": f"internal error in cxmock ({type(exc).__name__}); this is a bug in the mock, please report it",
+        "messageDetails": f"internal error in cxmock ({type(exc).__name__}); a bug in the mock, please report it",
     }
     return json_response(body, 500)
 
