@@ -121,18 +121,20 @@ def show(value: Any, limit: int = 40) -> str:
 def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any]) -> str:
     custom = prop_schema.get("x-cxmock-message")
     kind = error.validator
+    # a write-only member (the password) is never echoed back, not even when it is malformed
+    got = "" if prop_schema.get("writeOnly") else f", got {show(error.instance)}"
     if kind == "type":
         expected = error.validator_value
         if isinstance(expected, list):
             expected = " or ".join(t for t in expected if t != "null")
         article = "an" if str(expected)[0] in "aeiou" else "a"
-        return f"must be {article} {expected}, got {show(error.instance)}"
+        return f"must be {article} {expected}{got}"
     if kind in ("minimum", "maximum") and "minimum" in prop_schema and "maximum" in prop_schema:
-        return f"must be between {prop_schema['minimum']} and {prop_schema['maximum']}, got {show(error.instance)}"
+        return f"must be between {prop_schema['minimum']} and {prop_schema['maximum']}{got}"
     if kind == "minimum":
-        return f"must be at least {error.validator_value}, got {show(error.instance)}"
+        return f"must be at least {error.validator_value}{got}"
     if kind == "maximum":
-        return f"must be at most {error.validator_value}, got {show(error.instance)}"
+        return f"must be at most {error.validator_value}{got}"
     if kind == "maxLength":
         return f"must be at most {error.validator_value} characters long, got {len(error.instance)}"
     if kind == "minLength":
@@ -142,9 +144,11 @@ def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any])
             else f"must be at least {error.validator_value} characters"
         )
     if custom:
-        return f"{custom}, got {show(error.instance)}"
+        return f"{custom}{got}"
     if kind == "enum":
-        return f"must be one of {', '.join(map(str, error.validator_value))}, got {show(error.instance)}"
+        return f"must be one of {', '.join(map(str, error.validator_value))}{got}"
+    if prop_schema.get("writeOnly"):
+        return "is invalid"
     return f"is invalid: {error.message[:120]}"
 
 
