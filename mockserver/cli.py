@@ -2,7 +2,7 @@
 
 Every field of :class:`~mockserver.config.Config` is a ``serve`` flag (``smtp_port`` → ``--smtp-port``), a
 ``CXMOCK_<OPTION>`` environment variable and a key of the ``--config`` YAML file; precedence
-flag > environment > file > default. ``main()`` only forwards options to :func:`mockserver.server.run`.
+flag > environment > file > default. ``main()`` only forwards options to :func:`mockserver.runner.run`.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import fields
 from typing import Any
@@ -90,10 +91,17 @@ def main() -> None:
 @main.command()
 @config_options
 @click.option("--print-config", is_flag=True, help="Print the effective configuration (secrets masked) and exit.")
-def serve(config_file: str | None, print_config: bool, **options: Any) -> None:
-    """Run the mock server until SIGINT/SIGTERM."""
-    from .server import run
+@click.option("--ready-json", is_flag=True, help="Print one JSON line with the bound ports on stdout once ready.")
+@click.option("--port-file", type=click.Path(dir_okay=False), default=None, help="Write the ready JSON to this file.")
+@click.option("--quiet", is_flag=True, help="No start-up banner.")
+def serve(
+    config_file: str | None, print_config: bool, ready_json: bool, port_file: str | None, quiet: bool, **options: Any
+) -> None:
+    """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0)."""
+    from .runner import run
 
+    if options.get("log_requests") is None:
+        options["log_requests"] = True  # a standalone server logs one line per request
     try:
         config = build_config(config_file, options)
     except ConfigError as exc:
@@ -101,26 +109,175 @@ def serve(config_file: str | None, print_config: bool, **options: Any) -> None:
     if print_config:
         click.echo(json.dumps(config.masked(), indent=2))
         return
-    sys.exit(run(config))
+    sys.exit(run(config, ready_json=ready_json, port_file=port_file, quiet=quiet))
 
 
-@main.command()
-@click.option("--url", default="http://127.0.0.1:8080", envvar="CXMOCK_URL", help="Base URL of a running server.")
-@click.option("--timeout", default=3.0, help="Seconds to wait for the answer.")
-@click.option("--admin-token", default=None, envvar="CXMOCK_ADMIN_TOKEN", help="Admin token, if the server has one.")
-def check(url: str, timeout: float, admin_token: str | None) -> None:
-    """Health probe: exit 0 when the server answers /_mock/health, 1 otherwise (for container health checks)."""
-    request = urllib.request.Request(url.rstrip("/") + "/_mock/health")
+# -- commands that talk to a running server's admin API -------------------------------------------------------
+
+_url_option = click.option(
+    "--url", default="http://127.0.0.1:8080", envvar="CXMOCK_URL", show_default=True, help="Base URL of the server."
+)
+_token_option = click.option(
+    "--admin-token", default=None, envvar="CXMOCK_ADMIN_TOKEN", help="Admin token, if the server has one."
+)
+_timeout_option = click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for the answer.")
+
+
+def admin_call(
+    url: str,
+    method: str,
+    path: str,
+    *,
+    admin_token: str | None = None,
+    body: Any = None,
+    timeout: float = 10.0,
+) -> tuple[int, bytes]:
+    """One admin-API request; returns (status, body). Connection problems raise click.ClickException."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
     if admin_token:
         request.add_header("X-Cxmock-Admin-Token", admin_token)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-given URL
-            body = json.loads(response.read())
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), bytes(exc.read())
     except (OSError, ValueError) as exc:
-        click.echo(f"unhealthy: {url}: {exc}", err=True)
+        raise click.ClickException(f"cannot reach {url}: {exc}") from None
+
+
+def _ok(status: int, payload: bytes) -> Any:
+    if status >= 400:
+        try:
+            message = json.loads(payload).get("messageDetails", payload.decode(errors="replace"))
+        except ValueError:
+            message = payload.decode(errors="replace")
+        raise click.ClickException(f"HTTP {status}: {message}")
+    return json.loads(payload) if payload.strip() else None
+
+
+@main.command()
+@_url_option
+@_token_option
+@_timeout_option
+def check(url: str, admin_token: str | None, timeout: float) -> None:
+    """Health probe: exit 0 when the server answers /_mock/health, 1 otherwise (for container health checks)."""
+    try:
+        status, payload = admin_call(url, "GET", "/_mock/health", admin_token=admin_token, timeout=timeout)
+    except click.ClickException as exc:
+        click.echo(f"unhealthy: {exc.message}", err=True)
         sys.exit(EXIT_UNHEALTHY)
-    click.echo(f"healthy: {url} ({body.get('status')})")
-    sys.exit(EXIT_OK)
+    if status != 200:
+        click.echo(f"unhealthy: {url} answered HTTP {status}", err=True)
+        sys.exit(EXIT_UNHEALTHY)
+    click.echo(f"healthy: {url}")
 
 
-_ = urllib.error  # urlopen's HTTPError is an OSError subclass, caught above
+@main.command()
+@_url_option
+@_token_option
+@_timeout_option
+@click.option("--to", "to", default=None, help="Only mail to this address (substring).")
+@click.option("--subject", default=None, help="Only mail whose subject contains this.")
+@click.option("--wait", type=float, default=None, help="Block up to N seconds for the first match.")
+@click.option("--clear", is_flag=True, help="Delete every captured message.")
+@click.option("--json", "as_json", is_flag=True, help="Print the raw JSON.")
+def messages(
+    url: str,
+    admin_token: str | None,
+    timeout: float,
+    to: str | None,
+    subject: str | None,
+    wait: float | None,
+    clear: bool,
+    as_json: bool,
+) -> None:
+    """List (or clear) the mail captured by a running server's SMTP sink."""
+    if clear:
+        _ok(*admin_call(url, "DELETE", "/_mock/messages", admin_token=admin_token, timeout=timeout))
+        click.echo("cleared")
+        return
+    query = {k: v for k, v in {"to": to, "subject": subject, "wait": wait}.items() if v is not None}
+    path = "/_mock/messages" + ("?" + urllib.parse.urlencode(query) if query else "")
+    items = _ok(*admin_call(url, "GET", path, admin_token=admin_token, timeout=timeout + (wait or 0)))
+    if as_json:
+        click.echo(json.dumps(items, indent=2))
+        return
+    for item in items:
+        click.echo(
+            f"#{item['id']} {item.get('mailFrom')} -> {', '.join(item.get('rcptTos', []))}: {item.get('subject')}"
+        )
+    click.echo(f"{len(items)} message(s)")
+
+
+@main.command()
+@_url_option
+@_token_option
+@_timeout_option
+@click.option(
+    "--add", "add_file", type=click.Path(exists=True, dir_okay=False), help="Add the rules of a YAML/JSON file."
+)
+@click.option("--preset", default=None, help="Add a named preset (fixtures/faults/NAME.yaml).")
+@click.option("--remove", "remove_id", default=None, help="Remove the rule with this id.")
+@click.option("--clear", is_flag=True, help="Remove every rule.")
+def faults(
+    url: str,
+    admin_token: str | None,
+    timeout: float,
+    add_file: str | None,
+    preset: str | None,
+    remove_id: str | None,
+    clear: bool,
+) -> None:
+    """List or change the fault rules of a running server."""
+    import yaml
+
+    call: dict[str, Any] = {"admin_token": admin_token, "timeout": timeout}
+    if clear:
+        _ok(*admin_call(url, "DELETE", "/_mock/faults", **call))
+    if remove_id:
+        _ok(*admin_call(url, "DELETE", f"/_mock/faults/{urllib.parse.quote(remove_id)}", **call))
+    if add_file:
+        with open(add_file, encoding="utf-8") as handle:
+            rules = yaml.safe_load(handle)
+        click.echo(json.dumps(_ok(*admin_call(url, "POST", "/_mock/faults", body=rules, **call))))
+    if preset:
+        click.echo(json.dumps(_ok(*admin_call(url, "POST", "/_mock/faults", body={"preset": preset}, **call))))
+    listing = _ok(*admin_call(url, "GET", "/_mock/faults", **call))
+    click.echo(json.dumps(listing, indent=2))
+
+
+@main.command()
+@_url_option
+@_token_option
+@_timeout_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit"]), default="text", show_default=True)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error", "never"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a violation at or above this severity was seen.",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
+def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on: str, output: str | None) -> None:
+    """The contract-lint report of a running server's journal (for CI)."""
+    from .core import lint
+
+    min_severity = "error" if fail_on == "never" else fail_on
+    query = urllib.parse.urlencode({"format": fmt, "min_severity": min_severity})
+    status, payload = admin_call(url, "GET", f"/_mock/violations?{query}", admin_token=admin_token, timeout=timeout)
+    if status >= 400:
+        _ok(status, payload)
+    text = payload.decode("utf-8")
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text)
+    if fail_on != "never":
+        summary = _ok(*admin_call(url, "GET", "/_mock/violations", admin_token=admin_token, timeout=timeout)) or []
+        if any(lint.severity_at_least(row["severity"], fail_on) for row in summary):
+            sys.exit(EXIT_UNHEALTHY)

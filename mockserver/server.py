@@ -8,10 +8,9 @@ leaves no thread or socket behind. ``run()`` is the one code path the CLI uses.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Iterable, Mapping
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any
 
 from ._http_server import HttpServer
@@ -23,7 +22,7 @@ from .core.state import State
 from .errors import ConfigError, OAuthError, ServerError
 from .http import create_app
 
-__all__ = ["MockServer", "run"]
+__all__ = ["MockServer"]
 
 log = logging.getLogger("cxmock")
 
@@ -163,32 +162,10 @@ class MockServer:
 
         raise SmtpTestFailed("the SMTP sink is not available in this build", stage="connect")
 
+    def ports(self) -> dict[str, int]:
+        """The bound ports by listener: ``{"http": ...}`` (plus ``smtp``/``smtps`` when the sink runs)."""
+        return {"http": self.http_port}
+
     def __repr__(self) -> str:
         where = self.base_url if self.running else "stopped"
         return f"<MockServer {where}>"
-
-
-def run(config: Config, *, banner: bool = True) -> int:
-    """Run a server until SIGINT/SIGTERM; the CLI's single code path. Returns the exit code."""
-    stop = threading.Event()
-
-    def _on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        server = MockServer(config)
-    except (ServerError, ConfigError) as exc:
-        print(f"cxmock: {exc}", flush=True)
-        return 3
-    try:
-        if banner:
-            print(f"cxmock serving the CxSAST SMTP Settings API at {server.api_url}", flush=True)
-            print(f"  admin API: {server.base_url}/_mock   (users: admin/admin, viewer/viewer)", flush=True)
-        while not stop.wait(0.5):
-            server.check()
-    finally:
-        server.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
