@@ -276,9 +276,7 @@ class MailStore:
 
 def _parse(raw: bytes) -> dict[str, Any]:
     """Headers, text body and correlation of ``raw``; any field that cannot be parsed is ``None``."""
-    out: dict[str, Any] = dict.fromkeys(
-        ("subject", "from_", "to", "date", "message_id", "text", "correlation"), None
-    )
+    out: dict[str, Any] = dict.fromkeys(("subject", "from_", "to", "date", "message_id", "text", "correlation"), None)
     try:
         msg = _PARSER.parsebytes(raw)
     except Exception:  # the email package is lenient, but a sink must never fail on bad mail
@@ -323,8 +321,7 @@ def _parse_since(since: int | str | datetime) -> Callable[[CapturedMessage], boo
             when = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             raise BadRequest(
-                f"since must be a message id (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T10:00:00Z), "
-                f"got {since!r}"
+                f"since must be a message id (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T10:00:00Z), got {since!r}"
             ) from None
     else:
         when = since

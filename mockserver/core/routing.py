@@ -73,9 +73,7 @@ def resolve_smtp_target(
         try:
             resolved = resolver(name)
         except (OSError, UnicodeError) as exc:
-            raise SmtpTestFailed(
-                f"cannot resolve host {host!r}: {exc}; check the host name", stage="connect"
-            ) from None
+            raise SmtpTestFailed(f"cannot resolve host {host!r}: {exc}; check the host name", stage="connect") from None
         addresses = []
         for text in resolved:
             address = _ip_literal(text)

@@ -49,9 +49,7 @@ class TlsMaterial:
         )
 
     @classmethod
-    def from_files(
-        cls, cert_file: str | Path, key_file: str | Path, ca_file: str | Path | None = None
-    ) -> TlsMaterial:
+    def from_files(cls, cert_file: str | Path, key_file: str | Path, ca_file: str | Path | None = None) -> TlsMaterial:
         """Load a PEM certificate chain and key; ``ca_pem`` is ``ca_file``, else the certificate file itself
         (right for a self-signed certificate; otherwise clients need the CA from elsewhere)."""
         blobs = {}
@@ -86,7 +84,8 @@ class TlsMaterial:
 
     def client_context(self) -> ssl.SSLContext:
         """A new client context that trusts only :attr:`ca_pem` and checks the host name."""
-        context = ssl.create_default_context(purpose=ssl.Purpose.SERVER_AUTH)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificate and host name
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_verify_locations(cadata=self._ca_pem.decode("ascii"))
         return context
 

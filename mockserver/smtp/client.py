@@ -1,0 +1,411 @@
+"""The testconnection client: one real SMTP session, built on :mod:`smtplib` and :mod:`ssl`.
+
+:func:`run_test_connection` connects (``None`` plain, ``Tls`` STARTTLS, ``Ssl`` implicit TLS), says EHLO,
+authenticates unless default credentials are used, sends MAIL FROM / RCPT TO / a short test message and QUIT.
+Any failure raises :class:`~mockserver.errors.SmtpTestFailed` naming the stage (``connect``, ``tls``,
+``greeting``, ``ehlo``, ``starttls``, ``auth``, ``mail``, ``rcpt``, ``data``) and quoting the server's reply,
+with a hint where the cause is a classic misconfiguration. The whole session shares one time budget
+(``timeout``): every socket operation gets the time that is left, so it never hangs.
+
+The transcript lists each client command (``C: ...``) and server reply line (``S: ...``); AUTH secrets are
+replaced by ``***``. Lines starting with ``*`` note connection events (connect, TLS established).
+"""
+
+from __future__ import annotations
+
+import base64
+import email.policy
+import hmac
+import smtplib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from ..core.mail import CORRELATION_HEADER
+from ..errors import BadRequest, SmtpTestFailed
+
+__all__ = ["TEST_SUBJECT", "TestConnectionResult", "run_test_connection"]
+
+TEST_SUBJECT = "Checkmarx SMTP test"
+LOCAL_HOSTNAME = "cxmock.localhost"
+
+
+@dataclass
+class TestConnectionResult:
+    """What a successful test session did: where, how (TLS facts), as whom, and its transcript."""
+
+    __test__ = False  # not a pytest test class
+
+    host: str
+    port: int
+    encryption: str
+    tls: dict[str, str] | None
+    auth_user: str | None
+    correlation: str
+    transcript: list[str]
+
+
+class _Refused(Exception):
+    """The server answered a stage with an unexpected reply."""
+
+    def __init__(self, stage: str, what: str, code: int | None = None, text: str | None = None) -> None:
+        super().__init__(what)
+        self.stage, self.what, self.code, self.text = stage, what, code, text
+
+
+class _RecordingSMTP(smtplib.SMTP):
+    """smtplib.SMTP that records a redacted transcript, tracks the stage and spends one time budget."""
+
+    _host: str  # smtplib's name for the TLS server name (STARTTLS)
+
+    def __init__(
+        self, *, deadline: float, local_hostname: str, implicit_tls: ssl.SSLContext | None, server_name: str
+    ) -> None:
+        self.transcript: list[str] = []
+        self.stage = "connect"
+        self.redact_next: str | None = None
+        self._deadline = deadline
+        self._implicit_tls = implicit_tls
+        self._server_name = server_name
+        self._in_command = False
+        super().__init__(local_hostname=local_hostname, timeout=self.remaining())
+
+    def remaining(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the testconnection time budget is used up")
+        return left
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self.stage = "connect"
+        self.transcript.append(f"* connect {_target(host, port)}")
+        sock = socket.create_connection((host, port), self.remaining(), self.source_address)
+        if self._implicit_tls is not None:
+            self.stage = "tls"
+            try:
+                sock = self._implicit_tls.wrap_socket(sock, server_hostname=self._server_name)
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            self.note_tls()
+        self.stage = "greeting"
+        return sock
+
+    def note_tls(self) -> None:
+        facts = self.tls_facts()
+        if facts is not None:
+            self.transcript.append(f"* TLS established: {facts['version']} {facts['cipher']}")
+
+    def tls_facts(self) -> dict[str, str] | None:
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket):
+            cipher = sock.cipher()
+            return {"version": sock.version() or "", "cipher": cipher[0] if cipher else ""}
+        return None
+
+    def _spend(self) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self.remaining())
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        shown = f"{cmd} {args}" if args else cmd
+        if self.redact_next is not None:
+            shown, self.redact_next = self.redact_next, None
+        self.transcript.append(f"C: {shown}")
+        self._spend()
+        self._in_command = True
+        try:
+            super().putcmd(cmd, args)
+        finally:
+            self._in_command = False
+
+    def send(self, s: Any) -> None:
+        if not self._in_command:  # the message body, sent by data()
+            self.transcript.append(f"C: <message, {len(s)} bytes>")
+            self.transcript.append("C: .")
+        self._spend()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._spend()
+        code, message = super().getreply()
+        lines = message.split(b"\n") if message else [b""]
+        for index, line in enumerate(lines):
+            sep = " " if index == len(lines) - 1 else "-"
+            self.transcript.append(f"S: {code}{sep}{line.decode('utf-8', 'replace')}".rstrip())
+        return code, message
+
+
+def run_test_connection(
+    *,
+    host: str,
+    port: int,
+    encryption: str,
+    from_address: str,
+    receiver: str,
+    username: str | None,
+    password: str | None,
+    use_default_credentials: bool,
+    timeout: float,
+    ssl_context: ssl.SSLContext | None,
+    correlation: str,
+    requested_target: str,
+    tls_server_name: str | None = None,
+    local_hostname: str = LOCAL_HOSTNAME,
+) -> TestConnectionResult:
+    """Run one SMTP session that sends a short test message; return its facts or raise ``SmtpTestFailed``.
+
+    :param host: the address to connect to (already resolved and allowed, see ``core.routing``).
+    :param encryption: ``"None"`` plain, ``"Tls"`` STARTTLS (fails if not offered), ``"Ssl"`` implicit TLS.
+    :param timeout: the time budget of the whole session, in seconds.
+    :param ssl_context: verifies the server's certificate (``None``: the system's default trust).
+    :param correlation: value of the ``X-Cxmock-Correlation`` header, to find the mail in the sink.
+    :param requested_target: the ``host:port`` the API request named (written in the message body).
+    :param tls_server_name: the name for SNI and certificate checks when ``host`` is a resolved address.
+    :raises SmtpTestFailed: any failure, with ``stage``, ``reply_code``, ``reply_text`` and ``transcript``.
+    """
+    encryption = {"none": "None", "ssl": "Ssl", "tls": "Tls"}.get(encryption.lower(), encryption)
+    if encryption not in ("None", "Ssl", "Tls"):
+        raise BadRequest(f"encryptionType must be one of None, Ssl, Tls, got {encryption!r}")
+    for name, value in (("fromAddress", from_address), ("receiverEmail", receiver), ("username", username)):
+        if value is not None and any(c in value for c in "\r\n\0"):
+            raise BadRequest(f"{name} must not contain line breaks or NUL characters")
+    try:
+        raw = _test_message(from_address, receiver, correlation, requested_target)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"cannot build the test message from fromAddress/receiverEmail: {exc}") from None
+    target = _target(host, port)
+    context = ssl_context
+    if context is None and encryption != "None":
+        context = ssl.create_default_context()
+    smtp: _RecordingSMTP | None = None
+    try:
+        smtp = _RecordingSMTP(
+            deadline=time.monotonic() + timeout,
+            local_hostname=local_hostname,
+            implicit_tls=context if encryption == "Ssl" else None,
+            server_name=tls_server_name or host,
+        )
+        auth_user = None if use_default_credentials else (username or "")
+        _converse(smtp, host, port, encryption, context, tls_server_name or host, auth_user, password or "")
+        smtp.stage = "mail"
+        _expect(
+            smtp,
+            "mail",
+            smtp.mail(from_address, _utf8_options(smtp, from_address, receiver)),
+            (250,),
+            f"the sender {from_address!r} was refused",
+        )
+        smtp.stage = "rcpt"
+        _expect(smtp, "rcpt", smtp.rcpt(receiver), (250, 251), f"the recipient {receiver!r} was refused")
+        smtp.stage = "data"
+        try:
+            smtp.data(raw)
+        except smtplib.SMTPDataError as exc:
+            raise _Refused("data", "the message was refused", exc.smtp_code, _text(exc.smtp_error)) from None
+        tls = smtp.tls_facts()
+        smtp.stage = "quit"
+        try:
+            smtp.quit()
+        except (smtplib.SMTPException, OSError) as exc:  # the message was accepted: a bad QUIT is no failure
+            smtp.transcript.append(f"* QUIT failed: {exc}")
+        return TestConnectionResult(
+            host=host,
+            port=port,
+            encryption=encryption,
+            tls=tls,
+            auth_user=auth_user,
+            correlation=correlation,
+            transcript=list(smtp.transcript),
+        )
+    except _Refused as refused:
+        details = f"SMTP test to {target} failed at stage {refused.stage}: {refused.what}"
+        if refused.code is not None:
+            details += f"; the server replied {refused.code} {refused.text or ''}".rstrip()
+        if refused.code == 530 and use_default_credentials:
+            details += " (the server requires AUTH but useDefaultCredentials is true: send a username and password)"
+        raise SmtpTestFailed(
+            details,
+            stage=refused.stage,
+            reply_code=refused.code,
+            reply_text=refused.text,
+            transcript=smtp.transcript if smtp else [],
+        ) from None
+    except Exception as exc:
+        stage = smtp.stage if smtp is not None else "connect"
+        transcript = smtp.transcript if smtp is not None else []
+        transcript.append(f"* {type(exc).__name__}: {exc}")
+        raise SmtpTestFailed(
+            f"SMTP test to {target} failed at stage {stage}: {_explain(exc, stage, encryption, timeout)}",
+            stage=stage,
+            transcript=transcript,
+        ) from None
+    finally:
+        if smtp is not None:
+            smtp.close()
+
+
+def _converse(
+    smtp: _RecordingSMTP,
+    host: str,
+    port: int,
+    encryption: str,
+    context: ssl.SSLContext | None,
+    server_name: str,
+    auth_user: str | None,
+    password: str,
+) -> None:
+    """Connect, greet, EHLO, STARTTLS if asked, AUTH if asked."""
+    code, message = smtp.connect(host, port)
+    smtp._host = server_name  # STARTTLS checks the certificate against this name
+    _expect(smtp, "greeting", (code, message), (220,), "the server refused the session")
+    _ehlo(smtp)
+    if encryption == "Tls":
+        smtp.stage = "starttls"
+        if not smtp.has_extn("starttls"):
+            offered = ", ".join(sorted(smtp.esmtp_features)) or "none"
+            raise _Refused(
+                "starttls",
+                f"the server does not offer STARTTLS (its EHLO lists: {offered}); encryptionType Tls requires it; "
+                f"use None for a plain port or Ssl for an implicit-TLS port",
+            )
+        _expect(smtp, "starttls", smtp.starttls(context=context), (220,), "STARTTLS was refused")
+        smtp.note_tls()
+        _ehlo(smtp)
+    if auth_user is not None:
+        smtp.stage = "auth"
+        _authenticate(smtp, auth_user, password)
+
+
+def _ehlo(smtp: _RecordingSMTP) -> None:
+    smtp.stage = "ehlo"
+    code, message = smtp.ehlo()
+    if code != 250:
+        code, message = smtp.helo()
+        _expect(smtp, "ehlo", (code, message), (250,), "EHLO and HELO were refused")
+
+
+def _authenticate(smtp: _RecordingSMTP, user: str, password: str) -> None:
+    if not smtp.has_extn("auth"):
+        raise _Refused(
+            "auth",
+            "the server does not offer AUTH; set useDefaultCredentials to send without authenticating",
+        )
+    mechanisms = smtp.esmtp_features["auth"].upper().split()
+    user_b, password_b = user.encode("utf-8"), password.encode("utf-8")
+    if "PLAIN" in mechanisms:
+        token = _b64(b"\0" + user_b + b"\0" + password_b)
+        smtp.redact_next = "AUTH PLAIN ***"
+        code, message = smtp.docmd("AUTH", "PLAIN " + token)
+        if code == 334:
+            smtp.redact_next = "***"
+            code, message = smtp.docmd(token)
+    elif "LOGIN" in mechanisms:
+        smtp.redact_next = "AUTH LOGIN ***"
+        code, message = smtp.docmd("AUTH", "LOGIN " + _b64(user_b))
+        if code == 334:
+            smtp.redact_next = "***"
+            code, message = smtp.docmd(_b64(password_b))
+    elif "CRAM-MD5" in mechanisms:
+        code, message = smtp.docmd("AUTH", "CRAM-MD5")
+        if code == 334:
+            digest = hmac.new(password_b, base64.b64decode(message), "md5").hexdigest()
+            smtp.redact_next = "***"
+            code, message = smtp.docmd(_b64(user_b + b" " + digest.encode()))
+    else:
+        raise _Refused("auth", f"the server offers no AUTH mechanism this client speaks ({' '.join(mechanisms)})")
+    _expect(smtp, "auth", (code, message), (235,), f"authentication as {user!r} failed")
+
+
+def _expect(smtp: _RecordingSMTP, stage: str, reply: tuple[int, bytes], ok: tuple[int, ...], what: str) -> None:
+    code, message = reply
+    if code not in ok:
+        raise _Refused(stage, what, code, _text(message))
+
+
+def _utf8_options(smtp: _RecordingSMTP, *addresses: str) -> list[str]:
+    if all(a.isascii() for a in addresses):
+        return []
+    if not smtp.has_extn("smtputf8"):
+        raise _Refused("mail", "a non-ASCII address needs SMTPUTF8, which the server does not offer")
+    return ["SMTPUTF8"]
+
+
+def _test_message(from_address: str, receiver: str, correlation: str, requested_target: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = from_address
+    message["To"] = receiver
+    message["Subject"] = TEST_SUBJECT
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=LOCAL_HOSTNAME)
+    message[CORRELATION_HEADER] = correlation
+    message.set_content(
+        "This is a test message sent by the Checkmarx SMTP settings test connection (cxmock).\n"
+        f"Requested target: {requested_target}\n"
+    )
+    return message.as_bytes(policy=email.policy.SMTPUTF8)
+
+
+def _explain(exc: Exception, stage: str, encryption: str, timeout: float) -> str:
+    """A sentence for an exception raised at ``stage``: what happened and, if classic, what to try."""
+    cause = exc.__context__ if isinstance(exc, smtplib.SMTPServerDisconnected) else None
+    timed_out = isinstance(exc, TimeoutError) or isinstance(cause, TimeoutError)
+    if stage == "connect":
+        if isinstance(exc, ConnectionRefusedError):
+            return "connection refused: nothing listens on that port"
+        if timed_out:
+            return f"could not connect within {timeout:g} s"
+        return f"cannot connect: {_os_error(exc)}"
+    if stage == "tls":
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return _untrusted(exc)
+        return f"TLS handshake failed ({_os_error(exc)}); is this a plain/STARTTLS port? try encryptionType Tls or None"
+    if stage == "greeting" and timed_out:
+        if encryption == "Ssl":
+            return f"no SMTP greeting within {timeout:g} s after the TLS handshake"
+        return f"no SMTP greeting within {timeout:g} s; is this an implicit-TLS port? try encryptionType Ssl"
+    if stage == "starttls" and isinstance(exc, (ssl.SSLError, ssl.CertificateError)):
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return _untrusted(exc)
+        return f"the TLS handshake after STARTTLS failed ({_os_error(exc)})"
+    if timed_out:
+        return f"no reply within the {timeout:g} s time budget"
+    if isinstance(exc, smtplib.SMTPServerDisconnected) or isinstance(exc, ConnectionError):
+        return "the server closed the connection"
+    if isinstance(exc, OSError):
+        return f"connection error: {_os_error(exc)}"
+    return f"unexpected error: {exc!r}"
+
+
+def _untrusted(exc: ssl.SSLCertVerificationError) -> str:
+    return (
+        f"the server's TLS certificate is not trusted ({exc.verify_message}); the sink's CA is served at "
+        f"GET /_mock/smtp/ca.pem; for another server use --smtp-ca-file, or --smtp-insecure"
+    )
+
+
+def _os_error(exc: BaseException) -> str:
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return str(exc.reason)
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _text(message: bytes | str) -> str:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return " ".join(message.split("\n")).strip()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _target(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
