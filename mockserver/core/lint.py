@@ -112,7 +112,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     limit = 1 if len(wanted) <= _SHORT_NAME else 2
     best: tuple[int, str] | None = None
     for candidate in known:
-        distance = _edit_distance(wanted, candidate.casefold())
+        folded = candidate.casefold()
+        if abs(len(folded) - len(wanted)) > limit:
+            continue  # the distance is at least the difference in length: skip the O(n*m) computation
+        distance = _edit_distance(wanted, folded)
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, candidate)
     return best[1] if best is not None else None
