@@ -58,6 +58,8 @@ class HttpServer:
             shutdown_timeout=5,
         )
         server.gateway = _Gateway
+        # the selector loop notices stop() only between select() calls: 0.5 s by default made every stop() last 0.5 s
+        server.expiration_interval = 0.05
         server.error_log = _quiet_error_log  # type: ignore[method-assign]
         try:
             server.prepare()
