@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from ._http_server import HttpServer
+from ._smtp_path import SmtpPath
 from .config import Config
 from .core.contract import JSON_V1, parse_seed
 from .core.journal import JournalEntry
@@ -21,6 +22,7 @@ from .core.lint import assert_no_violations
 from .core.state import State
 from .errors import ConfigError, OAuthError, ServerError
 from .http import create_app
+from .smtp import SmtpSink
 
 __all__ = ["MockServer"]
 
@@ -28,7 +30,7 @@ log = logging.getLogger("cxmock")
 
 
 class MockServer:
-    """A running cxmock server (HTTP API + admin API) in background threads.
+    """A running cxmock server (HTTP API, admin API and SMTP sink) in background threads.
 
     Use it as a context manager::
 
@@ -44,9 +46,10 @@ class MockServer:
         base = config or Config()
         self.config: Config = base.replace(**options) if options else base
         self.state = State.from_config(self.config)
+        self._smtp = SmtpPath(self.config, self.state)
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
-        self.app = create_app(self.state, smtp_test=self._smtp_test, reset=self.reset)
+        self.app = create_app(self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem)
         if start:
             self.start()
 
@@ -56,8 +59,13 @@ class MockServer:
         with self._lock:
             if self._http is not None:
                 return self
+            self._smtp.start()
             http = HttpServer(self.app, host=self.config.host, port=self.config.port, threads=self.config.http_threads)
-            http.start()
+            try:
+                http.start()
+            except BaseException:
+                self._smtp.stop()
+                raise
             self._http = http
         return self
 
@@ -67,11 +75,13 @@ class MockServer:
             http, self._http = self._http, None
         if http is not None:
             http.stop()
+            self._smtp.stop()
 
     def check(self) -> None:
         """Re-raise in the caller an error that happened in a server thread."""
         if self._http is not None:
             self._http.check()
+            self._smtp.sink.check()
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -133,7 +143,9 @@ class MockServer:
         self.state.settings.set_seed(parse_seed(list(records), source="MockServer.seed()"))
 
     def reset(self) -> None:
-        """Back to the seed: settings restored (tokens stay valid)."""
+        """Back to the seed: settings restored, only the ``--faults`` rules armed, journal and mail cleared.
+
+        Tokens stay valid, so a session-wide token survives the per-test reset."""
         self.state.reset()
 
     # -- journal and contract-lint ---------------------------------------------------------------------------
@@ -157,14 +169,21 @@ class MockServer:
         """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
         assert_no_violations(self.state.journal.entries(), min_severity)
 
-    def _smtp_test(self, fields: dict[str, Any]) -> None:
-        from .errors import SmtpTestFailed
+    # -- SMTP --------------------------------------------------------------------------------------------------
+    @property
+    def sink(self) -> SmtpSink:
+        """The SMTP sink: ``sink.messages``, ``sink.wait_for(count=1, timeout=5.0, to=..., subject=...)``,
+        ``sink.clear()``, ``sink.smtp_port``/``smtps_port``, ``sink.tls.client_context()`` to verify it."""
+        return self._smtp.sink
 
-        raise SmtpTestFailed("the SMTP sink is not available in this build", stage="connect")
+    @property
+    def ca_pem(self) -> bytes:
+        """The PEM CA certificate that signs the sink's certificate (also at ``GET /_mock/smtp/ca.pem``)."""
+        return self._smtp.ca_pem()
 
     def ports(self) -> dict[str, int]:
-        """The bound ports by listener: ``{"http": ...}`` (plus ``smtp``/``smtps`` when the sink runs)."""
-        return {"http": self.http_port}
+        """The bound ports by listener: ``{"http": ..., "smtp": ..., "smtps": ...}``."""
+        return {"http": self.http_port, **self._smtp.sink.ports}
 
     def __repr__(self) -> str:
         where = self.base_url if self.running else "stopped"

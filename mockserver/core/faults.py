@@ -26,7 +26,7 @@ INTERFACE CONTRACT (used by the HTTP and SMTP adapters and the runtime; keep the
 - ``FaultEngine.decide_http(method, path, operation_id=None, headers=None, user=None) -> HttpFault | None``
 - ``FaultEngine.decide_smtp(stage, user=None, listener=None) -> SmtpFault | None``
 - ``FaultEngine.add / remove / clear / reset / list / firings``, ``FaultHandle``, ``parse_rules``,
-  ``load_rules_file``, ``load_preset``, ``preset_names``.
+  ``load_rules_file``, ``load_rule_sources``, ``load_preset``, ``preset_names``.
 
 Requests under the admin prefix ``/_mock`` are never faulted: a match-all rule cannot block its own removal.
 """
@@ -65,6 +65,7 @@ __all__ = [
     "Rule",
     "SmtpFault",
     "load_preset",
+    "load_rule_sources",
     "load_rules_file",
     "parse_rules",
     "preset_names",
@@ -607,6 +608,28 @@ def load_preset(name: str) -> builtins.list[Rule]:
             f"fault preset {name!r}: unknown; known presets: {', '.join(preset_names()) or 'none'}"
         )
     return load_rules_file(fixture_path("faults", name + ".yaml"))
+
+
+def load_rule_sources(sources: str | Iterable[str]) -> builtins.list[Rule]:
+    """The rules of ``--faults`` sources, in order: each a YAML/JSON file path or, when no such file exists,
+    the name of a bundled preset (``--faults flaky-5xx``). All of them or none.
+
+    :raises ConfigError: naming the file (and the field), or the unknown preset with the known ones.
+    """
+    items = [sources] if isinstance(sources, str) else builtins.list(sources)
+    rules: builtins.list[Rule] = []
+    for item in items:
+        source = str(item)
+        if not Path(source).exists() and _PRESET_NAME.match(source) and source in preset_names():
+            rules.extend(load_preset(source))
+            continue
+        if not Path(source).exists() and _PRESET_NAME.match(source) and not Path(source).suffix:
+            raise ConfigError(
+                f"fault file {source}: not found, and not a preset name either; "
+                f"pass the path of a YAML or JSON rules file, or one of the presets: {', '.join(preset_names())}"
+            )
+        rules.extend(load_rules_file(source))
+    return rules
 
 
 # ---------------------------------------------------------------------------------------------------- engine

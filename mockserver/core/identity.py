@@ -183,6 +183,23 @@ class Identity:
             raise _invalid_token("the access token has expired; request a new one from the token endpoint")
         return info
 
+    def peek(self, authorization: str | None) -> str | None:
+        """The username of a valid, unexpired bearer token in ``authorization``; None otherwise. Never raises.
+
+        For code that needs to know who is calling before the request is authenticated (fault rules that match
+        on ``user``); use :meth:`authenticate` to decide whether the request may proceed."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.strip().partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        with self._lock:
+            info = self._tokens.get(token)
+        if info is None or info.expires_at <= self._clock():
+            return None
+        return info.username
+
     def authorize(self, info: TokenInfo) -> None:
         """403 unless the token's user may manage system settings and the token has the API scope."""
         if API_SCOPE not in info.scopes:

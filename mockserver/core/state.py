@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,10 @@ from .._resources import fixture_path
 from ..config import Config
 from ..errors import ConfigError
 from .contract import parse_seed
-from .faults import FaultEngine
+from .faults import FaultEngine, Rule, load_rule_sources
 from .identity import Identity, load_users
 from .journal import Journal
+from .mail import MailStore
 from .settings import SettingsStore
 
 __all__ = ["State", "load_seed"]
@@ -51,21 +52,33 @@ class State:
     identity: Identity
     journal: Journal
     faults: FaultEngine
+    mail: MailStore
+    #: the rules of the ``--faults`` files/presets: armed at start and re-armed by ``reset()`` (the baseline)
+    fault_rules: list[Rule] = field(default_factory=list)
 
     @classmethod
     def from_config(cls, config: Config, *, clock: Callable[[], float] = time.time) -> State:
         users_file = config.users or str(fixture_path("users.yaml"))
         users, clients = load_users(users_file, default_secret=config.client_secret)
-        return cls(
+        fault_rules = load_rule_sources(config.faults)
+        state = cls(
             config=config,
             settings=SettingsStore(load_seed(config.seed)),
             identity=Identity(users, clients, token_lifetime=config.token_lifetime, clock=clock),
             journal=Journal(config.journal_limit),
             faults=FaultEngine(seed=config.fault_seed),
+            mail=MailStore(config.capture_limit),
+            fault_rules=fault_rules,
         )
+        state.faults.add(fault_rules)
+        return state
 
     def reset(self) -> None:
-        """Back to the seed, no fault rules (RNG reseeded), empty journal. Issued tokens stay valid."""
+        """Back to the seed, only the ``--faults`` rules (counters and RNG restarted), empty journal and mailbox.
+
+        Issued tokens stay valid."""
         self.settings.reset()
         self.faults.reset()
+        self.faults.add(self.fault_rules)
         self.journal.clear()
+        self.mail.clear()

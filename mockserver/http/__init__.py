@@ -13,8 +13,8 @@ from flask_smorest import Api
 
 from ..core.schemas import ErrorSchema
 from ..core.state import State
-from ..errors import SmtpTestFailed
-from . import admin, admin_journal, api, errors, journaling, token
+from ..errors import NotFound, SmtpTestFailed
+from . import admin, admin_journal, admin_mail, api, errors, journaling, token
 
 __all__ = ["create_app"]
 
@@ -26,20 +26,27 @@ class _Api(Api):  # type: ignore[misc]
     DEFAULT_ERROR_RESPONSE_NAME = None
 
 
-def _no_smtp(fields: dict[str, Any]) -> None:
+def _no_ca() -> bytes:
+    raise NotFound("this app runs without an SMTP sink, so there is no CA certificate")
+
+
+def _no_smtp(fields: dict[str, Any]) -> str | None:
     raise SmtpTestFailed("no SMTP path is configured in this app (create_app without smtp_test)", stage="connect")
 
 
 def create_app(
     state: State,
     *,
-    smtp_test: Callable[[dict[str, Any]], None] | None = None,
+    smtp_test: Callable[[dict[str, Any]], str | None] | None = None,
     reset: Callable[[], None] | None = None,
+    ca_pem: Callable[[], bytes] | None = None,
 ) -> Flask:
     """The Flask app of one mock server.
 
     :param state: the domain state (settings, identity, ...).
-    :param smtp_test: performs testconnection's SMTP session for validated fields; raises ``SmtpTestFailed``.
+    :param smtp_test: performs testconnection's SMTP session for validated fields and returns the correlation of
+        the captured mail (or None); raises ``SmtpTestFailed``.
+    :param ca_pem: returns the SMTP sink's CA certificate (``GET /_mock/smtp/ca.pem``).
     :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
     """
     app = Flask(__name__)
@@ -64,10 +71,11 @@ def create_app(
     app.extensions["cxmock.state"] = state
     app.extensions["cxmock.smtp_test"] = smtp_test or _no_smtp
     app.extensions["cxmock.reset"] = reset or state.reset
+    app.extensions["cxmock.ca_pem"] = ca_pem or _no_ca
     smorest = _Api(app)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)
-    assert admin_journal.blp is admin.blp  # its routes hang on the admin blueprint
+    assert admin_journal.blp is admin_mail.blp is admin.blp  # their routes hang on the admin blueprint
     app.register_blueprint(admin.blp)
     errors.register(app)
     journaling.init_app(app, state)

@@ -186,7 +186,6 @@ class TestConnection(MethodView):
         guard("testSmtpConnection", accept_406=False)
         st = state()
         parsed = _record_violations(contract.parse_test_connection(read_json_body(), strict=st.config.strict))
-        smtp_test: Callable[[dict[str, Any]], None] = current_app.extensions["cxmock.smtp_test"]
-        smtp_test(parsed.fields)
-        response = no_content(200)
-        return response
+        smtp_test: Callable[[dict[str, Any]], str | None] = current_app.extensions["cxmock.smtp_test"]
+        g.cx_mail_correlation = smtp_test(parsed.fields)
+        return no_content(200)
