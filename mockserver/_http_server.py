@@ -2,31 +2,97 @@
 
 Cheroot is production-grade, pure Python, embeddable in a thread (so the pytest fixture and ``cxmock serve`` run
 the same server), binds port 0 and reports the bound port. Its gateway is extended to put the connection's socket
-into the WSGI environ (``cxmock.socket``) so connection-level faults (drop, reset, hang) are real.
+into the WSGI environ (``cxmock.socket``) so connection-level faults (drop, reset, hang) are real: when the app sets
+``environ["cxmock.abort"]`` to ``"drop"`` or ``"reset"``, nothing of its response is sent and the connection is closed,
+with a FIN (drop) or a RST (reset: ``SO_LINGER`` 1, 0 and no shutdown). ``environ["cxmock.stopping"]`` is an Event set
+when the server stops, so a hanging or delayed request ends at once. See ``mockserver.http.faults``.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+import struct
 import threading
 from typing import Any
 
+from cheroot import server as cheroot_server
 from cheroot import wsgi
 
 from .errors import ServerError
+from .http.faults import ABORT_KEY, SOCKET_KEY, STOPPING_KEY
 
 __all__ = ["HttpServer", "SOCKET_KEY"]
 
-SOCKET_KEY = "cxmock.socket"
 log = logging.getLogger("cxmock.server")
+
+#: at most this much of an unread request body is read before a drop, so the close is a FIN rather than a RST
+_DRAIN_LIMIT = 1024 * 1024
+
+
+class _Connection(cheroot_server.HTTPConnection):
+    #: "drop" or "reset" once the app aborted a request on this connection
+    cxmock_abort: str | None = None
+
+    def close(self) -> None:
+        if self.cxmock_abort != "reset":
+            super().close()
+            return
+        # no shutdown(): it would send a FIN first. SO_LINGER (1, 0) is set, so the real close sends a RST; closing
+        # both file objects first makes socket.close() the real close.
+        self.rfile.close()
+        self.wfile.close()
+        self.socket.close()
 
 
 class _Gateway(wsgi.Gateway_10):
     def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
         env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
         env[SOCKET_KEY] = self.req.conn.socket
+        env[ABORT_KEY] = None
+        env[STOPPING_KEY] = getattr(self.req.server, "cxmock_stopping", None)
         return env
+
+    def start_response(self, status: str, headers: Any, exc_info: Any = None) -> Any:
+        write = super().start_response(status, headers, exc_info)
+        how = self.env.get(ABORT_KEY)
+        if how in ("drop", "reset"):
+            self._abort(how)
+        return write
+
+    def write(self, chunk: bytes) -> None:
+        if self.env.get(ABORT_KEY) in ("drop", "reset"):
+            return  # an aborted request sends nothing
+        super().write(chunk)
+
+    def _abort(self, how: str) -> None:
+        req = self.req
+        req.sent_headers = True  # cheroot then sends no status line, headers or error page for this request
+        req.close_connection = True
+        conn = req.conn
+        if isinstance(conn, _Connection):
+            conn.cxmock_abort = how
+        try:
+            if how == "reset":
+                conn.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                conn.socket.settimeout(1.0)  # a client that announced a body it never sends does not hold us
+                _drain(req)
+        except OSError:
+            pass  # the client is gone already: nothing left to drop
+
+
+def _drain(req: Any) -> None:
+    """Read what is left of the request body (bounded), so closing the connection sends a FIN, not a RST."""
+    rfile = getattr(req, "rfile", None)
+    if rfile is None or (getattr(rfile, "remaining", 1) or 0) <= 0:
+        return
+    left = _DRAIN_LIMIT
+    while left > 0:
+        chunk = rfile.read(min(left, 65536))
+        if not chunk:
+            return
+        left -= len(chunk)
 
 
 class HttpServer:
@@ -44,6 +110,7 @@ class HttpServer:
         self._server: wsgi.Server | None = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+        self._stopping = threading.Event()
         self.port = 0
 
     def start(self, timeout: float = 5.0) -> None:
@@ -58,6 +125,9 @@ class HttpServer:
             shutdown_timeout=5,
         )
         server.gateway = _Gateway
+        server.ConnectionClass = _Connection
+        self._stopping = threading.Event()
+        server.cxmock_stopping = self._stopping  # type: ignore[attr-defined]
         # the selector loop notices stop() only between select() calls: 0.5 s by default made every stop() last 0.5 s
         server.expiration_interval = 0.05
         server.error_log = _quiet_error_log  # type: ignore[method-assign]
@@ -103,6 +173,7 @@ class HttpServer:
         """Stop accepting, let in-flight requests finish (up to 5 s), close every socket, join the thread."""
         server, self._server = self._server, None
         if server is not None:
+            self._stopping.set()  # ends injected delays and hangs at once
             server.stop()
         if self._thread is not None:
             self._thread.join(timeout=10)

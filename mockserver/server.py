@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
+from ._faults import Faults
 from ._http_server import HttpServer
 from ._smtp_path import SmtpPath
 from .config import Config
@@ -138,15 +139,30 @@ class MockServer:
         """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``."""
         return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
 
-    def seed(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the seed with ``records`` (API JSON shape, ``id`` optional) and reset the store to it."""
-        self.state.settings.set_seed(parse_seed(list(records), source="MockServer.seed()"))
+    def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
+        """Replace the stored settings with ``records`` (API JSON shape, ``id`` optional).
+
+        :param persist: ``True`` makes them the seed that every later :meth:`reset` restores; ``False`` keeps
+            them only until the next reset (what ``@pytest.mark.cxmock(seed=...)`` uses).
+        """
+        parsed = parse_seed(list(records), source="MockServer.seed()")
+        if persist:
+            self.state.settings.set_seed(parsed)
+        else:
+            self.state.settings.load(parsed)
 
     def reset(self) -> None:
         """Back to the seed: settings restored, only the ``--faults`` rules armed, journal and mail cleared.
 
         Tokens stay valid, so a session-wide token survives the per-test reset."""
         self.state.reset()
+
+    @property
+    def faults(self) -> Faults:
+        """The fault rules: ``faults.add(match=..., action=..., times=...)`` (a handle, usable as a context manager
+        removing the rule), ``preset(name)``, ``remove(id)``, ``clear()``, ``list()``, ``firings()``.
+        :meth:`reset` removes the rules added here; the ``--faults`` ones are re-armed."""
+        return Faults(self.state.faults)
 
     # -- journal and contract-lint ---------------------------------------------------------------------------
     def requests(

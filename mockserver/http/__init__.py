@@ -14,7 +14,7 @@ from flask_smorest import Api
 from ..core.schemas import ErrorSchema
 from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
-from . import admin, admin_journal, admin_mail, api, errors, journaling, token
+from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, token
 
 __all__ = ["create_app"]
 
@@ -75,9 +75,10 @@ def create_app(
     smorest = _Api(app)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)
-    assert admin_journal.blp is admin_mail.blp is admin.blp  # their routes hang on the admin blueprint
+    assert admin_journal.blp is admin_mail.blp is admin_faults.blp is admin.blp  # their routes hang on it
     app.register_blueprint(admin.blp)
     errors.register(app)
     journaling.init_app(app, state)
+    faults.init_app(app, state)  # after journaling: the journal sees the faulted response
     app.extensions["cxmock.smorest"] = smorest
     return app
