@@ -2,23 +2,32 @@
 
 Fixtures:
 
-- ``cxmock_server`` (session): one :class:`~mockserver.MockServer` on ephemeral ports for the whole session.
-- ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test.
-- ``smtp_sink``: the server's SMTP sink (captured mail, ``wait_for``).
+- ``cxmock_server`` (session): one :class:`~mockserver.MockServer` on ephemeral ports for the whole session
+  (each pytest-xdist worker gets its own), or a :class:`~mockserver.remote.RemoteServer` with ``--cxmock-url``.
+- ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test;
+  applies ``@pytest.mark.cxmock(seed=[...], faults=[...])``.
+- ``smtp_sink``: the server's SMTP sink (``messages``, ``wait_for``, ``clear``), after the same reset.
 
-Options: ``--cxmock-url`` (or ini ``cxmock_url``) runs the same tests against an already running server;
-ini ``cxmock_seed`` / ``cxmock_users`` configure the in-process server; marker
-``@pytest.mark.cxmock(seed=[...], faults=[...])`` seeds and arms faults for one test.
+Options: ``--cxmock-url URL`` (ini ``cxmock_url``) runs the same tests against an already running server or
+container; ``--cxmock-strict SEVERITY`` fails a test whose requests produced contract violations at or above
+SEVERITY (info, warning, error); ini ``cxmock_seed`` / ``cxmock_users`` configure the in-process server.
+A failing test that used cxmock gets a report section with the tail of the request journal and the captured mail.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
+from mockserver.core.lint import SEVERITIES, severity_at_least
+from mockserver.remote import RemoteServer
 from mockserver.server import MockServer
+
+AnyServer = MockServer | RemoteServer
+
+_JOURNAL_TAIL = 15
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,8 +35,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--cxmock-url",
         default=None,
-        help="base URL of a running cxmock server to use instead of starting one in-process",
+        help="base URL of a running cxmock server (e.g. the container) to use instead of an in-process one",
     )
+    group.addoption(
+        "--cxmock-strict",
+        default=None,
+        choices=SEVERITIES,
+        help="fail a test whose requests produced contract violations at or above this severity",
+    )
+    group.addoption("--cxmock-admin-token", default=None, help="admin token of the server given by --cxmock-url")
     parser.addini("cxmock_url", "base URL of a running cxmock server", default="")
     parser.addini("cxmock_seed", "seed for the in-process server: default, none or a file path", default="default")
     parser.addini("cxmock_users", "users file for the in-process server", default="")
@@ -40,8 +56,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def cxmock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
-    """One in-process cxmock server for the session (HTTP + SMTP on ephemeral ports)."""
+def cxmock_server(pytestconfig: pytest.Config) -> Iterator[AnyServer]:
+    """One cxmock server for the session: in-process on ephemeral ports, or the one at ``--cxmock-url``."""
+    url = pytestconfig.getoption("cxmock_url") or pytestconfig.getini("cxmock_url")
+    if url:
+        yield RemoteServer(url, admin_token=pytestconfig.getoption("cxmock_admin_token"))
+        return
     options: dict[str, Any] = {"seed": pytestconfig.getini("cxmock_seed") or "default"}
     users = pytestconfig.getini("cxmock_users")
     if users:
@@ -54,13 +74,66 @@ def cxmock_server(pytestconfig: pytest.Config) -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def cxmock(cxmock_server: MockServer, request: pytest.FixtureRequest) -> Iterator[MockServer]:
-    """The session server, reset to its seed before this test; applies ``@pytest.mark.cxmock``."""
+def cxmock(cxmock_server: AnyServer, request: pytest.FixtureRequest) -> Iterator[AnyServer]:
+    """The session server reset to its seed before this test (faults, journal, mail cleared); marker applied."""
     cxmock_server.reset()
     marker = request.node.get_closest_marker("cxmock")
     if marker is not None:
         seed = marker.kwargs.get("seed")
         if seed is not None:
-            cxmock_server.seed(seed)
+            cxmock_server.seed(seed, persist=False)
+        for fault in marker.kwargs.get("faults") or []:
+            if isinstance(fault, str):
+                cxmock_server.faults.preset(fault)
+            else:
+                cxmock_server.faults.add(fault)
     yield cxmock_server
     cxmock_server.check()
+    strict = request.config.getoption("cxmock_strict")
+    if strict:
+        cxmock_server.assert_no_violations(min_severity=strict)
+
+
+@pytest.fixture
+def smtp_sink(cxmock: AnyServer) -> Any:
+    """The SMTP sink of the (reset) server: ``messages``, ``wait_for(count=1, timeout=5.0, **filters)``."""
+    return cxmock.sink
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if not report.failed:
+        return
+    funcargs = getattr(item, "funcargs", {})
+    server = funcargs.get("cxmock") or funcargs.get("cxmock_server")
+    if server is None:
+        return
+    try:
+        report.sections.append(("cxmock", _failure_section(server)))
+    except Exception as exc:  # noqa: BLE001 - a report section must never hide the real failure
+        report.sections.append(("cxmock", f"(could not read the cxmock journal: {exc})"))
+
+
+def _failure_section(server: AnyServer) -> str:
+    lines = [f"server: {server.base_url}", f"last requests (up to {_JOURNAL_TAIL}):"]
+    entries = server.requests()[-_JOURNAL_TAIL:]
+    for entry in entries:
+        data = entry if isinstance(entry, dict) else entry.to_dict()
+        faults = ", ".join(f["action"] for f in data.get("faults") or [])
+        codes = ", ".join(
+            v["code"] for v in data.get("violations") or [] if severity_at_least(v["severity"], "warning")
+        )
+        extra = (f"  faults: {faults}" if faults else "") + (f"  violations: {codes}" if codes else "")
+        lines.append(
+            f"  #{data['id']} {data['method']} {data['path']} -> {data['status']} ({data.get('operationId')}){extra}"
+        )
+    if not entries:
+        lines.append("  (none)")
+    messages = server.sink.messages
+    lines.append(f"captured mail ({len(messages)}):")
+    for message in messages[-_JOURNAL_TAIL:]:
+        data = message if isinstance(message, dict) else message.to_dict()
+        lines.append(f"  #{data['id']} to {', '.join(data.get('rcptTos') or [])}: {data.get('subject')!r}")
+    return "\n".join(lines)

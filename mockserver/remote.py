@@ -96,8 +96,8 @@ class RemoteServer:
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
 
-    def seed(self, records: Iterable[Mapping[str, Any]]) -> None:
-        self.call("POST", "/_mock/seed", body=list(records))
+    def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
+        self.call("POST", "/_mock/seed" + ("" if persist else "?persist=false"), body=list(records))
 
     def reset(self) -> None:
         self.call("POST", "/_mock/reset")

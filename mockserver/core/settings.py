@@ -66,9 +66,13 @@ class SettingsStore:
 
     def reset(self) -> None:
         """Restore the seed. Ids keep increasing: a reset never makes an old id valid again."""
+        self.load(self._seed)
+
+    def load(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the current records with ``records`` (until the next :meth:`reset`; the seed is unchanged)."""
         with self._lock:
             self._records.clear()
-            for fields in self._seed:
+            for fields in records:
                 wanted = fields.get("id")
                 if isinstance(wanted, int) and wanted >= self._next_id:
                     new_id = wanted

@@ -70,12 +70,18 @@ def get_seed() -> Response:
 
 @blp.post("/seed")
 def post_seed() -> Response:
-    """Replace the seed with the posted records (JSON list, API shape) and reset the store to it."""
+    """Replace the stored settings with the posted records (JSON list, API shape).
+
+    By default they become the seed that every reset restores; ``?persist=false`` keeps them until the next reset.
+    """
     try:
         records = contract.parse_seed(json_body(), source="posted seed")
     except ConfigError as exc:
         raise BadRequest(str(exc)) from None
-    state().settings.set_seed(records)
+    if request.args.get("persist", "true").lower() == "false":
+        state().settings.load(records)
+    else:
+        state().settings.set_seed(records)
     return ok({"status": "seeded", "count": len(records)})
 
 
