@@ -205,9 +205,10 @@ def run_test_connection(
         _expect(smtp, "rcpt", smtp.rcpt(receiver), (250, 251), f"the recipient {receiver!r} was refused")
         smtp.stage = "data"
         try:
-            smtp.data(raw)
+            code, message = smtp.data(raw)  # raises for a refused DATA command, returns the final reply
         except smtplib.SMTPDataError as exc:
-            raise _Refused("data", "the message was refused", exc.smtp_code, _text(exc.smtp_error)) from None
+            code, message = exc.smtp_code, _text(exc.smtp_error).encode()
+        _expect(smtp, "data", (code, message), (250,), "the message was refused")
         tls = smtp.tls_facts()
         smtp.stage = "quit"
         try:
