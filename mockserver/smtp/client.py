@@ -275,7 +275,10 @@ def _converse(
                 f"the server does not offer STARTTLS (its EHLO lists: {offered}); encryptionType Tls requires it; "
                 f"use None for a plain port or Ssl for an implicit-TLS port",
             )
-        _expect(smtp, "starttls", smtp.starttls(context=context), (220,), "STARTTLS was refused")
+        try:
+            smtp.starttls(context=context)
+        except smtplib.SMTPResponseException as exc:  # any reply but 220
+            raise _Refused("starttls", "STARTTLS was refused", exc.smtp_code, _text(exc.smtp_error)) from None
         smtp.note_tls()
         _ehlo(smtp)
     if auth_user is not None:
