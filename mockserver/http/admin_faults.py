@@ -68,7 +68,7 @@ def add_faults() -> Response:
     data = _body()
     if data is None:
         raise BadRequest(
-            "the request body is empty; send a fault rule, a list of rules, {\"rules\": [...]} or {\"preset\": NAME}",
+            'the request body is empty; send a fault rule, a list of rules, {"rules": [...]} or {"preset": NAME}',
             errors={"rules": ["required"]},
         )
     engine = state().faults
