@@ -1,0 +1,299 @@
+"""The contract (mockserver/core/contract.py): body validation from the document, coercions, negotiation, ids."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mockserver.core import contract
+from mockserver.core.contract import (
+    JSON_V1,
+    check_body_size,
+    check_content_type,
+    negotiate_accept,
+    parse_id,
+    parse_json,
+    parse_seed,
+    parse_settings,
+    parse_test_connection,
+    show,
+)
+from mockserver.errors import BadRequest, ConfigError, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+
+BODY: dict[str, Any] = {
+    "host": "smtp.example.org",
+    "port": 587,
+    "encryptionType": "Tls",
+    "fromAddress": "noreply@example.org",
+    "useDefaultCredentials": False,
+    "username": "mailer",
+    "password": "contract-secret",
+}
+
+
+def raw(body: Any) -> bytes:
+    return json.dumps(body).encode()
+
+
+def codes(violations: list[Any]) -> set[str]:
+    return {v.code for v in violations}
+
+
+# -- bodies -------------------------------------------------------------------------------------------------------
+
+
+def test_valid_body_becomes_canonical_fields() -> None:
+    parsed = parse_settings(raw(BODY))
+    assert parsed.fields == {
+        "host": "smtp.example.org",
+        "port": 587,
+        "encryption_type": "Tls",
+        "from_address": "noreply@example.org",
+        "use_default_credentials": False,
+        "username": "mailer",
+        "password": "contract-secret",
+    }
+    assert parsed.violations == [] and parsed.unknown == []
+
+
+def test_coercions_are_applied_and_reported() -> None:
+    parsed = parse_settings(raw({**BODY, "encryptionType": "SSL", "useDefaultCredentials": "FALSE"}))
+    assert parsed.fields["encryption_type"] == "Ssl"
+    assert parsed.fields["use_default_credentials"] is False
+    assert {"coerced-enum-case", "coerced-boolean"} <= codes(parsed.violations)
+
+
+def test_default_credentials_make_username_optional_and_null() -> None:
+    body = {k: v for k, v in BODY.items() if k not in ("username", "password")}
+    parsed = parse_settings(raw({**body, "useDefaultCredentials": "True"}))
+    assert parsed.fields["use_default_credentials"] is True
+    assert parsed.fields["username"] is None
+
+
+def test_unknown_members_are_ignored_and_reported_with_a_suggestion() -> None:
+    parsed = parse_settings(raw({**BODY, "fromAdress": "x@y.org"}))
+    assert parsed.unknown == ["fromAdress"]
+    assert "fromAdress" not in parsed.fields and "from_adress" not in parsed.fields
+    assert codes(parsed.violations) == {"unknown-member"}
+    assert "fromAddress" in parsed.violations[0].message
+
+
+def test_strict_mode_rejects_unknown_members() -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**BODY, "fromAdress": "x@y.org"}), strict=True)
+    assert info.value.errors is not None and "fromAdress" in info.value.errors
+    assert "fromAddress" in info.value.details
+
+
+def test_missing_member_near_an_unknown_one_gets_a_hint() -> None:
+    body = {k: v for k, v in BODY.items() if k != "host"}
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**body, "hots": "smtp.example.org"}))
+    assert "host" in info.value.errors  # type: ignore[operator]
+    assert "hots" in info.value.details
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"port": 0}, "port"),
+        ({"port": "abc"}, "port"),
+        ({"port": 70000}, "port"),
+        ({"port": True}, "port"),
+        ({"encryptionType": "Starttls"}, "encryptionType"),
+        ({"fromAddress": "nope"}, "fromAddress"),
+        ({"fromAddress": "a@b.org\n"}, "fromAddress"),
+        ({"host": "a b"}, "host"),
+        ({"host": "smtp.example.org\n"}, "host"),
+        ({"host": ""}, "host"),
+        ({"useDefaultCredentials": "yes"}, "useDefaultCredentials"),
+        ({"username": ""}, "username"),
+    ],
+)
+def test_invalid_field_names_the_field(change: dict[str, Any], field: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**BODY, **change}))
+    assert info.value.status == 400
+    assert info.value.errors is not None and list(info.value.errors) == [field]
+    assert info.value.details.startswith("invalid SMTP settings: ")
+    assert field in info.value.details
+
+
+def test_messages_escape_markup_in_client_input() -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**BODY, "host": "<script>alert(1)</script>"}))
+    assert "<script>" not in info.value.details
+
+
+def test_malformed_password_is_never_echoed() -> None:
+    for value in (123456789, ["contract-secret"], {"p": "contract-secret"}, "contract-secret" * 30):
+        with pytest.raises(BadRequest) as info:
+            parse_settings(raw({**BODY, "password": value}))
+        text = info.value.details + json.dumps(info.value.errors)
+        assert "contract-secret" not in text and "123456789" not in text
+        assert "password" in text
+
+
+def test_update_allows_null_password_and_create_does_not() -> None:
+    body = {**BODY, "password": None}
+    assert parse_settings(raw(body), update=True).fields["password"] is None
+    with pytest.raises(BadRequest):
+        parse_settings(raw(body))
+
+
+def test_update_does_not_need_a_password() -> None:
+    body = {k: v for k, v in BODY.items() if k != "password"}
+    assert "password" not in parse_settings(raw(body), update=True).fields
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw(body))
+    assert "password" in info.value.errors  # type: ignore[operator]
+
+
+def test_test_connection_body_adds_the_receiver() -> None:
+    parsed = parse_test_connection(raw({**BODY, "receiverEmail": "admin@example.org"}))
+    assert parsed.fields["receiver"] == "admin@example.org"
+    with pytest.raises(BadRequest) as info:
+        parse_test_connection(raw(BODY))
+    assert "receiverEmail" in info.value.errors  # type: ignore[operator]
+    assert info.value.details.startswith("invalid testconnection request")
+
+
+@pytest.mark.parametrize(
+    ("data", "fragment"),
+    [
+        (b"", "empty"),
+        (b"   ", "empty"),
+        (b"\xff{}", "UTF-8"),
+        (b"{", "not valid JSON"),
+        (b'{"port": NaN}', "NaN"),
+        (b"[" * 100_000 + b"]" * 100_000, "JSON"),
+    ],
+)
+def test_parse_json_errors_are_bad_requests(data: bytes, fragment: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_json(data)
+    assert fragment in info.value.details
+
+
+@pytest.mark.parametrize("body", [[], "x", 1, None, True])
+def test_body_must_be_an_object(body: Any) -> None:
+    with pytest.raises(BadRequest, match="JSON object"):
+        parse_settings(raw(body))
+
+
+# -- seed -----------------------------------------------------------------------------------------------------------
+
+
+def test_parse_seed_accepts_lists_mappings_and_none() -> None:
+    records = parse_seed([{**BODY, "id": 5}])
+    assert records[0]["id"] == 5 and records[0]["encryption_type"] == "Tls"
+    assert parse_seed({"settings": [BODY]})[0]["host"] == "smtp.example.org"
+    assert parse_seed(None) == []
+
+
+@pytest.mark.parametrize(
+    ("records", "fragment"),
+    [
+        ([{**BODY, "port": 0}], "port"),
+        ([{**BODY, "id": "one"}], "id"),
+        ([{**BODY, "id": True}], "id"),
+        ([BODY, {**BODY, "extra": 1}], "record 1"),
+        ("not a list", "list"),
+        ([1], "mapping"),
+    ],
+)
+def test_parse_seed_errors_name_the_record_and_field(records: Any, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_seed(records, source="seed file x.yaml")
+    assert fragment in str(info.value)
+    assert "x.yaml" in str(info.value)
+
+
+# -- ids and sizes --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "value"), [("1", 1), ("42", 42), ("007", 7)])
+def test_parse_id(text: str, value: int) -> None:
+    assert parse_id(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "", "abc", "1.0", "+1", " 1", "١", "1" * 31])
+def test_parse_id_rejects(text: str) -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_id(text)
+    assert info.value.message_code == 10002
+
+
+def test_check_body_size() -> None:
+    check_body_size(None, 10)
+    check_body_size(10, 10)
+    with pytest.raises(PayloadTooLarge, match="11 bytes"):
+        check_body_size(11, 10)
+
+
+# -- negotiation ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("accept", "lint"),
+    [
+        (JSON_V1, set()),
+        ("application/json;v=1", set()),
+        ("application/json", {"version-missing"}),
+        ("*/*", {"version-missing"}),
+        (None, {"version-missing"}),
+        ("", {"version-missing"}),
+    ],
+)
+def test_negotiate_accept_ok(accept: str | None, lint: set[str]) -> None:
+    assert codes(negotiate_accept(accept)) == lint
+
+
+@pytest.mark.parametrize("accept", ["application/json;v=2.0", "text/html", "application/json;v=1.0;q=0", ",,,"])
+def test_negotiate_accept_406(accept: str) -> None:
+    with pytest.raises(NotAcceptable):
+        negotiate_accept(accept)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "lint"),
+    [
+        (JSON_V1, set()),
+        ("application/json", {"version-missing"}),
+        ("application/json; charset=utf-8", {"version-missing"}),
+    ],
+)
+def test_check_content_type_ok(content_type: str, lint: set[str]) -> None:
+    assert codes(check_content_type(content_type)) == lint
+
+
+@pytest.mark.parametrize(
+    ("content_type", "code"),
+    [
+        (None, "media-type-missing"),
+        ("", "media-type-missing"),
+        ("text/plain", "media-type-wrong"),
+        ("application/json;v=2.0", "version-unsupported"),
+        ("application/jsonx", "media-type-wrong"),
+    ],
+)
+def test_check_content_type_415(content_type: str | None, code: str) -> None:
+    with pytest.raises(UnsupportedMediaType) as info:
+        check_content_type(content_type)
+    assert codes(info.value.violations) == {code}
+
+
+def test_show_is_short_and_escaped() -> None:
+    assert show("x" * 100).endswith("…")
+    assert len(show("x" * 100)) == 40
+    assert "<" not in show("<b>") and "&" not in show("&")
+    assert show(object()).startswith("<") is False
+
+
+def test_the_document_drives_validation() -> None:
+    """The validator reads the document: its Port bounds are the ones enforced."""
+    port = contract.component_schema("CreateSmtpSettingsModel")["properties"]["port"]
+    assert (port["minimum"], port["maximum"]) == (1, 65535)
+    assert "$ref" not in json.dumps(contract.component_schema("TestConnectionModel"))
