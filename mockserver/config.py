@@ -182,10 +182,14 @@ def _convert(name: str, value: Any) -> Any:
                 if low in ("0", "false", "no", "off", ""):
                     return False
                 raise ValueError(f"expected a boolean (true/false), got {value!r}")
-            return bool(value)
+            if isinstance(value, bool) or value in (0, 1):
+                return bool(value)
+            raise ValueError(f"expected a boolean (true/false), got {value!r}")
         if kind == "int":
             if isinstance(value, bool):
                 raise ValueError("expected an integer, got a boolean")
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(f"expected an integer, got {value!r}")
             return int(value)
         if kind == "float":
             return float(value)

@@ -1,0 +1,174 @@
+"""Config.load: defaults < file < environment < overrides, conversions, and errors that name the option."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mockserver.config import DEFAULT_CLIENT_SECRET, Config
+from mockserver.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str, name: str = "cxmock.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults() -> None:
+    config = Config.load(environ={})
+    assert config == Config()
+    assert (config.host, config.port, config.seed) == ("127.0.0.1", 0, "default")
+    assert config.token_lifetime == 3600
+    assert config.client_secret == DEFAULT_CLIENT_SECRET
+    assert config.max_body == 64 * 1024
+    assert config.strict is False
+
+
+def test_precedence_override_over_env_over_file_over_default(tmp_path: Path) -> None:
+    path = write(tmp_path, "port: 1111\ntoken_lifetime: 11\nseed: none\nmax-body: 2048\n")
+    env = {"CXMOCK_PORT": "2222", "CXMOCK_TOKEN_LIFETIME": "22"}
+    config = Config.load({"port": 3333}, config_file=path, environ=env)
+    assert config.port == 3333  # override
+    assert config.token_lifetime == 22  # environment
+    assert config.seed == "none"  # file
+    assert config.max_body == 2048  # file, dashes allowed
+    assert config.host == "127.0.0.1"  # default
+
+
+def test_none_and_empty_tuple_overrides_mean_not_given() -> None:
+    config = Config.load({"port": None, "faults": ()}, environ={"CXMOCK_PORT": "4444", "CXMOCK_FAULTS": "a.yaml"})
+    assert config.port == 4444
+    assert config.faults == ("a.yaml",)
+
+
+def test_environment_is_read_from_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CXMOCK_STRICT", "yes")
+    assert Config.load().strict is True
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("strict", "true", True),
+        ("strict", "ON", True),
+        ("strict", "0", False),
+        ("strict", "", False),
+        ("port", "8080", 8080),
+        ("smtp_timeout", "2.5", 2.5),
+        ("smtp_allow", "127.0.0.1, ::1 ,", ("127.0.0.1", "::1")),
+        ("users", "", None),
+        ("admin_token", "tok", "tok"),
+    ],
+)
+def test_environment_strings_are_converted(name: str, raw: str, value: Any) -> None:
+    config = Config.load(environ={"CXMOCK_" + name.upper(): raw})
+    assert getattr(config, name) == value
+
+
+def test_file_values_keep_their_yaml_types(tmp_path: Path) -> None:
+    path = write(tmp_path, "strict: true\nsmtp_allow: [10.0.0.0/8, example.org]\nport: 8080.0\n")
+    config = Config.load(config_file=path, environ={})
+    assert config.strict is True
+    assert config.smtp_allow == ("10.0.0.0/8", "example.org")
+    assert config.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "raw"),
+    [
+        ("env", "port", "abc"),
+        ("env", "strict", "maybe"),
+        ("env", "smtp_timeout", "soon"),
+        ("env", "token_lifetime", "1.5"),
+        ("override", "port", True),
+        ("override", "port", 80.5),
+        ("override", "strict", 2),
+        ("override", "smtp_allow", 5),
+        ("file", "max_body", "[1, 2]"),
+        ("file", "strict", "[yes]"),
+    ],
+)
+def test_conversion_errors_name_the_option(tmp_path: Path, source: str, name: str, raw: Any) -> None:
+    with pytest.raises(ConfigError) as info:
+        if source == "env":
+            Config.load(environ={"CXMOCK_" + name.upper(): raw})
+        elif source == "override":
+            Config.load({name: raw}, environ={})
+        else:
+            Config.load(config_file=write(tmp_path, f"{name}: {raw}\n"), environ={})
+    assert name in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("options", "name"),
+    [
+        ({"port": 70000}, "port"),
+        ({"smtp_port": -1}, "smtp_port"),
+        ({"token_lifetime": 0}, "token_lifetime"),
+        ({"max_body": 0}, "max_body"),
+        ({"smtp_mode": "relay"}, "smtp_mode"),
+        ({"smtp_auth": "some"}, "smtp_auth"),
+        ({"log_format": "xml"}, "log_format"),
+        ({"smtp_timeout": 0}, "smtp_timeout"),
+        ({"smtp_credentials": ("nocolon",)}, "smtp_credentials"),
+    ],
+)
+def test_invalid_values_name_the_option(options: dict[str, Any], name: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config.load(options, environ={})
+    assert name in str(info.value)
+    with pytest.raises(ConfigError):
+        Config(**options)
+
+
+def test_unknown_option_is_refused_with_the_known_list(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown option 'prot'.*port"):
+        Config.load({"prot": 1}, environ={})
+    with pytest.raises(ConfigError, match="unknown option 'prot'"):
+        Config.load(config_file=write(tmp_path, "prot: 1\n"), environ={})
+
+
+def test_unrelated_environment_variables_are_ignored() -> None:
+    assert Config.load(environ={"CXMOCK_NOT_AN_OPTION": "1", "PORT": "1"}) == Config()
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("port: [unclosed\n", "not valid YAML"), ("- a\n- b\n", "mapping"), ("", None)],
+)
+def test_config_file_problems(tmp_path: Path, text: str, fragment: str | None) -> None:
+    path = write(tmp_path, text)
+    if fragment is None:
+        assert Config.load(config_file=path, environ={}) == Config()
+        return
+    with pytest.raises(ConfigError) as info:
+        Config.load(config_file=path, environ={})
+    assert fragment in str(info.value) and str(path) in str(info.value)
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        Config.load(config_file=tmp_path / "absent.yaml", environ={})
+
+
+def test_masked_hides_secrets() -> None:
+    config = Config(client_secret="cs", admin_token="at", smtp_credentials=("user:pw",))
+    masked = config.masked()
+    assert masked["client_secret"] == "***"
+    assert masked["admin_token"] == "***"
+    assert masked["smtp_credentials"] == ["user:***"]
+    assert masked["port"] == 0 and masked["smtp_allow"] == list(Config().smtp_allow)
+    assert "pw" not in repr(masked["smtp_credentials"])
+    assert Config().masked()["admin_token"] is None
+
+
+def test_config_is_frozen_and_replace_validates() -> None:
+    config = Config()
+    with pytest.raises(AttributeError):
+        config.port = 1  # type: ignore[misc]
+    assert config.replace(port=8080).port == 8080
+    with pytest.raises(ConfigError, match="port"):
+        config.replace(port=-1)
