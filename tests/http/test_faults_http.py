@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import requests
 import yaml
+from flask import Flask
 from flask.testing import FlaskClient
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -27,6 +28,7 @@ from urllib3.util.retry import Retry
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.errors import ConfigError, MessageCode
+from mockserver.http.faults import _RULE_PARAM, operation_ids
 from mockserver.server import MockServer
 
 SETTINGS = "/SMTPSettings"
@@ -513,3 +515,15 @@ def test_journal_entry_lists_the_fault(mock: MockServer, http: requests.Session)
     assert [(f["name"], f["action"]) for f in reset.faults] == [("rst", "reset")]
     over_admin = http.get(mock.base_url + "/_mock/requests", timeout=TIMEOUT).json()
     assert over_admin[0]["faults"][0]["action"] == "status" and over_admin[1]["status"] is None
+
+
+def test_every_api_route_resolves_to_its_operation_id(app: Flask) -> None:
+    """Rules matching ``operationId`` rely on the route -> operationId map built from the OpenAPI document."""
+    operations = operation_ids()
+    resolved = {
+        operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/cxrestapi/")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    assert resolved == set(operations.values())
