@@ -40,3 +40,26 @@ def test_readme_curl_walkthrough_runs_verbatim() -> None:
         assert "s3cret" not in out  # the password is never returned
         assert out.endswith("204\n204\n404\n")  # 5, 6 and the GET after delete
         assert server.state.settings.list()[-1].id == 1
+
+
+def example(name: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(rf"<!-- example: {name} -->\s*```python\n(.*?)```", text, re.S)
+    assert match, f"README.md has no <!-- example: {name} --> code block"
+    return match.group(1)
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_readme_example=example("pytest"))
+    result = pytester.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest", timeout=120
+    )
+    result.assert_outcomes(passed=1)
+
+
+def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    exec(compile(example("python"), "README.md:python-example", "exec"), {})  # noqa: S102 - our own README
+    assert '"smtp"' in capsys.readouterr().out.replace("'", '"')
