@@ -24,6 +24,7 @@ import itertools
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -53,25 +54,23 @@ _HEADERS = {
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
-@dataclass
+@dataclass(repr=False)
 class CapturedMessage:
     """One message accepted by the sink: envelope, parsed headers, body, connection facts.
 
     ``raw`` holds at most the store's ``raw_limit`` bytes (``raw_truncated`` says whether it was cut); ``size``
     is the size of the whole message as received. ``testconnection`` and ``transcript`` are set only for mail
     sent by the testconnection endpoint (see :meth:`MailStore.attach_testconnection`).
+
+    The parsed fields (``subject``, ``from_``, ``to``, ``date``, ``message_id``, ``text``, ``correlation``) are
+    computed on first access and cached, which keeps header parsing off the sink's hot path; a truncated
+    message is parsed at capture, from the whole source.
     """
 
     id: int
     received_at: str
     mail_from: str
     rcpt_tos: list[str]
-    subject: str | None
-    from_: str | None
-    to: str | None
-    date: str | None
-    message_id: str | None
-    text: str | None
     raw: bytes
     raw_truncated: bool
     size: int
@@ -81,7 +80,52 @@ class CapturedMessage:
     auth_user: str | None = None
     testconnection: dict[str, Any] | None = None
     transcript: list[str] | None = None
-    correlation: str | None = field(default=None, repr=False)
+    _parsed: dict[str, str | None] | None = field(default=None, compare=False)
+
+    def _field(self, key: str) -> str | None:
+        parsed = self._parsed
+        if parsed is None:  # two threads may both parse: same result, no harm
+            parsed = self._parsed = _parse(self.raw)
+        return parsed[key]
+
+    @property
+    def subject(self) -> str | None:
+        """The decoded ``Subject`` header."""
+        return self._field("subject")
+
+    @property
+    def from_(self) -> str | None:
+        """The decoded ``From`` header."""
+        return self._field("from_")
+
+    @property
+    def to(self) -> str | None:
+        """The decoded ``To`` header."""
+        return self._field("to")
+
+    @property
+    def date(self) -> str | None:
+        return self._field("date")
+
+    @property
+    def message_id(self) -> str | None:
+        return self._field("message_id")
+
+    @property
+    def text(self) -> str | None:
+        """The first ``text/plain`` part that is not an attachment, decoded."""
+        return self._field("text")
+
+    @property
+    def correlation(self) -> str | None:
+        """The ``X-Cxmock-Correlation`` header (testconnection mail only)."""
+        return self._field("correlation")
+
+    def __repr__(self) -> str:
+        return (
+            f"CapturedMessage(id={self.id}, mail_from={self.mail_from!r}, rcpt_tos={self.rcpt_tos!r}, "
+            f"subject={self.subject!r}, listener={self.listener!r}, size={self.size})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly camelCase dict of everything but the raw source (``rawSize`` gives its size)."""
@@ -139,9 +183,10 @@ class MailStore:
         self.limit = limit
         self.raw_limit = raw_limit
         self._clock = clock
-        self._messages: dict[int, CapturedMessage] = {}
+        self._messages: OrderedDict[int, CapturedMessage] = OrderedDict()  # O(1) eviction of the oldest
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
+        self._captured = 0  # bumped by every add: a waiter can tell whether it missed one
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -156,8 +201,8 @@ class MailStore:
         tls: Mapping[str, str] | None = None,
         auth_user: str | None = None,
     ) -> CapturedMessage:
-        """Parse and store one accepted message; wakes every :meth:`wait_for`. Never raises on bad mail."""
-        parsed = _parse(raw)
+        """Store one accepted message (parsed on first read); wakes every :meth:`wait_for`. Never raises."""
+        truncated = len(raw) > self.raw_limit
         received_at = self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
         with self._cond:
             message = CapturedMessage(
@@ -165,18 +210,19 @@ class MailStore:
                 received_at=received_at,
                 mail_from=mail_from,
                 rcpt_tos=list(rcpt_tos),
-                raw=raw[: self.raw_limit],
-                raw_truncated=len(raw) > self.raw_limit,
+                raw=raw[: self.raw_limit] if truncated else raw,
+                raw_truncated=truncated,
                 size=len(raw),
                 peer=peer,
                 listener=listener,
                 tls=dict(tls) if tls is not None else None,
                 auth_user=auth_user,
-                **parsed,
+                _parsed=_parse(raw) if truncated else None,
             )
             self._messages[message.id] = message
             while len(self._messages) > self.limit:
-                del self._messages[next(iter(self._messages))]
+                self._messages.popitem(last=False)
+            self._captured += 1
             self._cond.notify_all()
         return message
 
@@ -194,12 +240,12 @@ class MailStore:
         ``transcript`` the client's redacted SMTP session. Returns the message, or ``None`` when no message
         carries that correlation (delivered elsewhere in direct mode, or already evicted).
         """
-        with self._cond:
-            message = self._find_by_correlation(correlation)
-            if message is not None:
+        message = self.find_by_correlation(correlation)
+        if message is not None:
+            with self._cond:
                 message.testconnection = dict(info)
                 message.transcript = list(transcript)
-            return message
+        return message
 
     # -- reading ---------------------------------------------------------------------------------------------
 
@@ -226,8 +272,10 @@ class MailStore:
 
     def find_by_correlation(self, correlation: str) -> CapturedMessage | None:
         """The newest message whose ``X-Cxmock-Correlation`` header is ``correlation``, or ``None``."""
-        with self._cond:
-            return self._find_by_correlation(correlation)
+        for message in reversed(self._snapshot()):
+            if message.correlation == correlation:
+                return message
+        return None
 
     def list(
         self,
@@ -239,8 +287,7 @@ class MailStore:
     ) -> builtins.list[CapturedMessage]:
         """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
         match = _matcher(to=to, from_=from_, subject=subject, since=since)
-        with self._cond:
-            return [m for m in self._messages.values() if match(m)]
+        return [m for m in self._snapshot() if match(m)]
 
     def wait_for(
         self,
@@ -261,37 +308,38 @@ class MailStore:
             raise ValueError(f"count must be at least 1, got {count}")
         match = _matcher(to=to, from_=from_, subject=subject, since=since)
         deadline = time.monotonic() + max(timeout, 0.0)
-        with self._cond:
-            while True:
-                found = [m for m in self._messages.values() if match(m)]
-                remaining = deadline - time.monotonic()
-                if len(found) >= count or remaining <= 0:
-                    break
-                self._cond.wait(remaining)
-            if len(found) >= count:
-                return found
-            captured = builtins.list(self._messages.values())
+        while True:
+            with self._cond:
+                captured, seen = builtins.list(self._messages.values()), self._captured
+            found = [m for m in captured if match(m)]  # outside the lock: matching may parse
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0:
+                break
+            with self._cond:
+                if self._captured == seen:  # nothing new since the snapshot: sleep until an add
+                    self._cond.wait(remaining)
+        if len(found) >= count:
+            return found
         raise AssertionHelperError(
             _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
         )
 
-    def _find_by_correlation(self, correlation: str) -> CapturedMessage | None:
-        for message in reversed(self._messages.values()):
-            if message.correlation == correlation:
-                return message
-        return None
+    def _snapshot(self) -> builtins.list[CapturedMessage]:
+        # Readers filter a copy outside the lock: parsing on first read must not stall the sink's add().
+        with self._cond:
+            return builtins.list(self._messages.values())
 
 
 # -- parsing ---------------------------------------------------------------------------------------------------
 
 
-def _parse(raw: bytes) -> dict[str, Any]:
+def _parse(raw: bytes) -> dict[str, str | None]:
     """Headers, text body and correlation of ``raw``; any field that cannot be parsed is ``None``.
 
     Uses the ``compat32`` policy and decodes only what is kept: ``policy.default`` builds a structured object
     per header, several times slower, and the sink parses on its hot path.
     """
-    out: dict[str, Any] = dict.fromkeys(_HEADERS, None)
+    out: dict[str, str | None] = dict.fromkeys(_HEADERS, None)
     out["text"] = None
     try:
         msg = _PARSER.parsebytes(raw)

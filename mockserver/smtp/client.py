@@ -14,14 +14,12 @@ replaced by ``***``. Lines starting with ``*`` note connection events (connect, 
 from __future__ import annotations
 
 import base64
-import email.policy
 import hmac
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
@@ -172,13 +170,16 @@ def run_test_connection(
     encryption = {"none": "None", "ssl": "Ssl", "tls": "Tls"}.get(encryption.lower(), encryption)
     if encryption not in ("None", "Ssl", "Tls"):
         raise BadRequest(f"encryptionType must be one of None, Ssl, Tls, got {encryption!r}")
-    for name, value in (("fromAddress", from_address), ("receiverEmail", receiver), ("username", username)):
+    for name, value in (
+        ("fromAddress", from_address),
+        ("receiverEmail", receiver),
+        ("username", username),
+        ("correlation", correlation),
+        ("requested target", requested_target),
+    ):
         if value is not None and any(c in value for c in "\r\n\0"):
             raise BadRequest(f"{name} must not contain line breaks or NUL characters")
-    try:
-        raw = _test_message(from_address, receiver, correlation, requested_target)
-    except (ValueError, TypeError) as exc:
-        raise BadRequest(f"cannot build the test message from fromAddress/receiverEmail: {exc}") from None
+    raw = _test_message(from_address, receiver, correlation, requested_target)
     target = _target(host, port)
     context = ssl_context
     if context is None and encryption != "None":
@@ -341,18 +342,26 @@ def _utf8_options(smtp: _RecordingSMTP, *addresses: str) -> list[str]:
 
 
 def _test_message(from_address: str, receiver: str, correlation: str, requested_target: str) -> bytes:
-    message = EmailMessage()
-    message["From"] = from_address
-    message["To"] = receiver
-    message["Subject"] = TEST_SUBJECT
-    message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = make_msgid(domain=LOCAL_HOSTNAME)
-    message[CORRELATION_HEADER] = correlation
-    message.set_content(
-        "This is a test message sent by the Checkmarx SMTP settings test connection (cxmock).\n"
-        f"Requested target: {requested_target}\n"
-    )
-    return message.as_bytes(policy=email.policy.SMTPUTF8)
+    """The test message, written out directly (``EmailMessage`` costs milliseconds per message).
+
+    The caller has checked that no value holds a line break; non-ASCII goes out as UTF-8 (SMTPUTF8).
+    """
+    body = (
+        "This is a test message sent by the Checkmarx SMTP settings test connection (cxmock).\r\n"
+        f"Requested target: {requested_target}\r\n"
+    ).encode()
+    headers = [
+        f"From: {from_address}",
+        f"To: {receiver}",
+        f"Subject: {TEST_SUBJECT}",
+        f"Date: {formatdate(usegmt=True)}",
+        f"Message-ID: {make_msgid(domain=LOCAL_HOSTNAME)}",
+        f"{CORRELATION_HEADER}: {correlation}",
+        "MIME-Version: 1.0",
+        "Content-Type: text/plain; charset=utf-8",
+        f"Content-Transfer-Encoding: {'7bit' if body.isascii() else '8bit'}",
+    ]
+    return ("\r\n".join(headers) + "\r\n\r\n").encode("utf-8") + body
 
 
 def _explain(exc: Exception, stage: str, encryption: str, timeout: float) -> str:
