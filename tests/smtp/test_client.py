@@ -256,3 +256,13 @@ def test_line_breaks_in_addresses_are_a_bad_request(sink: SmtpSink, field: str) 
     with pytest.raises(BadRequest, match="must not contain line breaks"):
         run(sink, "None", **{field: "a@example.com\r\nRCPT TO:<victim@example.org>"})
     assert sink.store.count == 0
+
+
+@pytest.mark.parametrize(("stage", "action"), [("connect", "drop"), ("greeting", "reply"), ("mail", "reply")])
+def test_faults_apply_on_the_implicit_tls_listener_too(
+    make_sink: Callable[..., SmtpSink], stage: str, action: str
+) -> None:
+    sink = make_sink(fault_hook=Fault(stage, action))
+    error = fail(sink, "Ssl")
+    assert error.stage == ("greeting" if stage == "connect" else stage)
+    assert error.reply_code == (554 if action == "reply" else None)
