@@ -266,8 +266,9 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
     """The contract-lint report of a running server's journal (for CI)."""
     from .core import lint
 
-    min_severity = "error" if fail_on == "never" else fail_on
-    query = urllib.parse.urlencode({"format": fmt, "min_severity": min_severity})
+    # text and JSON list every violation; in JUnit, violations at or above --fail-on become <failure>s
+    shown = ("error" if fail_on == "never" else fail_on) if fmt == "junit" else "info"
+    query = urllib.parse.urlencode({"format": fmt, "min_severity": shown})
     status, payload = admin_call(url, "GET", f"/_mock/violations?{query}", admin_token=admin_token, timeout=timeout)
     if status >= 400:
         _ok(status, payload)
