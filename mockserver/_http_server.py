@@ -95,6 +95,17 @@ def _drain(req: Any) -> None:
         left -= len(chunk)
 
 
+class _Server(wsgi.Server):
+    @staticmethod
+    def bind_socket(socket_: socket.socket, bind_addr: Any) -> socket.socket:
+        try:
+            socket_.bind(bind_addr)
+        except OSError:
+            socket_.close()  # cheroot's prepare() drops the socket of a failed bind unclosed (a ResourceWarning)
+            raise
+        return socket_
+
+
 class HttpServer:
     """One cheroot server running ``app`` in a background thread.
 
@@ -115,7 +126,7 @@ class HttpServer:
 
     def start(self, timeout: float = 5.0) -> None:
         """Bind, start serving, and return once a real connection is accepted (or raise :class:`ServerError`)."""
-        server = wsgi.Server(
+        server = _Server(
             (self.host, self._requested_port),
             self._app,
             numthreads=self._threads,

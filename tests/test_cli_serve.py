@@ -156,17 +156,6 @@ def test_check_against_a_closed_port_exits_1() -> None:
     assert "unhealthy" in result.output
 
 
-def test_check_as_a_process_against_a_closed_port() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "mockserver", "check", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "2"],
-        capture_output=True,
-        timeout=30,
-        check=False,
-    )
-    assert completed.returncode == 1
-    assert b"unhealthy" in completed.stderr
-
-
 def test_invalid_seed_file_exits_non_zero_naming_the_field(tmp_path: Path) -> None:
     seed = tmp_path / "bad-seed.yaml"
     seed.write_text(
@@ -189,31 +178,21 @@ def test_invalid_seed_file_exits_non_zero_naming_the_field(tmp_path: Path) -> No
 
 
 def test_missing_seed_file_exits_non_zero(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--seed", str(tmp_path / "absent.yaml")],
-        capture_output=True,
-        timeout=30,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
-    assert completed.returncode != 0
-    assert b"absent.yaml" in completed.stdout + completed.stderr
+    """In-process: a start-up failure leaves no thread or socket behind (the leak check watches)."""
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--seed", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 3
+    assert "absent.yaml" in result.output
 
 
 def test_port_in_use_exits_non_zero() -> None:
+    """In-process: the SMTP sink and everything else started before the HTTP bind failed is stopped again."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        completed = subprocess.run(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--seed", "none"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    assert completed.returncode != 0
-    assert str(port).encode() in completed.stdout + completed.stderr
+        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--seed", "none"])
+    assert result.exit_code == 3
+    assert str(port) in result.output
 
 
 # -- --print-config and precedence (no server) -----------------------------------------------------------------------

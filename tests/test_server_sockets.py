@@ -17,6 +17,7 @@ import requests
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
+from mockserver.errors import ServerError
 from mockserver.server import MockServer
 
 API = "/cxrestapi/auth"
@@ -342,3 +343,24 @@ def test_chunked_body_over_the_limit_is_413(server: MockServer) -> None:
         assert response.json()["messageCode"]
     with requests.get(server.api_url + "/SMTPSettings", headers=server.auth_headers(), timeout=10) as response:
         assert response.status_code == 200
+
+
+def test_port_in_use_raises_server_error_and_leaks_nothing() -> None:
+    """A failed bind leaves no socket (cheroot's own bind path dropped it unclosed) and no thread behind."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        with pytest.raises(ServerError, match=str(port)):
+            MockServer(port=port)
+
+
+def test_stop_is_idempotent_and_frees_the_port() -> None:
+    server = MockServer()
+    port = server.http_port
+    server.stop()
+    server.stop()
+    assert not server.running
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
