@@ -10,8 +10,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from mockserver.config import Config
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
+from mockserver.http import create_app
 
 LIST = "/cxrestapi/auth/SMTPSettings"
 ONE = LIST + "/1"
@@ -26,6 +28,15 @@ BODY: dict[str, Any] = {
 TC_BODY = {**BODY, "receiverEmail": "admin@example.org"}
 BODY_OPERATIONS = [("POST", LIST, BODY), ("PUT", ONE, BODY), ("POST", TC, TC_BODY)]
 BODY_IDS = ["create", "update", "testconnection"]
+
+
+@pytest.fixture(scope="module")
+def _app_pair() -> tuple[State, Flask]:
+    """One app for the module (building one costs tens of ms): these tests only read, or write what none reads."""
+    state = State.from_config(Config())
+    app = create_app(state)
+    app.testing = True
+    return state, app
 
 
 @pytest.fixture

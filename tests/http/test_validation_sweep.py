@@ -131,6 +131,8 @@ CASES: list[Case] = [
     Case("host-nul", change=with_(host="mail\x00.example.org"), names="host"),
     Case("host-crlf", change=with_(host="mail.example.org\r\nRCPT TO:<x@y.org>"), names="host"),
     Case("host-huge", change=with_(host="a" * 50000), names="host"),
+    Case("host-trailing-newline", change=with_(host="mail.example.org\n"), names="host"),
+    Case("host-unicode-dots", change=with_(host="mail\u3002example\u3002org"), names="host"),
     # -- port ---------------------------------------------------------------------------------------------------
     Case("port-0", change=with_(port=0), names="port"),
     Case("port-negative", change=with_(port=-25), names="port"),
@@ -163,6 +165,7 @@ CASES: list[Case] = [
     Case("from-two-ats", change=with_(fromAddress="a@b@c.org"), names="fromAddress"),
     Case("from-display-name", change=with_(fromAddress="Me <me@example.org>"), names="fromAddress"),
     Case("from-crlf", change=with_(fromAddress="me@example.org\r\nBcc: x@y.org"), names="fromAddress"),
+    Case("from-trailing-newline", change=with_(fromAddress="me@example.org\n"), names="fromAddress"),
     Case("from-too-long", change=with_(fromAddress="a" * 250 + "@example.org"), names="fromAddress"),
     # -- useDefaultCredentials --------------------------------------------------------------------------------
     Case("udc-yes", change=with_(useDefaultCredentials="yes"), names="useDefaultCredentials"),
