@@ -61,13 +61,16 @@ class _Session(Session):
 class TrackedSMTP(SMTP):
     """aiosmtpd's protocol plus what :class:`SmtpSink` needs to stop cleanly: a registry of open connections.
 
-    Protocols returned by :meth:`SmtpSink.factory` must derive from it.
+    Protocols returned by :meth:`SmtpSink.factory` must derive from it; ``kwargs`` go to aiosmtpd's ``SMTP``
+    (``hostname`` defaults to the sink's, ``loop`` is the sink's).
     """
 
-    def __init__(self, handler: Any, *, registry: set[TrackedSMTP], listener: str, **kwargs: Any) -> None:
-        super().__init__(handler, **kwargs)
+    def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
+        assert sink._loop is not None, "protocols are created by a running sink"
+        kwargs.setdefault("hostname", sink.server_hostname)
+        super().__init__(handler, loop=sink._loop, **kwargs)
         self.listener = listener
-        self._registry = registry
+        self._registry = sink._protocols
         self.lost: asyncio.Future[None] = self.loop.create_future()
 
     def _create_session(self) -> Session:
@@ -105,7 +108,7 @@ class _SinkSMTP(TrackedSMTP):
     """The sink's protocol: applies fault decisions, the require-AUTH policy and the greeting override."""
 
     def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
-        super().__init__(handler, registry=sink._protocols, listener=listener, **kwargs)
+        super().__init__(handler, sink=sink, listener=listener, **kwargs)
         self._sink = sink
         self._faults = sink.fault_hook is not None
         self._greeting: str | None = None
@@ -388,13 +391,10 @@ class SmtpSink:
 
     def factory(self, listener: str) -> TrackedSMTP:
         """The protocol for one new connection on ``listener`` (the override point, as in aiosmtpd)."""
-        assert self._loop is not None
         return _SinkSMTP(
             self._handler,
             sink=self,
             listener=listener,
-            loop=self._loop,
-            hostname=self.server_hostname,
             ident="ESMTP cxmock",
             tls_context=self.tls.server_context() if listener == "smtp" else None,
             data_size_limit=self.max_message_size,
