@@ -110,7 +110,7 @@ class _SinkSMTP(TrackedSMTP):
     def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
         super().__init__(handler, sink=sink, listener=listener, **kwargs)
         self._sink = sink
-        self._faults = sink.fault_hook is not None
+        self._is_probe = False  # the sink's own readiness probe is never subject to faults
         self._greeting: str | None = None
         self._refused = False
 
@@ -125,7 +125,7 @@ class _SinkSMTP(TrackedSMTP):
         """Ask the hook about ``stage``; sleep for ``delay``, close for ``drop``; return what the caller must
         still act on (a ``reply``, or a ``drop`` whose connection is closed), else ``None``."""
         hook = self._sink.fault_hook
-        if hook is None or not self._faults:
+        if hook is None or self._is_probe:
             return None
         decision = hook(stage, user, self.listener)
         if decision is None:
@@ -144,9 +144,9 @@ class _SinkSMTP(TrackedSMTP):
         return decision
 
     async def reply(self, decision: SmtpFault) -> None:
-        code = decision.code or 451
-        await self.push(f"{code} {decision.text or 'injected fault'}")
-        if code == 421 and self.transport is not None:  # 421: service closing the transmission channel
+        line = _reply_line(decision)
+        await self.push(line)
+        if line.startswith("421 ") and self.transport is not None:  # 421: closing the transmission channel
             self.transport.close()
 
     async def _gate(self, stage: str, user: str | None = None) -> bool:
@@ -164,18 +164,19 @@ class _SinkSMTP(TrackedSMTP):
     async def _handle_client(self) -> None:
         assert self.session is not None
         peer = self.session.peer
-        self._faults = not (isinstance(peer, tuple) and tuple(peer[:2]) in self._sink._probe_peers)
+        self._is_probe = isinstance(peer, tuple) and tuple(peer[:2]) in self._sink._probe_peers
         decision = await self.fault("connect")
-        if decision is not None:
-            if decision.action == "reply" and self.transport is not None:
+        if decision is not None:  # a reply here is all the session gets
+            if decision.action == "reply":
                 await self.reply(decision)
+            if self.transport is not None:
                 self.transport.close()
             return
         decision = await self.fault("greeting")
         if decision is not None:
             if decision.action != "reply":
                 return
-            self._greeting = f"{decision.code or 554} {decision.text or 'injected fault'}"
+            self._greeting = _reply_line(decision)
             self._refused = not self._greeting.startswith("2")
         await super()._handle_client()
 
@@ -224,6 +225,10 @@ for _name in ("smtp_HELO", "smtp_EHLO", "smtp_STARTTLS", "smtp_AUTH", "smtp_MAIL
     getattr(_SinkSMTP, _name).__dict__.update(getattr(SMTP, _name).__dict__)
 
 
+def _reply_line(decision: SmtpFault) -> str:
+    return f"{decision.code or 554} {decision.text or 'injected fault'}"
+
+
 def _auth_user_hint(arg: str | None) -> str | None:
     """The user named by an ``AUTH PLAIN <b64>`` / ``AUTH LOGIN <b64>`` initial response, for fault rules."""
     parts = (arg or "").split()
@@ -257,7 +262,7 @@ class _CaptureHandler:
         user = server.current_user()
         decision = await server.fault("data", user)
         if decision is not None:
-            return f"{decision.code or 554} {decision.text or 'injected fault'}"
+            return _reply_line(decision)
         ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
         tls = None
         if isinstance(ssl_object, ssl.SSLObject):
