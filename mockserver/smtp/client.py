@@ -194,22 +194,7 @@ def run_test_connection(
         )
         auth_user = None if use_default_credentials else (username or "")
         _converse(smtp, host, port, encryption, context, tls_server_name or host, auth_user, password or "")
-        smtp.stage = "mail"
-        _expect(
-            smtp,
-            "mail",
-            smtp.mail(from_address, _utf8_options(smtp, from_address, receiver)),
-            (250,),
-            f"the sender {from_address!r} was refused",
-        )
-        smtp.stage = "rcpt"
-        _expect(smtp, "rcpt", smtp.rcpt(receiver), (250, 251), f"the recipient {receiver!r} was refused")
-        smtp.stage = "data"
-        try:
-            code, message = smtp.data(raw)  # raises for a refused DATA command, returns the final reply
-        except smtplib.SMTPDataError as exc:
-            code, message = exc.smtp_code, _text(exc.smtp_error).encode()
-        _expect(smtp, "data", (code, message), (250,), "the message was refused")
+        _send(smtp, from_address, receiver, raw)
         tls = smtp.tls_facts()
         smtp.stage = "quit"
         try:
@@ -263,9 +248,9 @@ def _converse(
     password: str,
 ) -> None:
     """Connect, greet, EHLO, STARTTLS if asked, AUTH if asked."""
-    code, message = smtp.connect(host, port)
+    code, message = smtp.connect(host, port)  # stages connect, tls (Ssl), greeting
     smtp._host = server_name  # STARTTLS checks the certificate against this name
-    _expect(smtp, "greeting", (code, message), (220,), "the server refused the session")
+    _expect(smtp, (code, message), (220,), "the server refused the session")
     _ehlo(smtp)
     if encryption == "Tls":
         smtp.stage = "starttls"
@@ -292,7 +277,7 @@ def _ehlo(smtp: _RecordingSMTP) -> None:
     code, message = smtp.ehlo()
     if code != 250:
         code, message = smtp.helo()
-        _expect(smtp, "ehlo", (code, message), (250,), "EHLO and HELO were refused")
+        _expect(smtp, (code, message), (250,), "EHLO and HELO were refused")
 
 
 def _authenticate(smtp: _RecordingSMTP, user: str, password: str) -> None:
@@ -324,13 +309,28 @@ def _authenticate(smtp: _RecordingSMTP, user: str, password: str) -> None:
             code, message = smtp.docmd(_b64(user_b + b" " + digest.encode()))
     else:
         raise _Refused("auth", f"the server offers no AUTH mechanism this client speaks ({' '.join(mechanisms)})")
-    _expect(smtp, "auth", (code, message), (235,), f"authentication as {user!r} failed")
+    _expect(smtp, (code, message), (235,), f"authentication as {user!r} failed")
 
 
-def _expect(smtp: _RecordingSMTP, stage: str, reply: tuple[int, bytes], ok: tuple[int, ...], what: str) -> None:
+def _send(smtp: _RecordingSMTP, from_address: str, receiver: str, raw: bytes) -> None:
+    """MAIL FROM, RCPT TO, DATA."""
+    smtp.stage = "mail"
+    options = _utf8_options(smtp, from_address, receiver)
+    _expect(smtp, smtp.mail(from_address, options), (250,), f"the sender {from_address!r} was refused")
+    smtp.stage = "rcpt"
+    _expect(smtp, smtp.rcpt(receiver), (250, 251), f"the recipient {receiver!r} was refused")
+    smtp.stage = "data"
+    try:
+        reply = smtp.data(raw)  # raises for a refused DATA command, returns the reply to the message
+    except smtplib.SMTPDataError as exc:
+        reply = (exc.smtp_code, _text(exc.smtp_error).encode())
+    _expect(smtp, reply, (250,), "the message was refused")
+
+
+def _expect(smtp: _RecordingSMTP, reply: tuple[int, bytes], ok: tuple[int, ...], what: str) -> None:
     code, message = reply
     if code not in ok:
-        raise _Refused(stage, what, code, _text(message))
+        raise _Refused(smtp.stage, what, code, _text(message))
 
 
 def _utf8_options(smtp: _RecordingSMTP, *addresses: str) -> list[str]:
