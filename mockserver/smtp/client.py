@@ -255,6 +255,12 @@ def _converse(
     if encryption == "Tls":
         smtp.stage = "starttls"
         if not smtp.has_extn("starttls"):
+            if not smtp.does_esmtp:
+                raise _Refused(
+                    "starttls",
+                    "the server refused EHLO and the HELO fallback advertises no extensions, so STARTTLS is not "
+                    "available; encryptionType Tls requires an ESMTP server offering STARTTLS",
+                )
             offered = ", ".join(sorted(smtp.esmtp_features)) or "none"
             raise _Refused(
                 "starttls",

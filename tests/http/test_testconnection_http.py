@@ -116,6 +116,16 @@ def test_an_smtp_fault_at_each_stage_is_a_400_naming_it(mock: MockServer, stage:
 
 
 @pytest.mark.no_leak_check
+def test_a_refused_ehlo_with_a_helo_fallback_explains_the_missing_starttls(mock: MockServer) -> None:
+    mock.faults.add(match={"stage": "ehlo"}, action={"type": "reply", "code": 502, "text": "5.5.1 no"}, times=1)
+    response = post(mock, body())
+    assert response.status_code == 400
+    error = response.json()
+    assert error["stage"] == "starttls" and "refused EHLO" in error["messageDetails"]
+    assert any(line.upper().startswith("C: HELO") for line in error["transcript"])
+
+
+@pytest.mark.no_leak_check
 def test_a_dropped_connection_at_rcpt_is_a_400(mock: MockServer) -> None:
     mock.faults.add(match={"stage": "rcpt"}, action={"type": "drop"}, times=1)
     response = post(mock, body())
