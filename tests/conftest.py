@@ -2,7 +2,8 @@
 
 The leak check (after flask's ``leak_detector``) fails a test that leaves a thread alive or a file descriptor open
 that was not there when the test started. Threads and descriptors owned by fixtures of a wider scope (session,
-module) are set up before the check takes its snapshot and torn down after it, so they never count. Mark a test
+module) are set up before the check takes its snapshot and torn down after it, so they never count. A test that failed
+is not also reported as leaking (its traceback keeps its objects alive). Mark a test
 ``@pytest.mark.no_leak_check`` only when it deliberately hands a resource to a later test.
 
 Fixtures:
@@ -38,6 +39,7 @@ from mockserver.server import MockServer
 LEAK_GRACE_SECONDS = 5.0
 
 _FD_DIR = "/proc/self/fd"
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +49,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # -- leak check ----------------------------------------------------------------------------------------------
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Remember each phase's report on the item, so the leak check can tell whether the test itself failed."""
+    report = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    return report
 
 
 def _open_fds() -> dict[int, str]:
@@ -93,9 +103,13 @@ def _leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
     if request.node.get_closest_marker("no_leak_check"):
         yield
         return
+    request.node.stash[_REPORTS] = {}
     threads_before = set(threading.enumerate())
     fds_before = _open_fds()
     yield
+    call = request.node.stash[_REPORTS].get("call")
+    if call is None or call.failed or hasattr(call, "wasxfail"):
+        return  # the test failed already: its traceback keeps its objects (and their sockets) alive, no extra noise
     deadline = time.monotonic() + LEAK_GRACE_SECONDS
     problems = []
     leftover = _join_new_threads(threads_before, deadline)
