@@ -6,11 +6,17 @@ into the WSGI environ (``cxmock.socket``) so connection-level faults (drop, rese
 ``environ["cxmock.abort"]`` to ``"drop"`` or ``"reset"``, nothing of its response is sent and the connection is closed,
 with a FIN (drop) or a RST (reset: ``SO_LINGER`` 1, 0 and no shutdown). ``environ["cxmock.stopping"]`` is an Event set
 when the server stops, so a hanging or delayed request ends at once. See ``mockserver.http.faults``.
+
+Malformed HTTP is refused with a 4xx and never reaches the app half-parsed: request head (line + headers) over
+64 KiB (413/414), a header name that is not an RFC 9110 token (``Bad Name:``, ``Name :``), a request with both
+``Content-Length`` and ``Transfer-Encoding`` (RFC 9112 §6.1: a smuggling attempt; 400 and the connection closed), a
+malformed chunked body (400). Cheroot's 505 (HTTP version) and 501 (transfer coding) become 400: no input gets a 5xx.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import struct
 import threading
@@ -18,6 +24,7 @@ from typing import Any
 
 from cheroot import server as cheroot_server
 from cheroot import wsgi
+from werkzeug.exceptions import BadRequest
 
 from .errors import ServerError
 from .http.faults import ABORT_KEY, SOCKET_KEY, STOPPING_KEY
@@ -28,9 +35,76 @@ log = logging.getLogger("cxmock.server")
 
 #: at most this much of an unread request body is read before a drop, so the close is a FIN rather than a RST
 _DRAIN_LIMIT = 1024 * 1024
+#: the request line and headers together may not exceed this (cheroot's default is no limit at all)
+MAX_HEAD_BYTES = 64 * 1024
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: cheroot's 5xx answers to malformed requests, and the 400 message given instead
+_CLIENT_FAULTS = {
+    "501": "Unsupported Transfer-Encoding: only chunked is supported.",
+    "505": "Unsupported HTTP version: send HTTP/1.1 (or HTTP/1.0).",
+}
+
+
+class _HeaderReader(cheroot_server.HeaderReader):
+    def _transform_key(self, key_name: bytes) -> bytes:
+        if not _TOKEN.fullmatch(key_name):  # RFC 9112 §5.1: no whitespace in or before the colon
+            raise ValueError("Illegal header name.")
+        key: bytes = super()._transform_key(key_name)  # type: ignore[misc]  # missing from cheroot's stub
+        return key
+
+
+class _Request(cheroot_server.HTTPRequest):
+    header_reader = _HeaderReader()
+
+    def read_request_headers(self) -> bool:
+        if not super().read_request_headers():  # type: ignore[no-untyped-call]
+            return False
+        if b"Content-Length" in self.inheaders and b"Transfer-Encoding" in self.inheaders:
+            self.simple_response("400 Bad Request", "Content-Length and Transfer-Encoding must not both be sent.")
+            self.close_connection = True
+            return False
+        return True
+
+    def simple_response(self, status: Any, msg: str = "") -> None:
+        replacement = _CLIENT_FAULTS.get(str(status)[:3])
+        if replacement is not None:  # a malformed request is the client's fault: 400, never a 5xx
+            status, msg = "400 Bad Request", replacement
+            self.close_connection = True
+        super().simple_response(status, msg)
+
+
+class _ChunkedInput:
+    """``wsgi.input`` of a chunked request: cheroot's ValueError for malformed chunking becomes a 400."""
+
+    def __init__(self, req: Any) -> None:
+        self._req = req
+        self._rfile = req.rfile
+
+    def _guard(self, method: str, *args: Any) -> Any:
+        try:
+            return getattr(self._rfile, method)(*args)
+        except ValueError as exc:
+            self._req.close_connection = True  # the rest of the stream cannot be trusted
+            raise BadRequest(f"malformed chunked request body: {exc}") from None
+
+    def read(self, size: int | None = None) -> bytes:
+        data: bytes = self._guard("read", size)
+        return data
+
+    def readline(self, size: int | None = None) -> bytes:
+        data: bytes = self._guard("readline", size)
+        return data
+
+    def readlines(self, sizehint: int = 0) -> list[bytes]:
+        lines: list[bytes] = self._guard("readlines", sizehint)
+        return lines
+
+    def __iter__(self) -> Any:
+        return iter(self.readline, b"")
 
 
 class _Connection(cheroot_server.HTTPConnection):
+    RequestHandlerClass = _Request
     #: "drop" or "reset" once the app aborted a request on this connection
     cxmock_abort: str | None = None
 
@@ -48,6 +122,8 @@ class _Connection(cheroot_server.HTTPConnection):
 class _Gateway(wsgi.Gateway_10):
     def get_environ(self) -> dict[str, Any]:  # type: ignore[override]
         env: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+        if self.req.chunked_read:
+            env["wsgi.input"] = _ChunkedInput(self.req)
         env[SOCKET_KEY] = self.req.conn.socket
         env[ABORT_KEY] = None
         env[STOPPING_KEY] = getattr(self.req.server, "cxmock_stopping", None)
@@ -141,6 +217,7 @@ class HttpServer:
         server.cxmock_stopping = self._stopping  # type: ignore[attr-defined]
         # the selector loop notices stop() only between select() calls: 0.5 s by default made every stop() last 0.5 s
         server.expiration_interval = 0.05
+        server.max_request_header_size = MAX_HEAD_BYTES
         server.error_log = _quiet_error_log  # type: ignore[method-assign]
         try:
             server.prepare()

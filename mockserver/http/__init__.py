@@ -52,6 +52,8 @@ def create_app(
     :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
     """
     app = Flask(__name__)
+    # "//SMTPSettings" is an unknown path (404), not a 308 to a URL built from the client's Host header
+    app.url_map.merge_slashes = False
     app.config.update(
         API_TITLE="Checkmarx CxSAST Access Control REST API - SMTP Settings (cxmock)",
         API_VERSION="1.0",

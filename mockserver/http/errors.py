@@ -22,7 +22,9 @@ def json_response(
     body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
 ) -> Response:
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
-    response = Response(data, status=status, content_type=content_type)
+    # a lone surrogate (a client's JSON "\ud800", kept in the journal) has no UTF-8 form: "backslashreplace" writes it
+    # as that same JSON escape (it can only occur inside a JSON string, where json.dumps escaped every backslash)
+    response = Response(data.encode("utf-8", "backslashreplace"), status=status, content_type=content_type)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
