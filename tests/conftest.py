@@ -14,11 +14,18 @@ Fixtures:
   ``app_state`` is its state, ``make_app(clock=..., **options)`` builds another app.
 - ``admin_token``, ``token_for(username, password, scope=...)`` and ``headers`` (Bearer + ``v=1.0`` Accept and
   Content-Type), all for ``client``'s state.
+
+Response self-check: the whole suite runs with ``validate_responses`` on (``Config``'s default is switched for the
+session, so every ``MockServer``, ``Config()`` and app of a test validates its own responses against the OpenAPI
+document), and the autouse ``response_mismatches`` fixture fails any test during which a response broke the
+document. A test that provokes a mismatch on purpose asserts on that list and clears it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import logging
 import os
 import threading
 import time
@@ -123,6 +130,54 @@ def _leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(
             "leak check: the test left resources behind after its teardown (" + "; ".join(problems) + "). "
             "Stop servers, close responses, sessions and sockets, and join threads in the test or its fixtures.",
+            pytrace=False,
+        )
+
+
+# -- response self-check --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _validate_responses_by_default() -> Iterator[None]:
+    """Switch ``Config.validate_responses``'s default to True for the session (the product default stays off)."""
+    init: Any = Config.__init__
+    names = [f.name for f in dataclasses.fields(Config)]
+    defaults = init.__defaults__
+    assert defaults is not None and len(defaults) == len(names), "every Config field is expected to have a default"
+    patched = list(defaults)
+    patched[names.index("validate_responses")] = True
+    init.__defaults__ = tuple(patched)
+    try:
+        yield
+    finally:
+        init.__defaults__ = defaults
+
+
+class _MismatchLog(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def response_mismatches() -> Iterator[list[str]]:
+    """The self-check's mismatch messages logged during this test; the test fails if any is left at teardown."""
+    handler = _MismatchLog()
+    logger = logging.getLogger("cxmock.selfcheck")
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+    if handler.messages:
+        shown = "\n  ".join(handler.messages[:10])
+        pytest.fail(
+            f"cxmock answered {len(handler.messages)} response(s) that break openapi/cxmock.yaml "
+            f"(--validate-responses):\n  {shown}\nFix the app or the document (tests/http/test_drift.py, "
+            "tests/contract/).",
             pytrace=False,
         )
 

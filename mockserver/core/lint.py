@@ -53,6 +53,7 @@ CODES = {
     "media-type-wrong": "error",  # Content-Type not application/json
     "media-type-missing": "error",  # body sent without Content-Type
     "cxorigin-missing": "info",  # no cxOrigin header
+    "response-mismatch": "error",  # the mock's own response disagrees with the document (--validate-responses)
 }
 
 

@@ -16,7 +16,7 @@ from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
 
 # admin_faults, admin_journal and admin_mail are imported for their routes, which hang on admin.blp
-from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, token  # noqa: F401
+from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, selfcheck, token  # noqa: F401
 
 __all__ = ["create_app"]
 
@@ -83,5 +83,6 @@ def create_app(
     errors.register(app)
     journaling.init_app(app, state)
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response
+    selfcheck.init_app(app, state)  # after journaling: the journal entry gets its response-mismatch violations
     app.extensions["cxmock.smorest"] = smorest
     return app
