@@ -35,6 +35,7 @@ _HELP = {
     "strict": "Reject unknown body members and error-level contract violations with 400.",
     "max_body": "Largest accepted request body in bytes (larger: 413).",
     "admin_token": "Lock /_mock/* behind this token (X-Cxmock-Admin-Token header).",
+    "validate_responses": "Check every API response against the OpenAPI document; log and journal mismatches.",
     "smtp_port": "Plain SMTP listener port (advertises STARTTLS); 0 picks a free one.",
     "smtps_port": "Implicit-TLS SMTP listener port; 0 picks a free one.",
     "smtp_mode": "testconnection routing: 'sink' (embedded sink) or 'direct' (allow-listed hosts only).",
