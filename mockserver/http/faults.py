@@ -27,9 +27,9 @@ import select
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from ..core import contract
 from ..core.contract import JSON_V1
@@ -78,13 +78,14 @@ def init_app(app: Flask, state: State) -> None:
 
     @app.before_request
     def _apply_fault() -> Response | None:
-        if not request.path.startswith(FAULTED_PREFIX):
+        req: Request = cast(Any, request)._get_current_object()  # resolved once: runs on every request
+        if not req.path.startswith(FAULTED_PREFIX):
             return None
-        operation_id = _operation_id(operations)
+        operation_id = _operation_id(operations, req)
         if operation_id is not None:
             g.cx_operation = operation_id
-        user = state.identity.peek(request.headers.get("Authorization"))
-        fault = state.faults.decide_http(request.method, request.path, operation_id, request.headers.items(), user)
+        user = state.identity.peek(req.headers.get("Authorization"))
+        fault = state.faults.decide_http(req.method, req.path, operation_id, req.headers.items(), user)
         if fault is None:
             return None
         g.setdefault("cx_faults", []).append({"ruleId": fault.rule_id, "name": fault.name, "action": fault.action})
@@ -129,11 +130,11 @@ def init_app(app: Flask, state: State) -> None:
         return response
 
 
-def _operation_id(operations: dict[tuple[str, str], str]) -> str | None:
-    rule = request.url_rule
+def _operation_id(operations: dict[tuple[str, str], str], req: Request) -> str | None:
+    rule = req.url_rule
     if rule is None:
         return None
-    method = "GET" if request.method == "HEAD" else request.method
+    method = "GET" if req.method == "HEAD" else req.method
     return operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
 
 

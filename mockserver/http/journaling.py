@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+from typing import Any, cast
 
-from flask import Flask, Response, g, request
+from flask import Flask, Request, Response, g, request
 
 from ..core.journal import redact_headers
 from ..core.state import State
@@ -23,28 +24,32 @@ def init_app(app: Flask, state: State) -> None:
 
     @app.after_request
     def _record(response: Response) -> Response:
-        start = g.get("cx_start")
+        # the context-local proxies resolved once: every access through one is a context lookup (~2 µs), and this
+        # hook runs on every request (docs/benchmarks.md, "Where a GET /SMTPSettings spends its time")
+        req: Request = cast(Any, request)._get_current_object()
+        ctx: Any = cast(Any, g)._get_current_object()
+        start = ctx.get("cx_start")
         duration_ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
         # None: an injected drop/reset/hang sent no response at all (see http/faults.py)
-        status = None if g.get("cx_no_response") else response.status_code
-        if request.path.startswith(JOURNALED_PREFIX):
+        status = None if ctx.get("cx_no_response") else response.status_code
+        if req.path.startswith(JOURNALED_PREFIX):
             entry = state.journal.record(
-                method=request.method,
-                path=request.path,
-                query=request.query_string.decode("latin-1"),
-                headers=list(request.headers.items()),
-                body=g.get("cx_body"),
-                content_type=request.headers.get("Content-Type"),
+                method=req.method,
+                path=req.path,
+                query=req.query_string.decode("latin-1"),
+                headers=list(req.headers.items()),
+                body=ctx.get("cx_body"),
+                content_type=req.headers.get("Content-Type"),
                 status=status,
                 duration_ms=round(duration_ms, 3),
-                operation_id=g.get("cx_operation"),
-                faults=g.get("cx_faults", ()),
-                violations=g.get("cx_violations", ()),
-                user=g.get("cx_user"),
-                remote=request.remote_addr or "",
+                operation_id=ctx.get("cx_operation"),
+                faults=ctx.get("cx_faults", ()),
+                violations=ctx.get("cx_violations", ()),
+                user=ctx.get("cx_user"),
+                remote=req.remote_addr or "",
             )
             response.headers["X-Cxmock-Request-Id"] = str(entry.id)
-            correlation = g.get("cx_mail_correlation")
+            correlation = ctx.get("cx_mail_correlation")
             if correlation:
                 _link_mail(state, correlation, entry.id)
         if state.config.log_requests:

@@ -1,0 +1,384 @@
+"""HTTP API benchmarks: throughput of ``GET /SMTPSettings`` and of the token endpoint against bare Flask on the same
+server, the WSGI servers we could have used, Prism 5 on the same document, and how list latency grows.
+
+Throughput runs are interleaved (cxmock, baseline, context servers, cxmock, ...) so drift hits all alike; the load
+generator is a separate process (``bench.loadgen``). Latency rows use one keep-alive ``http.client`` connection
+from the harness, sequentially, as a test suite does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
+from typing import Any
+from urllib.parse import urlencode
+
+from mockserver.config import DEFAULT_CLIENT_SECRET
+from mockserver.core.contract import JSON_V1
+from mockserver.server import MockServer
+
+from . import servers
+from ._common import HOST, Mode, Row, median, row, skipped
+from .bare_app import make_app
+from .loadgen import LoadResult, load
+
+API = "API throughput (req/s, 4 connections)"
+LIST = "List latency growth"
+LIST_PATH = "/cxrestapi/auth/SMTPSettings"
+TOKEN_PATH = "/cxrestapi/auth/identity/connect/token"
+TOKEN_FORM = urlencode(
+    {
+        "grant_type": "password",
+        "username": "admin",
+        "password": "admin",
+        "scope": "access_control_api",
+        "client_id": "resource_owner_client",
+        "client_secret": DEFAULT_CLIENT_SECRET,
+    }
+).encode()
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class _Target:
+    """One thing under load: where it listens and what request it gets."""
+
+    def __init__(
+        self,
+        label: str,
+        port: int,
+        path: str,
+        method: str = "GET",
+        headers: dict[str, str] | None = None,
+        body: bytes = b"",
+    ) -> None:
+        self.label, self.port, self.path, self.method = label, port, path, method
+        self.headers, self.body = headers or {}, body
+        self.results: list[LoadResult] = []
+
+    def hit(self, mode: Mode, duration: float | None = None) -> LoadResult:
+        return load(
+            self.port,
+            self.path,
+            duration=duration or mode.duration,
+            connections=mode.connections,
+            method=self.method,
+            headers=self.headers,
+            body=self.body,
+            tool=mode.loadgen,
+        )
+
+    def rps(self) -> list[float]:
+        return [r.rps for r in self.results]
+
+    def latency(self) -> str:
+        if not self.results:
+            return ""
+        p50 = median([r.p50_ms for r in self.results])
+        p99 = median([r.p99_ms for r in self.results])
+        errors = sum(r.errors for r in self.results)
+        return f"p50 {p50:.2f} ms, p99 {p99:.2f} ms" + (f", {errors} failed responses" if errors else "")
+
+
+def _interleave(mode: Mode, targets: list[_Target]) -> None:
+    if not mode.quick:
+        for target in targets:  # warm-up: code paths, connections, caches
+            target.hit(mode, duration=1.0)
+    for _ in range(mode.runs):
+        for target in targets:
+            target.results.append(target.hit(mode))
+
+
+def _check(target: _Target) -> None:
+    """Fail loudly when a target answers errors: a throughput of 4xx responses would be meaningless."""
+    failed = sum(r.errors for r in target.results)
+    total = sum(r.requests for r in target.results)
+    if total == 0 or failed > total * 0.01:
+        raise RuntimeError(f"{target.label}: {failed} of {total} responses failed; the numbers would be meaningless")
+
+
+def throughput(mode: Mode) -> list[Row]:
+    rows: list[Row] = []
+    with MockServer() as server, ExitStack() as stack:
+        headers = {"Authorization": f"Bearer {server.token()}", "Accept": JSON_V1}
+        bare_port = stack.enter_context(servers.cheroot(make_app()))
+        ours = _Target("cxmock", server.http_port, LIST_PATH, headers=headers)
+        bare = _Target("bare", bare_port, "/bare")
+        context: list[tuple[str, str, _Target | None, str | None]] = []  # (name, how, target, skipped because)
+        candidates: list[tuple[str, str, Callable[[], AbstractContextManager[int]], str | None]] = [
+            ("werkzeug development server", "in-process, threaded", lambda: servers.werkzeug(make_app()), None),
+            ("waitress", "own process, 4 threads", servers.waitress, servers.waitress_missing()),
+            (
+                "granian (Rust, WSGI)",
+                "own process, 1 worker, 4 blocking threads",
+                servers.granian,
+                servers.granian_missing(),
+            ),
+        ]
+        if mode.quick:
+            candidates = candidates[:1]
+        for name, how, factory, missing in candidates:
+            if missing:
+                context.append((name, how, None, missing))
+                continue
+            try:
+                port = stack.enter_context(factory())
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                context.append((name, how, None, f"did not start: {exc}"))
+                continue
+            context.append((name, how, _Target(name, port, "/bare"), None))
+        prism: _Target | None = None
+        prism_skip = "not in --quick" if mode.quick else (None if mode.prism else "--no-prism")
+        if prism_skip is None:
+            prism_skip = servers.prism_missing()
+        if prism_skip is None:
+            try:
+                # Prism serves the document's paths without the server URL's base path (/cxrestapi/auth)
+                prism = _Target("prism", stack.enter_context(servers.prism()), "/SMTPSettings", headers=headers)
+            except (OSError, RuntimeError, TimeoutError) as exc:
+                prism_skip = f"prism did not start: {exc}"
+        targets = [ours, bare, *(t for _, _, t, _ in context if t is not None)]
+        if prism is not None:
+            targets.append(prism)
+        _interleave(mode, targets)
+        for target in targets:
+            _check(target)
+
+        rows.append(
+            row(
+                "GET /SMTPSettings with token: cxmock on cheroot (in-process)",
+                "req/s",
+                ours.rps(),
+                section=API,
+                baseline=bare.rps(),
+                baseline_name="bare Flask JSON route, same cheroot server and config",
+                target=0.7,
+                target_kind="ratio_min",
+                detail=f"{ours.latency()}; bare: {bare.latency()}",
+            )
+        )
+        rows.append(
+            row(
+                "bare Flask JSON route on cheroot (in-process, cxmock's server)",
+                "req/s",
+                bare.rps(),
+                section=API,
+                baseline=bare.rps(),
+                baseline_name="itself",
+                detail=bare.latency(),
+            )
+        )
+        for name, how, server_target, missing in context:
+            label = f"bare Flask JSON route on {name} ({how})"
+            if server_target is None:
+                rows.append(skipped(label, "req/s", missing or "unavailable", section=API))
+            else:
+                rows.append(
+                    row(
+                        label,
+                        "req/s",
+                        server_target.rps(),
+                        section=API,
+                        baseline=bare.rps(),
+                        baseline_name="bare Flask on cheroot",
+                        detail=server_target.latency(),
+                    )
+                )
+        name = "GET /SMTPSettings with token: cxmock vs Prism 5 (prism mock openapi/cxmock.yaml, own process)"
+        if prism is None:
+            rows.append(
+                skipped(name, "req/s", prism_skip or "unavailable", section=API, target=1.0, target_kind="ratio_min")
+            )
+        else:
+            rows.append(
+                row(
+                    name,
+                    "req/s",
+                    ours.rps(),
+                    section=API,
+                    baseline=prism.rps(),
+                    baseline_name=f"Prism {servers.prism_version() or '5'}",
+                    target=1.0,
+                    target_kind="ratio_min",
+                    detail=f"cxmock {ours.latency()}; prism {prism.latency()}",
+                )
+            )
+
+        # the token endpoint: the form, client and password checks, a new token per request
+        bare_token = _Target("bare token", bare_port, "/bare/token", "POST", FORM, TOKEN_FORM)
+        our_token = _Target("cxmock token", server.http_port, TOKEN_PATH, "POST", FORM, TOKEN_FORM)
+        _interleave(mode, [our_token, bare_token])
+        _check(our_token)
+        rows.append(
+            row(
+                "POST /identity/connect/token (password grant): cxmock on cheroot",
+                "req/s",
+                our_token.rps(),
+                section=API,
+                baseline=bare_token.rps(),
+                baseline_name="bare Flask form -> JSON token route, same server",
+                target=0.7,
+                target_kind="ratio_min",
+                detail=f"{our_token.latency()}; bare: {bare_token.latency()}",
+            )
+        )
+    return rows
+
+
+def _get_ms(conn: http.client.HTTPConnection, path: str, headers: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    conn.request("GET", path, headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status != 200:
+        raise RuntimeError(f"GET {path} answered {response.status}: {body[:200]!r}")
+    return elapsed, len(body)
+
+
+def _record(i: int) -> dict[str, Any]:
+    return {
+        "host": f"smtp{i % 97}.example.com",
+        "port": 587,
+        "encryptionType": ("None", "Tls", "Ssl")[i % 3],
+        "fromAddress": f"scanner{i}@example.com",
+        "useDefaultCredentials": False,
+        "username": f"user{i}",
+        "password": "bench-secret",
+    }
+
+
+def list_growth(mode: Mode) -> list[Row]:
+    rows: list[Row] = []
+    sizes = (10, 100) if mode.quick else (10, 100, 1_000, 10_000)
+    runs = max(2, mode.runs) if mode.quick else mode.runs
+    with MockServer(seed="none") as server:
+        headers = {"Authorization": f"Bearer {server.token()}", "Accept": JSON_V1}
+        for size in sizes:
+            records = [_record(i) for i in range(size)]
+            server.seed(records)
+            expected = [{k: v for k, v in {**r, "id": i + 1}.items() if k != "password"} for i, r in enumerate(records)]
+            # the same JSON cxmock answers (ids, key order), serialised per request by a bare route
+            listed = [{"id": e["id"], **{k: v for k, v in e.items() if k != "id"}} for e in expected]
+            per_run = 3 if mode.quick else max(10, min(200, 200_000 // (size * 10)))
+            ours, theirs = [], []
+            with (
+                servers.cheroot(make_app(listed)) as bare_port,
+                contextlib.closing(http.client.HTTPConnection(HOST, server.http_port, timeout=30)) as conn,
+                contextlib.closing(http.client.HTTPConnection(HOST, bare_port, timeout=30)) as bare_conn,
+            ):
+                our_size = _get_ms(conn, LIST_PATH, headers)[1]
+                bare_size = _get_ms(bare_conn, "/bare", {})[1]
+                for _ in range(runs):
+                    ours.append(median([_get_ms(conn, LIST_PATH, headers)[0] for _ in range(per_run)]))
+                    theirs.append(median([_get_ms(bare_conn, "/bare", {})[0] for _ in range(per_run)]))
+            big = size == 10_000
+            rows.append(
+                row(
+                    f"GET /SMTPSettings with {size:,} records",
+                    "ms",
+                    ours,
+                    section=LIST,
+                    baseline=theirs,
+                    baseline_name="bare Flask route on cheroot serialising the same list",
+                    target=50.0 if big else None,
+                    target_kind="max" if big else None,
+                    detail=f"body {our_size / 1024:,.1f} KiB (bare {bare_size / 1024:,.1f} KiB); median of {per_run} "
+                    f"sequential requests per run",
+                )
+            )
+            server.seed([])
+    return rows
+
+
+BREAKDOWN = "Where a GET /SMTPSettings spends its time (app only: WSGI calls, no server, no socket)"
+
+
+def breakdown(mode: Mode) -> list[Row]:
+    """The app's time per ``GET /SMTPSettings`` with parts of its per-request work switched off, against the bare
+    route: explains the throughput ratio. Each variant is a hook list of this app instance (the view's ``guard``
+    is swapped for the duration only); calls are interleaved variant by variant."""
+    from werkzeug.test import EnvironBuilder
+
+    from mockserver.http import api as api_module
+
+    server = MockServer(start=False)
+    app = server.app
+    env = EnvironBuilder(path=LIST_PATH, headers=list(server.auth_headers().items())).get_environ()
+    bare_env = EnvironBuilder(path="/bare").get_environ()
+    bare_app = make_app()
+    before = {k: list(v) for k, v in app.before_request_funcs.items()}
+    after = {k: list(v) for k, v in app.after_request_funcs.items()}
+    real_guard = api_module.guard
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> Callable[[bytes], None]:
+        return lambda data: None
+
+    def configure(variant: str) -> None:
+        app.before_request_funcs.update({k: list(v) for k, v in before.items()})
+        app.after_request_funcs.update({k: list(v) for k, v in after.items()})
+        api_module.guard = real_guard
+        if variant in ("no journal", "none of them"):
+            app.after_request_funcs[None] = [f for f in app.after_request_funcs[None] if f.__name__ != "_record"]
+            app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f.__name__ != "_start"]
+        if variant in ("no fault hooks", "none of them"):
+            app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f.__name__ != "_apply_fault"]
+            app.after_request_funcs[None] = [
+                f for f in app.after_request_funcs[None] if f.__name__ != "_corrupt_response"
+            ]
+        if variant in ("no auth/negotiation", "none of them"):
+            api_module.guard = lambda *args, **kwargs: None
+
+    def per_call_us(wsgi: Any, environ: dict[str, Any], calls: int) -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            body = wsgi(dict(environ), start_response)
+            b"".join(body)
+            getattr(body, "close", lambda: None)()
+        return (time.perf_counter() - start) / calls * 1e6
+
+    variants = ["full", "no journal", "no fault hooks", "no auth/negotiation", "none of them"]
+    calls = 100 if mode.quick else 2000
+    runs = max(2, mode.runs) if mode.quick else mode.runs
+    samples: dict[str, list[float]] = {v: [] for v in [*variants, "bare"]}
+    try:
+        for variant in variants:  # warm-up
+            configure(variant)
+            per_call_us(app, env, calls // 10)
+        for _ in range(runs):
+            for variant in variants:
+                configure(variant)
+                samples[variant].append(per_call_us(app, env, calls))
+            samples["bare"].append(per_call_us(bare_app, bare_env, calls))
+    finally:
+        configure("full")
+        api_module.guard = real_guard
+    what = {
+        "full": "everything cxmock does per request",
+        "no journal": "without the request journal (record + redaction, X-Cxmock-Request-Id)",
+        "no fault hooks": "without the fault engine's before/after hooks",
+        "no auth/negotiation": "without bearer check, permission, Accept negotiation, contract-lint notes",
+        "none of them": "Flask + flask-smorest + the view's list and JSON only",
+    }
+    full = median(samples["full"])
+    rows = []
+    for variant in variants:
+        saved = full - median(samples[variant])
+        rows.append(
+            row(
+                f"app time per GET, {variant}",
+                "µs",
+                samples[variant],
+                section=BREAKDOWN,
+                baseline=samples["bare"],
+                baseline_name="bare Flask route, same call",
+                detail=what[variant] + ("" if variant == "full" else f"; saves {saved:.0f} µs"),
+            )
+        )
+    return rows
+
+
+def run(mode: Mode) -> list[Row]:
+    return throughput(mode) + breakdown(mode) + list_growth(mode)
