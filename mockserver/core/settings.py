@@ -55,31 +55,45 @@ class SettingsStore:
         self._lock = threading.Lock()
         self._records: dict[int, SettingsRecord] = {}
         self._next_id = 1
-        self._seed: list[dict[str, Any]] = [dict(r) for r in seed]
-        self.reset()
+        self._seed: list[dict[str, Any]] = []
+        self.set_seed(seed)
 
     # -- seed -----------------------------------------------------------------------------------------------
     def set_seed(self, seed: Iterable[Mapping[str, Any]]) -> None:
         """Replace the seed (applied now and by every later :meth:`reset`)."""
-        self._seed = [dict(r) for r in seed]
+        self._seed = self._with_ids(seed)
         self.reset()
 
     def reset(self) -> None:
-        """Restore the seed. Ids keep increasing: a reset never makes an old id valid again."""
+        """Restore the seed exactly, ids included: the vendor sample is ``/SMTPSettings/1`` after every reset.
+
+        Records created at run time always get ids above every id issued or seeded so far, so a reset never
+        makes an id of a created record valid again.
+        """
         self.load(self._seed)
 
     def load(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the current records with ``records`` (until the next :meth:`reset`; the seed is unchanged)."""
+        """Replace the current records with ``records`` (until the next :meth:`reset`; the seed is unchanged).
+
+        A record's ``id`` is kept when given; records without one get fresh ids.
+        """
+        with_ids = self._with_ids(records)
         with self._lock:
-            self._records.clear()
-            for fields in records:
-                wanted = fields.get("id")
-                if isinstance(wanted, int) and wanted >= self._next_id:
-                    new_id = wanted
-                else:
-                    new_id = self._next_id
-                self._next_id = new_id + 1
-                self._records[new_id] = _record(new_id, fields)
+            self._records = {fields["id"]: _record(fields["id"], fields) for fields in with_ids}
+
+    def _with_ids(self, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Copies of ``records``, each with an id; fresh ids come after every id seen so far."""
+        out = [dict(r) for r in records]
+        with self._lock:
+            self._next_id = max([self._next_id] + [r["id"] + 1 for r in out if isinstance(r.get("id"), int)])
+            taken = {r["id"] for r in out if isinstance(r.get("id"), int)}
+            for fields in out:
+                if not isinstance(fields.get("id"), int):
+                    while self._next_id in taken:
+                        self._next_id += 1
+                    fields["id"] = self._next_id
+                    self._next_id += 1
+        return out
 
     # -- CRUD -----------------------------------------------------------------------------------------------
     def list(self) -> list[SettingsRecord]:

@@ -156,3 +156,24 @@ def test_concurrent_updates_and_resets_never_lose_or_duplicate() -> None:
     assert len(store) == 1
     ids = [r.id for r in store.list()]
     assert len(ids) == len(set(ids))
+
+
+def test_seed_ids_are_stable_across_resets_and_created_ids_never_come_back() -> None:
+    from mockserver.core.settings import SettingsStore
+
+    sample = {
+        "host": "pod55017.outlook.com",
+        "port": 521,
+        "encryption_type": "Tls",
+        "from_address": "noreply@check.org",
+        "use_default_credentials": True,
+    }
+    store = SettingsStore([{**sample, "id": 1}, sample])
+    assert [r.id for r in store.list()] == [1, 2]
+    created = store.create(sample).id
+    store.delete(1)
+    store.reset()
+    assert [r.id for r in store.list()] == [1, 2]  # the seed, exactly: GET /SMTPSettings/1 works after every reset
+    assert store.create(sample).id > created  # a created record's id is never handed out again
+    store.load([sample])  # a per-test seed without ids: fresh ids
+    assert [r.id for r in store.list()] == [created + 2]
