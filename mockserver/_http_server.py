@@ -107,6 +107,8 @@ class _Connection(cheroot_server.HTTPConnection):
     RequestHandlerClass = _Request
     #: "drop" or "reset" once the app aborted a request on this connection
     cxmock_abort: str | None = None
+    #: accepted, nothing read yet: waits in the selector, not in a worker thread (see ``_Server.process_conn``)
+    cxmock_fresh = True
 
     def close(self) -> None:
         if self.cxmock_abort != "reset":
@@ -180,6 +182,16 @@ class _Server(wsgi.Server):
             socket_.close()  # cheroot's prepare() drops the socket of a failed bind unclosed (a ResourceWarning)
             raise
         return socket_
+
+    def process_conn(self, conn: Any) -> None:
+        """Cheroot hands a just-accepted connection straight to a worker thread, which then blocks up to ``timeout``
+        (30 s) for its first byte: ``http_threads`` silent clients stalled every other client. A fresh connection
+        waits in the selector instead, and goes to a worker once it has something to read."""
+        if getattr(conn, "cxmock_fresh", False):
+            conn.cxmock_fresh = False
+            self._connections.put(conn)  # type: ignore[attr-defined]
+            return
+        super().process_conn(conn)
 
 
 class HttpServer:

@@ -469,3 +469,66 @@ def test_the_journal_and_the_admin_api_survive_the_corpus(hostile_server: MockSe
         with requests.get(hostile_server.base_url + path, headers=admin, timeout=CASE_TIMEOUT) as response:
             assert response.status_code == 200, (path, response.text[:300])
     assert_still_serving(hostile_server, values)
+
+
+# -- idle and slow clients -------------------------------------------------------------------------------------
+
+IDLE_CONNECTIONS = 20
+#: clients stalled mid-request; each holds one of cheroot's worker threads until its 30 s socket timeout, so the
+#: server stays available while fewer than ``http_threads`` are stalled (the slowloris takes one more)
+STALLED = 3
+HTTP_THREADS = STALLED + 3
+
+
+def _read_response(sock: socket.socket, deadline: float) -> Response:
+    data = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+        responses, _ = parse_responses(data)
+        if responses:
+            return responses[0]
+    raise AssertionError(f"no complete response: {data[:200]!r}")
+
+
+def test_idle_and_slow_clients_do_not_block_a_normal_request(make_server: Any) -> None:
+    server: MockServer = make_server(http_threads=HTTP_THREADS)
+    token = server.token()
+    values = {"$TOKEN": token, "$ID": str(server.state.settings.list()[0].id)}
+    request = render(Case("normal", "api", method="GET", path=f"{API}/SMTPSettings/$ID"), values)
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(IDLE_CONNECTIONS):  # connect and send nothing
+            sockets.append(socket.create_connection(("127.0.0.1", server.http_port), timeout=CASE_TIMEOUT))
+        stalled = []
+        for _ in range(STALLED):  # a request line cut short
+            sock = socket.create_connection(("127.0.0.1", server.http_port), timeout=CASE_TIMEOUT)
+            sock.sendall(b"GET /cxrestapi/auth/SMTPSett")
+            sockets.append(sock)
+            stalled.append(sock)
+        slow = socket.create_connection(("127.0.0.1", server.http_port), timeout=CASE_TIMEOUT)
+        sockets.append(slow)
+        # the slowloris sends its request one byte at a time; between bytes, normal clients are served at once
+        normal_served = 0
+        for index in range(len(request)):
+            slow.sendall(request[index : index + 1])
+            if index % 8 == 0:
+                assert_still_serving(server, values)
+                normal_served += 1
+        assert normal_served > 20
+        deadline = time.monotonic() + CASE_TIMEOUT
+        assert _read_response(slow, deadline).status == 200  # the slow client is served too, in the end
+        # the idle connections were live all along: each can still make its request now
+        for sock in sockets[:IDLE_CONNECTIONS]:
+            sock.sendall(request)
+            assert _read_response(sock, deadline).status == 200
+        for sock in stalled:  # and the stalled ones finish theirs
+            sock.sendall(request[len(b"GET /cxrestapi/auth/SMTPSett") :])
+            assert _read_response(sock, deadline).status == 200
+    finally:
+        for sock in sockets:
+            sock.close()
+    server.check()
