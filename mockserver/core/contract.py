@@ -268,9 +268,13 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
     if strict and unknown:
         for name in unknown:
             hint = did_you_mean(name, known)
-            add(name, "is not a member of the contract (strict mode)" + (f"; did you mean {hint!r}?" if hint else ""))
+            add(name[:100], "is not part of the contract (strict mode)" + (f"; did you mean {hint!r}?" if hint else ""))
     if problems:
-        details = "; ".join(f"{name} {msgs[0]}" for name, msgs in problems.items())
+        # contract members are named as they are; anything the client made up is shown escaped and shortened
+        details = "; ".join(
+            f"{name if name in props or name == 'body' else 'member ' + show(name)} {msgs[0]}"
+            for name, msgs in problems.items()
+        )
         raise BadRequest(f"{what}: {details}", errors=problems, message_code=MessageCode.INVALID_BODY)
 
     parsed = ParsedBody(fields={}, unknown=unknown)
