@@ -20,7 +20,8 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from .core.faults import FaultEngine, FaultHandle, load_preset, load_rule_sources, preset_names
+from .core.fault_files import load_preset, load_rule_sources, preset_names
+from .core.faults import FaultEngine, FaultHandle
 
 __all__ = ["Faults"]
 

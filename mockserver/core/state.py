@@ -18,7 +18,9 @@ from .._resources import fixture_path
 from ..config import Config
 from ..errors import ConfigError
 from .contract import parse_seed
-from .faults import FaultEngine, Rule, load_rule_sources
+from .fault_files import load_rule_sources
+from .fault_rules import Rule
+from .faults import FaultEngine
 from .identity import Identity, load_users
 from .journal import Journal
 from .mail import MailStore

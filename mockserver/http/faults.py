@@ -33,7 +33,7 @@ from flask import Flask, Request, Response, g, request
 
 from ..core import contract
 from ..core.contract import JSON_V1
-from ..core.faults import HttpFault
+from ..core.fault_decisions import HttpFault
 from ..core.state import State
 from ..errors import MessageCode
 from .errors import json_response

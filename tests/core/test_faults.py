@@ -1,25 +1,22 @@
-"""Tests of the fault engine (mockserver/core/faults.py): pure decisions, no sockets."""
+"""Tests of fault injection in the core (mockserver/core/faults.py and fault_*.py): pure decisions, no sockets."""
 
 from __future__ import annotations
 
 import json
 import threading
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from mockserver._resources import fixture_path
+from mockserver.core import fault_decisions, fault_files, fault_parse, fault_rules
 from mockserver.core import faults as faults_module
-from mockserver.core.faults import (
-    SMTP_STAGES,
-    FaultEngine,
-    HttpFault,
-    SmtpFault,
-    load_preset,
-    load_rules_file,
-    parse_rules,
-    preset_names,
-)
+from mockserver.core.fault_decisions import HttpFault, SmtpFault
+from mockserver.core.fault_files import load_preset, load_rules_file, preset_names
+from mockserver.core.fault_parse import parse_rules
+from mockserver.core.fault_rules import SMTP_STAGES
+from mockserver.core.faults import FaultEngine
 from mockserver.errors import ConfigError, MessageCode
 
 LIST = "/cxrestapi/auth/SMTPSettings"
@@ -538,13 +535,9 @@ def test_handle_context_manager_removes_and_keeps_counts() -> None:
 
 
 def test_load_rules_file_yaml_and_json(tmp_path: Path) -> None:
-    rules = [
-        {"name": "a", "match": {"method": "GET"}, "action": {"type": "status", "status": 503}, "times": 2}
-    ]
+    rules = [{"name": "a", "match": {"method": "GET"}, "action": {"type": "status", "status": 503}, "times": 2}]
     y = tmp_path / "faults.yaml"
-    y.write_text(
-        "# comment\n- name: a\n  match: {method: GET}\n  action: {type: status, status: 503}\n  times: 2\n"
-    )
+    y.write_text("# comment\n- name: a\n  match: {method: GET}\n  action: {type: status, status: 503}\n  times: 2\n")
     j = tmp_path / "faults.json"
     j.write_text(json.dumps({"rules": rules}))
     assert [r.to_dict() for r in load_rules_file(y)] == [r.to_dict() for r in load_rules_file(j)]
@@ -641,7 +634,8 @@ def test_http_presets() -> None:
     assert len(delays) == 50 and all(0.2 <= s <= 0.8 for s in delays)
 
 
-def test_core_imports_no_io_modules() -> None:
-    source = Path(faults_module.__file__).read_text()
+@pytest.mark.parametrize("module", [faults_module, fault_rules, fault_parse, fault_files, fault_decisions])
+def test_core_imports_no_io_modules(module: ModuleType) -> None:
+    source = Path(str(module.__file__)).read_text()
     for banned in ("flask", "werkzeug", "socket", "ssl", "smtplib", "aiosmtpd", "time.sleep"):
         assert f"import {banned}" not in source and f"from {banned}" not in source

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from mockserver.core.faults import HttpFault
+from mockserver.core.fault_decisions import HttpFault
 from mockserver.core.journal import (
     Journal,
     JournalEntry,
@@ -91,9 +91,7 @@ def test_body_secrets_at_any_depth_and_case() -> None:
 def test_raw_json_and_form_bodies_are_parsed_and_redacted() -> None:
     raw = json.dumps({"username": "u", "password": PASSWORD}).encode()
     assert redact_body(raw) == {"username": "u", "password": "***"}
-    form = (
-        f"grant_type=password&username=admin&password={PASSWORD}&client_id=cli&client_secret={CLIENT_SECRET}"
-    )
+    form = f"grant_type=password&username=admin&password={PASSWORD}&client_id=cli&client_secret={CLIENT_SECRET}"
     assert redact_body(form, "application/x-www-form-urlencoded") == {
         "grant_type": "password",
         "username": "admin",
@@ -153,9 +151,7 @@ def test_no_secret_survives_in_any_serialised_entry() -> None:
         operation_id="createSmtpSettings",
     )
     journal.record(method="PUT", path=f"{SMTP}/1", body=f'{{"password": "{PASSWORD}", oops', status=400)
-    journal.record(
-        method="POST", path="/x", headers={"Authorization": f"Basic {TOKEN}"}, body=PASSWORD.encode()
-    )
+    journal.record(method="POST", path="/x", headers={"Authorization": f"Basic {TOKEN}"}, body=PASSWORD.encode())
     dumped = json.dumps([e.to_dict() for e in journal.entries()], ensure_ascii=False)
     _assert_clean(dumped)
     _assert_clean(repr(journal.entries()))
@@ -339,15 +335,13 @@ def test_assert_called_failure_shows_closest_calls(calls: Journal) -> None:
     print(message)
     lines = message.splitlines()
     assert lines[0] == (
-        'Expected createSmtpSettings with status=201, body ⊇ {"port":25} to be called exactly 1 time; '
-        "no call matched."
+        'Expected createSmtpSettings with status=201, body ⊇ {"port":25} to be called exactly 1 time; no call matched.'
     )
     assert lines[1] == "Closest calls seen:"
     assert lines[2].startswith(f"  #2 POST {SMTP} → 201 (createSmtpSettings) body=")
     assert lines[3] == "      differs: body: port=587 (wanted 25)"
     assert lines[4] == (
-        f"  #1 POST {SMTP} → 400 (createSmtpSettings) "
-        'body={"host":"smtp.example.com","port":25,"password":"***"}'
+        f'  #1 POST {SMTP} → 400 (createSmtpSettings) body={{"host":"smtp.example.com","port":25,"password":"***"}}'
     )
     assert lines[5] == "      differs: status 400 (wanted 201)"
     assert "getSmtpSettingsById" not in message  # unrelated calls are not "close"
@@ -395,21 +389,15 @@ def test_assert_called_on_empty_journal() -> None:
 def test_assert_called_secret_in_body_condition_explains_redaction(calls: Journal) -> None:
     with pytest.raises(AssertionHelperError) as info:
         assert_called(calls.entries(), "createSmtpSettings", body={"password": "whatever"})
-    assert "body: password cannot be compared (secrets are journaled as '***'; leave it out)" in str(
-        info.value
-    )
+    assert "body: password cannot be compared (secrets are journaled as '***'; leave it out)" in str(info.value)
 
 
 def test_assert_called_header_mismatch(calls: Journal) -> None:
     with pytest.raises(AssertionHelperError) as info:
-        assert_called(
-            calls.entries(), "createSmtpSettings", status=400, header={"Accept": "application/json"}
-        )
+        assert_called(calls.entries(), "createSmtpSettings", status=400, header={"Accept": "application/json"})
     assert "differs: header Accept 'application/json;v=1.0' (wanted 'application/json')" in str(info.value)
 
 
 def test_assert_called_unknown_condition_is_a_type_error(calls: Journal) -> None:
-    with pytest.raises(
-        TypeError, match=r"unknown condition 'stauts' \(did you mean 'status'\?\); accepted: "
-    ):
+    with pytest.raises(TypeError, match=r"unknown condition 'stauts' \(did you mean 'status'\?\); accepted: "):
         assert_called(calls.entries(), "createSmtpSettings", stauts=201)

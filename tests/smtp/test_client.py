@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from mockserver.core.faults import SmtpFault
+from mockserver.core.fault_decisions import SmtpFault
 from mockserver.core.mail import MailStore
 from mockserver.errors import BadRequest, SmtpTestFailed
 from mockserver.smtp.client import TEST_SUBJECT, run_test_connection

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.core.faults import SmtpFault
+from mockserver.core.fault_decisions import SmtpFault
 from mockserver.core.mail import MailStore
 from mockserver.errors import ServerError
 from mockserver.smtp.sink import SmtpSink
