@@ -16,7 +16,8 @@ from mockserver.core.fault_decisions import SmtpFault
 from mockserver.core.mail import MailStore
 from mockserver.errors import BadRequest, SmtpTestFailed
 from mockserver.smtp.client import TEST_SUBJECT, run_test_connection
-from mockserver.smtp.sink import SmtpSink, TrackedSMTP
+from mockserver.smtp.protocol import TrackedSMTP
+from mockserver.smtp.sink import SmtpSink
 from mockserver.smtp.tls import TlsMaterial
 
 PASSWORD = "s3cret-Pa55"

@@ -1,0 +1,302 @@
+"""The SMTP sink's protocol behaviour: what one aiosmtpd session does, as opposed to how the sink listens and
+runs (``smtp/sink.py``).
+
+- :class:`TrackedSMTP`: aiosmtpd's protocol plus the connection registry the sink needs to stop cleanly.
+- :class:`SinkSMTP`: the sink's protocol: the fault gate of every stage, the require-AUTH policy and the
+  greeting override.
+- :class:`Authenticator`: the AUTH policy (``any`` credentials, or ``fixed`` ``user:password`` pairs).
+- :class:`CaptureHandler`: the aiosmtpd handler that applies the ``data`` fault and captures the message.
+
+Faults: ``fault_hook(stage, user, listener)`` is asked at each stage (:data:`~mockserver.core.fault_rules.SMTP_STAGES`)
+and its :class:`~mockserver.core.fault_decisions.SmtpFault` applied there: ``reply`` answers ``code text`` instead
+of proceeding, ``delay`` waits ``delay_s`` then proceeds, ``drop`` closes the connection. ``connect`` is asked
+before anything is sent (a reply there is sent, then the connection closed), ``greeting`` replaces the ``220`` line
+(a non-2xx greeting refuses every later command but QUIT), ``data`` is asked once the message has been received (a
+reply there rejects it: nothing is captured).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import ssl
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, AnyStr
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
+
+from ..core.fault_decisions import SmtpFault
+
+if TYPE_CHECKING:
+    from .sink import SmtpSink
+
+__all__ = ["Authenticator", "CaptureHandler", "SinkSMTP", "TrackedSMTP"]
+
+log = logging.getLogger("mockserver.smtp")
+
+
+class _Session(Session):
+    # aiosmtpd's ``login_data`` property logs a deprecation warning on every successful AUTH; a plain attribute
+    # keeps the logs quiet (the sink reads ``auth_data``).
+    login_data: Any = None
+
+
+class TrackedSMTP(SMTP):
+    """aiosmtpd's protocol plus what :class:`SmtpSink` needs to stop cleanly: a registry of open connections.
+
+    Protocols returned by :meth:`SmtpSink.factory` must derive from it; ``kwargs`` go to aiosmtpd's ``SMTP``
+    (``hostname`` defaults to the sink's, ``loop`` is the sink's).
+    """
+
+    def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
+        assert sink._loop is not None, "protocols are created by a running sink"
+        kwargs.setdefault("hostname", sink.server_hostname)
+        super().__init__(handler, loop=sink._loop, **kwargs)
+        self.listener = listener
+        self._registry = sink._protocols
+        self.lost: asyncio.Future[None] = self.loop.create_future()
+
+    def _create_session(self) -> Session:
+        return _Session(self.loop)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        first = self.transport is None
+        super().connection_made(transport)
+        if first:
+            self._registry.add(self)
+            assert self._handler_coroutine is not None
+            self._handler_coroutine.add_done_callback(_retrieve_exception)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._registry.discard(self)
+        if not self.lost.done():
+            self.lost.set_result(None)
+        if self.transport is not None:
+            super().connection_lost(error)
+
+    def abort(self) -> None:
+        """Close the connection at once, without a TLS close_notify."""
+        transport = self._original_transport or self.transport
+        if isinstance(transport, asyncio.Transport):
+            transport.abort()
+
+
+def _retrieve_exception(task: asyncio.Task[None]) -> None:
+    # A session ends with an exception when the peer resets mid-reply; that is the peer's business.
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("SMTP session ended with %r", task.exception())
+
+
+class SinkSMTP(TrackedSMTP):
+    """The sink's protocol: applies fault decisions, the require-AUTH policy and the greeting override."""
+
+    def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
+        super().__init__(handler, sink=sink, listener=listener, **kwargs)
+        self._sink = sink
+        self._is_probe = False  # the sink's own readiness probe is never subject to faults
+        self._greeting: str | None = None
+        self._refused = False
+
+    def current_user(self) -> str | None:
+        if self.session is not None and self.session.authenticated:
+            data = self.session.auth_data
+            if isinstance(data, LoginPassword):
+                return data.login.decode("utf-8", "replace")
+        return None
+
+    async def fault(self, stage: str, user: str | None = None) -> SmtpFault | None:
+        """Ask the hook about ``stage``; sleep for ``delay``, close for ``drop``; return what the caller must
+        still act on (a ``reply``, or a ``drop`` whose connection is closed), else ``None``."""
+        hook = self._sink.fault_hook
+        if hook is None or self._is_probe:
+            return None
+        decision = hook(stage, user, self.listener)
+        if decision is None:
+            return None
+        log.info("SMTP fault %s at %s (%s): %s", decision.rule_id, stage, self.listener, decision.action)
+        if decision.action == "delay":
+            await asyncio.sleep(decision.delay_s)
+            return None
+        if decision.action == "drop":
+            self.abort()
+            await self.lost  # connection_lost cancels this session's task
+            return decision
+        if decision.action != "reply":
+            log.warning("ignoring SMTP fault %s: unknown action %r", decision.rule_id, decision.action)
+            return None
+        return decision
+
+    async def reply(self, decision: SmtpFault) -> None:
+        line = _reply_line(decision)
+        await self.push(line)
+        if line.startswith("421 ") and self.transport is not None:  # 421: closing the transmission channel
+            self.transport.close()
+
+    async def _gate(self, stage: str, user: str | None = None) -> bool:
+        """True when ``stage`` was answered here (refused greeting or fault) and the command must not run."""
+        if self._refused:
+            await self.push("503 5.5.1 Error: the greeting refused this session; only QUIT is accepted")
+            return True
+        decision = await self.fault(stage, user)
+        if decision is None:
+            return False
+        if decision.action == "reply":
+            await self.reply(decision)
+        return True
+
+    async def _handle_client(self) -> None:
+        assert self.session is not None
+        peer = self.session.peer
+        self._is_probe = isinstance(peer, tuple) and tuple(peer[:2]) in self._sink._probe_peers
+        decision = await self.fault("connect")
+        if decision is not None:  # a reply here is all the session gets
+            if decision.action == "reply":
+                await self.reply(decision)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        decision = await self.fault("greeting")
+        if decision is not None:
+            if decision.action != "reply":
+                return
+            self._greeting = _reply_line(decision)
+            self._refused = not self._greeting.startswith("2")
+        await super()._handle_client()
+
+    async def push(self, status: AnyStr) -> None:
+        if self._greeting is not None:  # the first line pushed is the greeting
+            greeting, self._greeting = self._greeting, None
+            await super().push(greeting)
+            return
+        await super().push(status)
+
+    async def check_auth_needed(self, caller_method: str) -> bool:
+        if self._sink.require_auth and caller_method in ("MAIL", "RCPT", "DATA"):
+            assert self.session is not None
+            if not self.session.authenticated:
+                await self.push("530 5.7.0 Authentication required")
+                return True
+        return False
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        if not await self._gate("ehlo"):
+            await super().smtp_HELO(hostname)
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        if not await self._gate("ehlo"):
+            await super().smtp_EHLO(hostname)
+
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if not await self._gate("starttls"):
+            await super().smtp_STARTTLS(arg)
+
+    async def smtp_AUTH(self, arg: str) -> None:
+        if not await self._gate("auth", _auth_user_hint(arg)):
+            await super().smtp_AUTH(arg)
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if not await self._gate("mail", self.current_user()):
+            await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if not await self._gate("rcpt", self.current_user()):
+            await super().smtp_RCPT(arg)
+
+
+# HELP lists only commands carrying aiosmtpd's @syntax attributes: keep them on the overrides.
+for _name in ("smtp_HELO", "smtp_EHLO", "smtp_STARTTLS", "smtp_AUTH", "smtp_MAIL", "smtp_RCPT"):
+    getattr(SinkSMTP, _name).__dict__.update(getattr(SMTP, _name).__dict__)
+
+
+def _reply_line(decision: SmtpFault) -> str:
+    return f"{decision.code or 554} {decision.text or 'injected fault'}"
+
+
+def _auth_user_hint(arg: str | None) -> str | None:
+    """The user named by an ``AUTH PLAIN <b64>`` / ``AUTH LOGIN <b64>`` initial response, for fault rules."""
+    parts = (arg or "").split()
+    if len(parts) != 2:
+        return None
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if parts[0].upper() == "PLAIN":
+        fields = blob.split(b"\0")
+        blob = fields[1] if len(fields) == 3 else b""
+    return blob.decode("utf-8", "replace") or None
+
+
+def _format_peer(peer: Any) -> str:
+    if isinstance(peer, tuple) and len(peer) >= 2:
+        host, port = peer[0], peer[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(peer)
+
+
+class CaptureHandler:
+    """aiosmtpd handler: applies the ``data`` fault, then captures the message into the store."""
+
+    def __init__(self, sink: SmtpSink) -> None:
+        self._sink = sink
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        assert isinstance(server, SinkSMTP)
+        user = server.current_user()
+        decision = await server.fault("data", user)
+        if decision is not None:
+            return _reply_line(decision)
+        ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
+        tls = None
+        if isinstance(ssl_object, ssl.SSLObject):
+            cipher = ssl_object.cipher()
+            tls = {"version": ssl_object.version() or "", "cipher": cipher[0] if cipher else ""}
+        raw = envelope.original_content or b""
+        message = self._sink.store.add(
+            raw,
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=envelope.rcpt_tos,
+            peer=_format_peer(session.peer),
+            listener=server.listener,
+            tls=tls,
+            auth_user=user,
+        )
+        return f"250 2.0.0 OK: queued as {message.id}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):  # the client failed the STARTTLS handshake; aiosmtpd closes
+            log.debug("STARTTLS handshake failed: %r", error.__cause__)
+            return "454 4.7.0 TLS handshake failed"
+        self._sink._record_error(error)
+        return f"451 4.3.0 cxmock sink error ({type(error).__name__}); see the server log"
+
+
+class Authenticator:
+    """The sink's aiosmtpd ``authenticator``: ``"any"`` accepts any AUTH credentials; ``"fixed"`` only the
+    ``"user:password"`` entries of ``credentials``."""
+
+    def __init__(self, mode: str, credentials: Sequence[str] = ()) -> None:
+        if mode not in ("any", "fixed"):
+            raise ValueError(f"auth_mode must be 'any' or 'fixed', got {mode!r}")
+        self.mode = mode
+        self._credentials: list[tuple[bytes, bytes]] = []
+        for entry in credentials:
+            user, sep, password = entry.partition(":")
+            if not sep:
+                raise ValueError("credentials entries must be 'user:password' (an entry has no ':')")
+            self._credentials.append((user.encode(), password.encode()))
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        if self.mode == "any":
+            return AuthResult(success=True, auth_data=auth_data)
+        ok = False
+        for user, password in self._credentials:  # compare every pair: no early exit to time
+            ok |= hmac.compare_digest(user, auth_data.login) & hmac.compare_digest(password, auth_data.password)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
