@@ -13,7 +13,7 @@ In pytest, installing cxmock is enough: the ``cxmock``, ``cxmock_server`` and ``
 from __future__ import annotations
 
 from .config import Config as Config
-from .core.journal import JournalEntry as JournalEntry
+from .core.journal_entry import JournalEntry as JournalEntry
 from .core.lint import Violation as Violation
 from .core.mail import CapturedMessage as CapturedMessage
 from .errors import ApiError as ApiError

@@ -18,7 +18,7 @@ from ._http_server import HttpServer
 from ._smtp_path import SmtpPath
 from .config import Config
 from .core.contract import JSON_V1, parse_seed
-from .core.journal import JournalEntry
+from .core.journal_entry import JournalEntry
 from .core.lint import assert_no_violations
 from .core.state import State
 from .errors import ConfigError, OAuthError, ServerError

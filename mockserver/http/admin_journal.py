@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Response, request
 
 from ..core import lint
-from ..core.journal import JournalEntry
+from ..core.journal_entry import JournalEntry
 from ..errors import BadRequest
 from .admin import blp, ok, state
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 from flask import Flask, Request, Response, g, request
 
-from ..core.journal import redact_headers
+from ..core.redaction import redact_headers
 from ..core.state import State
 
 log = logging.getLogger("cxmock.requests")

@@ -9,15 +9,11 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from mockserver.core.fault_decisions import HttpFault
-from mockserver.core.journal import (
-    Journal,
-    JournalEntry,
-    assert_called,
-    redact_body,
-    redact_headers,
-    redact_query,
-)
+from mockserver.core.journal import Journal
+from mockserver.core.journal_assert import assert_called
+from mockserver.core.journal_entry import JournalEntry
 from mockserver.core.lint import violation
+from mockserver.core.redaction import redact_body, redact_headers, redact_query
 from mockserver.errors import AssertionHelperError, ConfigError
 
 SMTP = "/cxrestapi/auth/SMTPSettings"

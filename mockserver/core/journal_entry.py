@@ -1,0 +1,82 @@
+"""One journaled API request (``JournalEntry``) and the conditions that select entries: a path, exact or a
+``*`` prefix, and a status, a code or a class such as ``4xx``. ``Journal.entries`` filters with them and
+``assert_called`` matches with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .lint import Violation
+
+__all__ = ["JournalEntry", "path_matches", "status_matches"]
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One journaled API request, already redacted; ``to_dict()`` is its ``GET /_mock/requests`` form."""
+
+    id: int
+    time: str
+    method: str
+    path: str
+    query: dict[str, Any] | str = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+    status: int | None = None
+    duration_ms: float = 0.0
+    operation_id: str | None = None
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)
+    user: str | None = None
+    remote: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "time": self.time,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": dict(self.headers),
+            "body": self.body,
+            "status": self.status,
+            "durationMs": self.duration_ms,
+            "operationId": self.operation_id,
+            "faults": [dict(f) for f in self.faults],
+            "violations": [v.to_dict() for v in self.violations],
+            "user": self.user,
+            "remote": self.remote,
+        }
+
+    def line(self) -> str:
+        """``#12 POST /cxrestapi/auth/SMTPSettings → 400 (createSmtpSettings)``: how messages name a call."""
+        status = "" if self.status is None else f" → {self.status}"
+        op = f" ({self.operation_id})" if self.operation_id else ""
+        return f"#{self.id} {self.method} {self.path}{status}{op}"
+
+
+def path_matches(pattern: str, path: str) -> bool:
+    """Whether ``path`` is ``pattern``, or starts with it when ``pattern`` ends with ``*``."""
+    if pattern.endswith("*"):
+        return path.startswith(pattern[:-1])
+    return path == pattern
+
+
+def status_matches(wanted: int | str, status: int | None) -> bool:
+    """Whether ``status`` is ``wanted``: a code (``404``, ``"404"``) or a class (``"4xx"``).
+
+    :raises ValueError: ``wanted`` is neither (noticed once ``status`` is not None).
+    """
+    if status is None:
+        return False
+    text = str(wanted).strip().casefold()
+    if len(text) == 3 and text.endswith("xx") and text[0].isdigit():
+        return status // 100 == int(text[0])
+    try:
+        return status == int(text)
+    except ValueError:
+        raise ValueError(
+            f"status filter {wanted!r}: expected a status code such as 404 or a class such as '4xx'"
+        ) from None
