@@ -22,6 +22,8 @@ def json_response(
     body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
 ) -> Response:
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    # echoed input stays data: "<", ">" and "&" only occur inside JSON strings, where \u escapes mean the same
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     # a lone surrogate (a client's JSON "\ud800", kept in the journal) has no UTF-8 form: "backslashreplace" writes it
     # as that same JSON escape (it can only occur inside a JSON string, where json.dumps escaped every backslash)
     response = Response(data.encode("utf-8", "backslashreplace"), status=status, content_type=content_type)
