@@ -258,14 +258,21 @@ def _concrete(rule: str) -> str:
 def test_the_route_table_has_admin_routes() -> None:
     rules = {rule for rule, _ in ADMIN_ROUTES}
     assert {"/_mock/health", "/_mock/config", "/_mock/requests", "/_mock/messages", "/_mock/faults"} <= rules
-    assert not [r.rule for r in _LOCKED_APP.url_map.iter_rules() if "_mock" in r.rule and not r.rule.startswith("/_mock")]
+    assert not [
+        r.rule for r in _LOCKED_APP.url_map.iter_rules() if "_mock" in r.rule and not r.rule.startswith("/_mock")
+    ]
 
 
 @pytest.mark.parametrize(("rule", "method"), ADMIN_ROUTES, ids=[f"{m} {r}" for r, m in ADMIN_ROUTES])
 def test_every_admin_route_refuses_without_the_admin_token(rule: str, method: str) -> None:
     path = _concrete(rule)
     with _LOCKED_APP.test_client() as client:
-        for headers in ({}, {"X-Cxmock-Admin-Token": "wrong"}, {"Authorization": "Bearer wrong"}, {"Authorization": LOCK}):
+        for headers in (
+            {},
+            {"X-Cxmock-Admin-Token": "wrong"},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": LOCK},
+        ):
             response = client.open(path, method=method, headers=headers, json={})
             assert response.status_code == 401, (method, path, headers, response.status_code, response.data[:200])
             assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
@@ -345,7 +352,9 @@ class SocketSpy:
 
 
 @pytest.fixture
-def direct(make_server: Callable[..., MockServer], monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MockServer, SocketSpy]]:
+def direct(
+    make_server: Callable[..., MockServer], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[MockServer, SocketSpy]]:
     server = make_server(smtp_mode="direct", smtp_timeout=5.0)
     lookups: list[str] = []
 
@@ -457,7 +466,12 @@ def _echo_requests(server: MockServer) -> list[tuple[str, str, dict[str, str], A
         ("DELETE", f"{server.base_url}/_mock/faults/{ENCODED}", admin, None),
         ("POST", f"{server.base_url}/_mock/faults", admin, {"match": {"path": MARKUP}, "action": {"type": MARKUP}}),
         ("POST", f"{server.base_url}/_mock/faults", admin, {"preset": MARKUP}),
-        ("POST", f"{server.base_url}/_mock/faults", admin, {"match": {"path": "/x"}, "action": {"type": "status", "status": 418}, MARKUP: 1}),
+        (
+            "POST",
+            f"{server.base_url}/_mock/faults",
+            admin,
+            {"match": {"path": "/x"}, "action": {"type": "status", "status": 418}, MARKUP: 1},
+        ),
         ("GET", f"{server.base_url}/_mock/messages/{ENCODED}", admin, None),
         ("GET", f"{server.base_url}/_mock/messages?wait={ENCODED}", admin, None),
         ("GET", f"{server.base_url}/_mock/messages?since={ENCODED}", admin, None),
@@ -484,7 +498,9 @@ def test_no_response_echoes_input_unescaped(make_server: Callable[..., MockServe
             timeout=TIMEOUT,
         )
         assert created.status_code == 201
-        assert re.fullmatch(r"(?:http://127\.0\.0\.1:\d+)?/cxrestapi/auth/SMTPSettings/[1-9][0-9]*", created.headers["Location"])
+        assert re.fullmatch(
+            r"(?:http://127\.0\.0\.1:\d+)?/cxrestapi/auth/SMTPSettings/[1-9][0-9]*", created.headers["Location"]
+        )
         for method, url, headers, body in _echo_requests(server):
             kwargs: dict[str, Any] = {"data": body} if isinstance(body, bytes) else {"json": body}
             response = http.request(method, url, headers=headers, timeout=TIMEOUT, **kwargs)
