@@ -15,7 +15,7 @@ from typing import Any
 
 from .config import DEFAULT_CLIENT_SECRET
 from .core.contract import JSON_V1
-from .core.lint import assert_no_violations
+from .core.lint_report import assert_no_violations
 from .errors import AssertionHelperError, ConfigError, ServerError
 
 __all__ = ["RemoteServer", "RemoteSink", "RemoteFaults"]

@@ -19,7 +19,7 @@ from ._smtp_path import SmtpPath
 from .config import Config
 from .core.contract import JSON_V1, parse_seed
 from .core.journal_entry import JournalEntry
-from .core.lint import assert_no_violations
+from .core.lint_report import assert_no_violations
 from .core.state import State
 from .errors import ConfigError, OAuthError, ServerError
 from .http import create_app

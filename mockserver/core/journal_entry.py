@@ -1,6 +1,6 @@
-"""One journaled API request (``JournalEntry``) and the conditions that select entries: a path, exact or a
-``*`` prefix, and a status, a code or a class such as ``4xx``. ``Journal.entries`` filters with them and
-``assert_called`` matches with them.
+"""One journaled API request (``JournalEntry``), how messages name it (``call_line``), and the conditions that
+select entries: a path, exact or a ``*`` prefix, and a status, a code or a class such as ``4xx``.
+``Journal.entries`` filters with them and ``assert_called`` matches with them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from .lint import Violation
 
-__all__ = ["JournalEntry", "path_matches", "status_matches"]
+__all__ = ["JournalEntry", "call_line", "path_matches", "status_matches"]
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,14 @@ class JournalEntry:
 
     def line(self) -> str:
         """``#12 POST /cxrestapi/auth/SMTPSettings → 400 (createSmtpSettings)``: how messages name a call."""
-        status = "" if self.status is None else f" → {self.status}"
-        op = f" ({self.operation_id})" if self.operation_id else ""
-        return f"#{self.id} {self.method} {self.path}{status}{op}"
+        return call_line(self.id, self.method, self.path, self.status, self.operation_id)
+
+
+def call_line(request_id: int, method: str, path: str, status: int | None, operation_id: str | None) -> str:
+    """``#12 POST /cxrestapi/auth/SMTPSettings → 400 (createSmtpSettings)``: how messages name a call."""
+    shown_status = "" if status is None else f" → {status}"
+    op = f" ({operation_id})" if operation_id else ""
+    return f"#{request_id} {method} {path}{shown_status}{op}"
 
 
 def path_matches(pattern: str, path: str) -> bool:

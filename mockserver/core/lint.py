@@ -4,40 +4,26 @@ INTERFACE CONTRACT (keep these names): ``Violation(code, severity, message)``; s
 ``warning`` < ``error``; the codes below. Produced by ``core/contract.py`` while parsing a request and stored
 on journal entries.
 
-This module also turns journaled violations into something a person or a CI system reads:
-
+- ``violation(code, message)``: a violation with the code's default severity.
 - ``did_you_mean(name, known)``: the near-miss suggestion used in ``unknown-member`` messages.
-- ``summarize(entries)``: one row per code (what ``GET /_mock/violations`` answers).
-- ``assert_no_violations(entries, min_severity="warning")``: the Python/pytest assertion.
-- ``report_text``, ``report_json``, ``report_junit``: what ``cxmock report --format ...`` prints.
+- ``severity_at_least(sev, min_sev)`` and ``severity_rank(sev)``: the order of severities.
 
-The report functions accept journal entries (``core.journal.JournalEntry``) or their ``to_dict()`` form, as
-answered by ``GET /_mock/requests``, so a report can be built from a running server as well as in-process.
+``core/lint_report.py`` turns journaled violations into summaries, the pytest assertion and CI reports.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol, TypeAlias
-
-from mockserver.errors import AssertionHelperError
+from typing import Any
 
 __all__ = [
     "CODES",
     "SEVERITIES",
     "Violation",
-    "assert_no_violations",
     "did_you_mean",
-    "report_json",
-    "report_junit",
-    "report_text",
     "severity_at_least",
-    "summarize",
+    "severity_rank",
     "violation",
 ]
 
@@ -126,7 +112,11 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
 # severities
 
 
-def _severity_rank(severity: str) -> int:
+def severity_rank(severity: str) -> int:
+    """The position of ``severity`` in ``SEVERITIES`` (``info`` is 0).
+
+    :raises ValueError: ``severity`` is not one of ``SEVERITIES``.
+    """
     try:
         return SEVERITIES.index(severity)
     except ValueError:
@@ -140,317 +130,4 @@ def severity_at_least(sev: str, min_sev: str) -> bool:
 
     :raises ValueError: either argument is not one of ``SEVERITIES``.
     """
-    return _severity_rank(sev) >= _severity_rank(min_sev)
-
-
-# ----------------------------------------------------------------------------------------------------
-# entries: journal entries or their JSON form
-
-
-class _EntryLike(Protocol):
-    """What lint reads from a ``core.journal.JournalEntry`` (kept structural to avoid an import cycle)."""
-
-    @property
-    def id(self) -> int: ...
-    @property
-    def method(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def status(self) -> int | None: ...
-    @property
-    def operation_id(self) -> str | None: ...
-    @property
-    def violations(self) -> Sequence[Violation]: ...
-
-
-#: a ``JournalEntry`` or its ``to_dict()`` form
-Entry: TypeAlias = "_EntryLike | Mapping[str, Any]"
-
-
-@dataclass(frozen=True)
-class _Row:
-    id: int
-    method: str
-    path: str
-    status: int | None
-    operation_id: str | None
-    violations: tuple[Violation, ...]
-
-    def line(self) -> str:
-        status = "" if self.status is None else f" → {self.status}"
-        op = f" ({self.operation_id})" if self.operation_id else ""
-        return f"#{self.id} {self.method} {self.path}{status}{op}"
-
-
-def _as_violation(value: Any) -> Violation:
-    if isinstance(value, Violation):
-        return value
-    if isinstance(value, Mapping):
-        code = str(value.get("code", "unknown"))
-        severity = str(value.get("severity") or CODES.get(code, "warning"))
-        return Violation(code, severity, str(value.get("message", "")))
-    raise TypeError(f"expected a Violation or its dict form, got {type(value).__name__}")
-
-
-def _rows(entries: Iterable[Entry]) -> list[_Row]:
-    rows = []
-    for entry in entries:
-        if isinstance(entry, Mapping):
-            status = entry.get("status")
-            rows.append(
-                _Row(
-                    id=int(entry.get("id", 0)),
-                    method=str(entry.get("method", "?")),
-                    path=str(entry.get("path", "?")),
-                    status=int(status) if status is not None else None,
-                    operation_id=entry.get("operationId"),
-                    violations=tuple(_as_violation(v) for v in entry.get("violations") or ()),
-                )
-            )
-        else:
-            rows.append(
-                _Row(
-                    id=entry.id,
-                    method=entry.method,
-                    path=entry.path,
-                    status=entry.status,
-                    operation_id=entry.operation_id,
-                    violations=tuple(_as_violation(v) for v in entry.violations),
-                )
-            )
-    return rows
-
-
-@dataclass
-class _Group:
-    code: str
-    severity: str
-    hits: list[tuple[_Row, Violation]]
-
-    @property
-    def request_ids(self) -> list[int]:
-        return sorted({row.id for row, _ in self.hits})
-
-
-def _groups(rows: Iterable[_Row], min_severity: str = "info") -> list[_Group]:
-    """Violations at or above ``min_severity`` by code: most severe, then most frequent, then by code."""
-    _severity_rank(min_severity)
-    by_code: dict[str, _Group] = {}
-    for row in rows:
-        for v in row.violations:
-            if not severity_at_least(_known_severity(v.severity), min_severity):
-                continue
-            group = by_code.setdefault(v.code, _Group(v.code, _known_severity(v.severity), []))
-            if _severity_rank(_known_severity(v.severity)) > _severity_rank(group.severity):
-                group.severity = v.severity
-            group.hits.append((row, v))
-    return sorted(by_code.values(), key=lambda g: (-_severity_rank(g.severity), -len(g.hits), g.code))
-
-
-def _known_severity(severity: str) -> str:
-    """Severities outside ``SEVERITIES`` (from a foreign JSON report) count as warnings rather than crash."""
-    return severity if severity in SEVERITIES else "warning"
-
-
-def _totals(rows: Iterable[_Row]) -> dict[str, int]:
-    totals = dict.fromkeys(SEVERITIES, 0)
-    for row in rows:
-        for v in row.violations:
-            totals[_known_severity(v.severity)] += 1
-    return totals
-
-
-# ----------------------------------------------------------------------------------------------------
-# summary and assertion
-
-
-def summarize(entries: Iterable[Entry]) -> list[dict[str, Any]]:
-    """Violations by code, most severe first: what ``GET /_mock/violations`` answers.
-
-    Each row: ``code``, ``severity``, ``count`` (violations), ``requests`` (distinct requests), ``example``
-    (the message of the first occurrence), ``firstRequestId`` and ``lastRequestId``.
-    """
-    return _summarize_rows(_rows(entries))
-
-
-def _summarize_rows(rows: Iterable[_Row]) -> list[dict[str, Any]]:
-    out = []
-    for group in _groups(rows):
-        ids = [row.id for row, _ in group.hits]
-        out.append(
-            {
-                "code": group.code,
-                "severity": group.severity,
-                "count": len(group.hits),
-                "requests": len(group.request_ids),
-                "example": group.hits[0][1].message,
-                "firstRequestId": min(ids),
-                "lastRequestId": max(ids),
-            }
-        )
-    return out
-
-
-def assert_no_violations(entries: Iterable[Entry], min_severity: str = "warning") -> None:
-    """Fail when any entry carries a violation at or above ``min_severity``.
-
-    :raises AssertionHelperError: listing each offending request as ``#id METHOD path → code: message``,
-        grouped by code, most severe first.
-    :raises ValueError: ``min_severity`` is not one of ``SEVERITIES``.
-    """
-    rows = _rows(entries)
-    groups = _groups(rows, min_severity)
-    if not groups:
-        return
-    n_violations = sum(len(g.hits) for g in groups)
-    n_requests = len({row.id for g in groups for row, _ in g.hits})
-    lines = [
-        f"{n_violations} contract violation{'s' if n_violations != 1 else ''} at or above {min_severity!r} "
-        f"in {n_requests} of {len(rows)} journaled request{'s' if len(rows) != 1 else ''}:"
-    ]
-    for group in groups:
-        n_req = len(group.request_ids)
-        lines.append("")
-        lines.append(f"  {group.code} ({group.severity}, {n_req} request{'s' if n_req != 1 else ''}):")
-        for row, v in group.hits:
-            lines.append(f"    #{row.id} {row.method} {row.path} → {v.code}: {v.message}")
-    lines.append("")
-    hint = "Fix the client so it follows the vendor contract"
-    if min_severity != "error":
-        hint += ', or pass min_severity="error" to fail only on errors'
-    lines.append(hint + ". Codes and severities: mockserver.core.lint.CODES.")
-    raise AssertionHelperError("\n".join(lines))
-
-
-# ----------------------------------------------------------------------------------------------------
-# reports
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def report_text(entries: Iterable[Entry], min_severity: str = "info") -> str:
-    """A plain-text report: totals, a table by code, then each request with violations at or above
-    ``min_severity``."""
-    rows = _rows(entries)
-    groups = _groups(rows, min_severity)
-    totals = _totals(rows)
-    n_bad = sum(
-        1
-        for r in rows
-        if any(severity_at_least(_known_severity(v.severity), min_severity) for v in r.violations)
-    )
-    head = (
-        f"cxmock contract-lint: {_plural(len(rows), 'request')}, "
-        f"{_plural(sum(totals.values()), 'violation')} "
-        f"({totals['error']} error, {totals['warning']} warning, {totals['info']} info)"
-    )
-    if not groups:
-        suffix = "" if min_severity == "info" else f" at or above {min_severity!r}"
-        return f"{head}\nNo violations{suffix}.\n"
-    lines = [head, ""]
-    width = max(len("CODE"), *(len(g.code) for g in groups))
-    lines.append(f"{'CODE':<{width}}  SEVERITY  COUNT  REQUESTS  EXAMPLE")
-    for g in groups:
-        example = g.hits[0][1].message
-        lines.append(
-            f"{g.code:<{width}}  {g.severity:<8}  {len(g.hits):>5}  {len(g.request_ids):>8}  {example}"
-        )
-    lines.append("")
-    lines.append(f"{_plural(n_bad, 'request')} with violations:")
-    for row in rows:
-        shown = [v for v in row.violations if severity_at_least(_known_severity(v.severity), min_severity)]
-        if not shown:
-            continue
-        lines.append(f"  {row.line()}")
-        for v in sorted(shown, key=lambda v: -_severity_rank(_known_severity(v.severity))):
-            lines.append(f"      {v.severity:<7} {v.code}: {v.message}")
-    return "\n".join(lines) + "\n"
-
-
-def report_json(entries: Iterable[Entry]) -> str:
-    """A JSON report ``{"totals", "summary", "requests"}``; ``requests`` lists requests with violations."""
-    rows = _rows(entries)
-    doc = {
-        "totals": {"requests": len(rows), **_totals(rows)},
-        "summary": _summarize_rows(rows),
-        "requests": [
-            {
-                "id": row.id,
-                "method": row.method,
-                "path": row.path,
-                "status": row.status,
-                "operationId": row.operation_id,
-                "violations": [v.to_dict() for v in row.violations],
-            }
-            for row in rows
-            if row.violations
-        ],
-    }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-
-
-# XML 1.0 forbids most control characters even escaped; a client-sent member name may carry them.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(text: str) -> str:
-    return _XML_INVALID.sub("\ufffd", text)
-
-
-def report_junit(
-    entries: Iterable[Entry], min_severity: str = "error", suite_name: str = "cxmock.contract-lint"
-) -> str:
-    """A JUnit XML report with one testcase per violation code, so CI keeps a stable history per code.
-
-    Every code of ``CODES`` appears (passing when no request produced it), plus any other code seen. A code
-    whose violations are at or above ``min_severity`` (default ``error``) is a ``<failure>`` listing each
-    offending request; below it, the occurrences go to the testcase's ``<system-out>``.
-    """
-    _severity_rank(min_severity)
-    rows = _rows(entries)
-    groups = {g.code: g for g in _groups(rows)}
-    codes = list(CODES) + sorted(c for c in groups if c not in CODES)
-
-    suites = ET.Element("testsuites", name="cxmock")
-    suite = ET.SubElement(
-        suites,
-        "testsuite",
-        name=suite_name,
-        timestamp=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-        errors="0",
-        skipped="0",
-        time="0",
-    )
-    props = ET.SubElement(suite, "properties")
-    totals = _totals(rows)
-    for key, value in (("requests", len(rows)), *totals.items(), ("min_severity", min_severity)):
-        ET.SubElement(props, "property", name=str(key), value=str(value))
-
-    failures = 0
-    for code in codes:
-        case = ET.SubElement(suite, "testcase", classname=suite_name, name=code, time="0")
-        group = groups.get(code)
-        if group is None:
-            continue
-        lines = [f"#{row.id} {row.method} {row.path} → {v.code}: {v.message}" for row, v in group.hits]
-        summary = (
-            f"{_plural(len(group.hits), 'violation')} ({group.severity}) in "
-            f"{_plural(len(group.request_ids), 'request')}: {group.hits[0][1].message}"
-        )
-        if severity_at_least(group.severity, min_severity):
-            failures += 1
-            kind = f"{group.severity}:{code}"
-            failure = ET.SubElement(case, "failure", message=_xml_text(summary), type=kind)
-            failure.text = _xml_text("\n".join(lines))
-        else:
-            out = ET.SubElement(case, "system-out")
-            out.text = _xml_text(summary + "\n" + "\n".join(lines))
-    suite.set("tests", str(len(codes)))
-    suite.set("failures", str(failures))
-    suites.set("tests", str(len(codes)))
-    suites.set("failures", str(failures))
-    ET.indent(suites)
-    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return severity_rank(sev) >= severity_rank(min_sev)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from ..core import lint
+from ..core import lint, lint_report
 from ..core.journal_entry import JournalEntry
 from ..errors import BadRequest
 from .admin import blp, ok, state
@@ -52,11 +52,13 @@ def violations() -> Response:
     if min_severity not in lint.SEVERITIES:
         raise BadRequest(f"min_severity must be one of {', '.join(lint.SEVERITIES)}")
     if fmt is None:
-        return ok(lint.summarize(entries))
+        return ok(lint_report.summarize(entries))
     if fmt == "text":
-        return Response(lint.report_text(entries, min_severity=min_severity), content_type="text/plain; charset=utf-8")
+        return Response(
+            lint_report.report_text(entries, min_severity=min_severity), content_type="text/plain; charset=utf-8"
+        )
     if fmt == "json":
-        return Response(lint.report_json(entries), content_type="application/json")
+        return Response(lint_report.report_json(entries), content_type="application/json")
     if fmt == "junit":
-        return Response(lint.report_junit(entries, min_severity=min_severity), content_type="application/xml")
+        return Response(lint_report.report_junit(entries, min_severity=min_severity), content_type="application/xml")
     raise BadRequest(f"format must be text, json or junit, got {fmt[:20]!r}")

@@ -8,18 +8,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from mockserver.core.journal import Journal
-from mockserver.core.lint import (
-    CODES,
-    Violation,
-    assert_no_violations,
-    did_you_mean,
-    report_json,
-    report_junit,
-    report_text,
-    severity_at_least,
-    summarize,
-    violation,
-)
+from mockserver.core.lint import CODES, Violation, did_you_mean, severity_at_least, violation
+from mockserver.core.lint_report import assert_no_violations, report_json, report_junit, report_text, summarize
 from mockserver.errors import AssertionHelperError
 
 SMTP = "/cxrestapi/auth/SMTPSettings"
