@@ -251,7 +251,9 @@ class HttpServer:
             self._error = exc
 
     def _wait_ready(self, timeout: float) -> None:
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else ("::1" if self.host == "::" else self.host)
+        # bandit B104: a comparison, not a bind: a wildcard listener is reached on loopback
+        wildcard = self.host in ("0.0.0.0", "")  # nosec B104
+        host = "127.0.0.1" if wildcard else ("::1" if self.host == "::" else self.host)
         try:
             with socket.create_connection((host, self.port), timeout=timeout) as sock:
                 sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")

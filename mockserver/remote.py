@@ -37,6 +37,8 @@ class RemoteServer:
         timeout: float = 10.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        if urllib.parse.urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise ConfigError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
         self.api_url = self.base_url + "/cxrestapi/auth"
         self.admin_token = admin_token
         self.client_secret = client_secret
@@ -68,7 +70,8 @@ class RemoteServer:
             headers["X-Cxmock-Admin-Token"] = self.admin_token
         request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310
+            # bandit B310: base_url is http(s), checked in __init__
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310  # nosec B310
                 payload = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
@@ -78,7 +81,10 @@ class RemoteServer:
         return json.loads(payload) if payload.strip() else None
 
     # -- the MockServer surface ------------------------------------------------------------------------------
-    def token(self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api") -> str:
+    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
+    def token(  # nosec B107
+        self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
+    ) -> str:
         form = {
             "grant_type": "password",
             "username": username,
@@ -93,7 +99,7 @@ class RemoteServer:
             raise ConfigError(f"cannot get a token for {username!r}: {exc}") from None
         return token
 
-    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
         return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:

@@ -107,7 +107,8 @@ class MockServer:
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (the admin API is at ``base_url + "/_mock"``)."""
         host = self.config.host
-        if host in ("0.0.0.0", ""):
+        # bandit B104: a comparison, not a bind: a wildcard listener is reached on loopback
+        if host in ("0.0.0.0", ""):  # nosec B104
             host = "127.0.0.1"
         elif ":" in host:
             host = "[::1]" if host == "::" else f"[{host}]"
@@ -119,7 +120,10 @@ class MockServer:
         return self.base_url + "/cxrestapi/auth"
 
     # -- helpers -----------------------------------------------------------------------------------------------
-    def token(self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api") -> str:
+    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
+    def token(  # nosec B107
+        self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
+    ) -> str:
         """An access token for ``username`` (issued in-process, exactly as the token endpoint would)."""
         form = {
             "grant_type": "password",
@@ -135,7 +139,7 @@ class MockServer:
             raise ConfigError(f"cannot issue a token for {username!r}: {exc.description}") from None
         return token
 
-    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
         """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``."""
         return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
 

@@ -144,7 +144,8 @@ class FaultEngine:
             ids = []
             for rule in parsed:
                 self._ordinal += 1
-                rng = random.Random(f"cxmock-fault:{self._seed}:{self._ordinal}")
+                # bandit B311: a seeded, reproducible fault schedule, not cryptography
+                rng = random.Random(f"cxmock-fault:{self._seed}:{self._ordinal}")  # nosec B311
                 entry = _Entry(f"f{self._next_id}", rule, rng)
                 self._next_id += 1
                 self._entries.append(entry)

@@ -345,7 +345,7 @@ class SmtpSink:
         """Connect for real and read the 220 greeting: proof that ``listener`` answers."""
         family, address = self._addresses[listener]
         host, port = address[0], address[1]
-        if host in ("0.0.0.0", "::"):  # bound to every address: knock on loopback
+        if host in ("0.0.0.0", "::"):  # bound to every address: knock on loopback  # nosec B104
             host = "127.0.0.1" if family == socket.AF_INET else "::1"
         with socket.socket(family, socket.SOCK_STREAM) as raw:
             raw.settimeout(max(deadline - time.monotonic(), 0.01))
