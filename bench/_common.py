@@ -252,7 +252,7 @@ def _tool_version(argv: Sequence[str]) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else None
+    return text[0].split(" Copyright")[0] if text else None
 
 
 def machine(extra_tools: dict[str, str | None] | None = None) -> dict[str, Any]:

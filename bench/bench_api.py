@@ -57,9 +57,13 @@ class _Target:
         self.label, self.port, self.path, self.method = label, port, path, method
         self.headers, self.body = headers or {}, body
         self.results: list[LoadResult] = []
+        #: CPU time of this (the harness's) process per request: meaningful for the in-process servers only,
+        #: where it is the server's CPU; it hardly depends on other load on the machine, unlike the rate
+        self.cpu_us: list[float] = []
 
     def hit(self, mode: Mode, duration: float | None = None) -> LoadResult:
-        return load(
+        cpu = time.process_time()
+        result = load(
             self.port,
             self.path,
             duration=duration or mode.duration,
@@ -69,6 +73,12 @@ class _Target:
             body=self.body,
             tool=mode.loadgen,
         )
+        if result.requests:
+            self.cpu_us.append((time.process_time() - cpu) / result.requests * 1e6)
+        return result
+
+    def cpu(self) -> str:
+        return f"CPU {median(self.cpu_us[-len(self.results) :]):.0f} µs/request" if self.results else ""
 
     def rps(self) -> list[float]:
         return [r.rps for r in self.results]
@@ -80,6 +90,14 @@ class _Target:
         p99 = median([r.p99_ms for r in self.results])
         errors = sum(r.errors for r in self.results)
         return f"p50 {p50:.2f} ms, p99 {p99:.2f} ms" + (f", {errors} failed responses" if errors else "")
+
+
+def _cpu_ratio(baseline: _Target, ours: _Target) -> str:
+    """bare CPU / cxmock CPU per request over the measured runs: the load-independent twin of the rate ratio."""
+    n = len(ours.results)
+    if not n or not ours.cpu_us or not baseline.cpu_us:
+        return "n/a"
+    return f"{median(baseline.cpu_us[-n:]) / median(ours.cpu_us[-n:]):.2f}×"
 
 
 def _interleave(mode: Mode, targets: list[_Target]) -> None:
@@ -156,7 +174,8 @@ def throughput(mode: Mode) -> list[Row]:
                 baseline_name="bare Flask JSON route, same cheroot server and config",
                 target=0.7,
                 target_kind="ratio_min",
-                detail=f"{ours.latency()}; bare: {bare.latency()}",
+                detail=f"{ours.latency()}, {ours.cpu()}; bare: {bare.latency()}, {bare.cpu()} (CPU per request "
+                f"hardly depends on other load: ratio {_cpu_ratio(bare, ours)})",
             )
         )
         rows.append(
@@ -221,7 +240,8 @@ def throughput(mode: Mode) -> list[Row]:
                 baseline_name="bare Flask form -> JSON token route, same server",
                 target=0.7,
                 target_kind="ratio_min",
-                detail=f"{our_token.latency()}; bare: {bare_token.latency()}",
+                detail=f"{our_token.latency()}, {our_token.cpu()}; bare: {bare_token.latency()}, {bare_token.cpu()} "
+                f"(CPU ratio {_cpu_ratio(bare_token, our_token)})",
             )
         )
     return rows
@@ -340,18 +360,24 @@ def breakdown(mode: Mode) -> list[Row]:
         return (time.perf_counter() - start) / calls * 1e6
 
     variants = ["full", "no journal", "no fault hooks", "no auth/negotiation", "none of them"]
-    calls = 100 if mode.quick else 2000
+    chunk, chunks = (50, 2) if mode.quick else (200, 15)
     runs = max(2, mode.runs) if mode.quick else mode.runs
     samples: dict[str, list[float]] = {v: [] for v in [*variants, "bare"]}
     try:
         for variant in variants:  # warm-up
             configure(variant)
-            per_call_us(app, env, calls // 10)
+            per_call_us(app, env, chunk)
         for _ in range(runs):
-            for variant in variants:
-                configure(variant)
-                samples[variant].append(per_call_us(app, env, calls))
-            samples["bare"].append(per_call_us(bare_app, bare_env, calls))
+            # a run is many short chunks, interleaved variant by variant, so a burst of other load on the machine
+            # hits every variant alike; its value is the median chunk
+            per_chunk: dict[str, list[float]] = {v: [] for v in samples}
+            for _ in range(chunks):
+                for variant in variants:
+                    configure(variant)
+                    per_chunk[variant].append(per_call_us(app, env, chunk))
+                per_chunk["bare"].append(per_call_us(bare_app, bare_env, chunk))
+            for variant, values in per_chunk.items():
+                samples[variant].append(median(values))
     finally:
         configure("full")
         api_module.guard = real_guard

@@ -21,6 +21,7 @@ import json
 import smtplib
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -334,22 +335,30 @@ def reset(mode: Mode) -> list[Row]:
 
 class _RssChild:
     def __init__(self, bare: bool) -> None:
+        self.errors = tempfile.TemporaryFile("w+")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.bench_lifecycle", "rss-bare" if bare else "rss"],
             cwd=ROOT,
             env=python_env(),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.errors,
             text=True,
         )
-        self.info = self._read()
+        try:
+            self.info = self._read()
+        except BaseException:
+            self.close()
+            raise
 
     def _read(self) -> dict[str, Any]:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError("the RSS child exited early")
+            self.proc.wait(timeout=15)
+            self.errors.seek(0)
+            tail = self.errors.read()[-800:].strip()
+            raise RuntimeError(f"the RSS child exited ({self.proc.returncode}) early: {tail or 'no output'}")
         return dict(json.loads(line))
 
     def measure(self) -> dict[str, Any]:
@@ -371,6 +380,7 @@ class _RssChild:
             self.proc.wait()
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        self.errors.close()
 
 
 def _fill(info: dict[str, Any], count: int) -> None:
