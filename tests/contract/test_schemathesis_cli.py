@@ -36,6 +36,8 @@ def run_schemathesis(api_url: str, report_dir: Path) -> subprocess.CompletedProc
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(ROOT / "schemathesis.toml"),
         "run",
         "openapi/cxmock.yaml",
         "--url",
