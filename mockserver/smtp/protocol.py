@@ -35,7 +35,31 @@ if TYPE_CHECKING:
 
 __all__ = ["Authenticator", "CaptureHandler", "SinkSMTP", "TrackedSMTP"]
 
-log = logging.getLogger("mockserver.smtp")
+log = logging.getLogger("cxmock.smtp")
+
+
+def printable(text: str) -> str:
+    """``text`` with the undecodable bytes aiosmtpd kept as surrogate escapes shown as ``\\xNN``.
+
+    Lone surrogates are not valid Unicode: they break UTF-8 log streams, JSON parsers and IPC (pytest-xdist).
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class PrintableLogFilter(logging.Filter):
+    """Makes aiosmtpd's own log records (``mail.log``) safe to write: client bytes it could not decode."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = printable(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_aiosmtpd_log = logging.getLogger("mail.log")
+if not any(isinstance(f, PrintableLogFilter) for f in _aiosmtpd_log.filters):
+    _aiosmtpd_log.addFilter(PrintableLogFilter())
 
 
 class _Session(Session):
@@ -257,8 +281,8 @@ class CaptureHandler:
         raw = envelope.original_content or b""
         message = self._sink.store.add(
             raw,
-            mail_from=envelope.mail_from or "",
-            rcpt_tos=envelope.rcpt_tos,
+            mail_from=printable(envelope.mail_from or ""),
+            rcpt_tos=[printable(rcpt) for rcpt in envelope.rcpt_tos],
             peer=_format_peer(session.peer),
             listener=server.listener,
             tls=tls,

@@ -35,7 +35,7 @@ from .tls import TlsMaterial
 
 __all__ = ["FaultHook", "SmtpSink", "TrackedSMTP"]
 
-log = logging.getLogger("mockserver.smtp")
+log = logging.getLogger("cxmock.smtp")
 
 #: ``fault_hook(stage, user, listener) -> SmtpFault | None``
 FaultHook = Callable[[str, "str | None", str], "SmtpFault | None"]
