@@ -10,7 +10,8 @@ record" is well defined: the thread's own bookkeeping of the bodies the server a
 - the journal recorded every request sent (``total_recorded`` grows by exactly the number sent), every response
   carries a distinct ``X-Cxmock-Request-Id``, and the sink captured exactly one message per testconnection.
 
-``CXMOCK_STRESS_OPS`` sets N (default 1000, as issue #8 asks).
+``CXMOCK_STRESS_OPS`` sets N. The default, 800, keeps this file under 40 s on a loaded 2-core machine (the whole
+API runs in this process, client threads included); ``CXMOCK_STRESS_OPS=1000`` runs issue #8's full count.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from mockserver.server import MockServer
 pytestmark = pytest.mark.slow
 
 THREADS = 8
-OPS_PER_THREAD = int(os.environ.get("CXMOCK_STRESS_OPS", "700"))
+OPS_PER_THREAD = int(os.environ.get("CXMOCK_STRESS_OPS", "800"))
 #: a thread keeps at most this many live records (so the list stays small and every operation finds a target)
 MAX_OWN = 4
 #: every request's own timeout, and the bound on joining the worker threads
