@@ -11,6 +11,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -162,21 +163,21 @@ def wait_http(port: int, path: str = "/", timeout: float = 30.0, proc: subproces
 def process(
     argv: Sequence[str], *, cwd: Path = ROOT, env: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a server process for the duration of the block; always terminated (then killed) at the end."""
-    proc = subprocess.Popen(
-        list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        yield proc
-    finally:
-        proc.terminate()
+    """Run a server process for the duration of the block; always terminated (then killed) at the end.
+
+    Its output goes to a temporary file, never to an unread pipe: a server that logs under load (waitress's
+    "task queue depth" warnings) would otherwise fill the pipe and block mid-benchmark."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 def python_env() -> dict[str, str]:
