@@ -44,6 +44,11 @@ _HELP = {
 }
 
 
+#: ``cxmock serve`` runs on fixed ports and logs every request; below the environment and the config file.
+#: (``MockServer``, for tests, keeps the Config defaults: ephemeral ports, no request log.)
+SERVE_DEFAULTS: dict[str, Any] = {"port": 8080, "smtp_port": 2525, "smtps_port": 4650, "log_requests": True}
+
+
 def _option_for(name: str, default: Any, kind: str) -> Any:
     flag = "--" + name.replace("_", "-")
     help_text = _HELP.get(name, name.replace("_", " ").capitalize() + ".")
@@ -60,14 +65,14 @@ def _option_for(name: str, default: Any, kind: str) -> Any:
 def config_options(func: Any) -> Any:
     """Decorate a command with one option per Config field (all defaulting to "not given")."""
     for f in reversed(fields(Config)):
-        func = _option_for(f.name, f.default, str(f.type))(func)
+        func = _option_for(f.name, SERVE_DEFAULTS.get(f.name, f.default), str(f.type))(func)
     return click.option(
         "--config",
         "config_file",
         type=click.Path(exists=True, dir_okay=False),
         default=None,
         envvar="CXMOCK_CONFIG",
-        help="YAML file of options (keys as the flags, with _ or -).",
+        help="YAML file of options (keys as the flags, with _ or -). Every option is also CXMOCK_<OPTION>.",
     )(func)
 
 
@@ -80,7 +85,7 @@ def build_config(config_file: str | None, options: dict[str, Any]) -> Config:
                 given[key] = tuple(parts)
         elif value is not None:
             given[key] = value
-    return Config.load(given, config_file=config_file)
+    return Config.load(given, config_file=config_file, defaults=SERVE_DEFAULTS)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
@@ -101,8 +106,6 @@ def serve(
     """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0)."""
     from .runner import run
 
-    if options.get("log_requests") is None:
-        options["log_requests"] = True  # a standalone server logs one line per request
     try:
         config = build_config(config_file, options)
     except ConfigError as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,14 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Config", "DEFAULT_CLIENT_SECRET", "SECRET_FIELDS"]
+__all__ = ["Config", "DEFAULT_CLIENT_SECRET", "LOOPBACK_ALLOW", "SECRET_FIELDS"]
 
 DEFAULT_CLIENT_SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
 
-#: fields whose values are masked by ``Config.masked()``
+#: what direct-mode testconnection may always reach; ``smtp_allow`` adds to it
+LOOPBACK_ALLOW = ("127.0.0.0/8", "::1", "localhost")
+
+#: fields whose values are masked by ``Config.masked()`` and left out of ``repr()``
 SECRET_FIELDS = frozenset({"client_secret", "admin_token", "smtp_credentials"})
 
 ENV_PREFIX = "CXMOCK_"
@@ -40,10 +43,10 @@ class Config:
     #: None means the bundled fixtures/users.yaml
     users: str | None = None
     token_lifetime: int = 3600
-    client_secret: str = DEFAULT_CLIENT_SECRET
+    client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
     strict: bool = False
     max_body: int = 64 * 1024
-    admin_token: str | None = None
+    admin_token: str | None = field(default=None, repr=False)
     validate_responses: bool = False
     log_format: str = "text"
     log_requests: bool = False
@@ -57,13 +60,14 @@ class Config:
     smtp_key: str | None = None
     #: "any" accepts any credentials; "fixed" only smtp_credentials; add smtp_require_auth to demand AUTH
     smtp_auth: str = "any"
-    smtp_credentials: tuple[str, ...] = ()
+    smtp_credentials: tuple[str, ...] = field(default=(), repr=False)
     smtp_require_auth: bool = False
     capture_limit: int = 1000
     max_message_size: int = 10 * 1024 * 1024
     # testconnection
     smtp_mode: str = "sink"
-    smtp_allow: tuple[str, ...] = ("127.0.0.0/8", "::1", "localhost")
+    #: direct mode may reach loopback (LOOPBACK_ALLOW) plus these CIDRs, addresses or host names
+    smtp_allow: tuple[str, ...] = ()
     smtp_timeout: float = 10.0
     smtp_ca_file: str | None = None
     smtp_insecure: bool = False
@@ -93,6 +97,11 @@ class Config:
                 problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(problems))
+
+    @property
+    def effective_smtp_allow(self) -> tuple[str, ...]:
+        """The direct-mode allow-list: loopback, extended by ``smtp_allow``."""
+        return LOOPBACK_ALLOW + tuple(a for a in self.smtp_allow if a not in LOOPBACK_ALLOW)
 
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied (validated like the original)."""
@@ -124,12 +133,14 @@ class Config:
         *,
         config_file: str | os.PathLike[str] | None = None,
         environ: Mapping[str, str] | None = None,
+        defaults: Mapping[str, Any] | None = None,
     ) -> Config:
-        """Merge file < environment < overrides over the defaults; values are converted to the field types.
+        """Merge defaults < file < environment < overrides; values are converted to the field types.
 
-        ``overrides`` entries whose value is ``None`` are treated as "not given".
+        ``overrides`` entries whose value is ``None`` are treated as "not given". ``defaults`` replace the field
+        defaults for this load (``cxmock serve`` uses fixed ports and request logging, ``MockServer`` does not).
         """
-        merged: dict[str, Any] = {}
+        merged: dict[str, Any] = dict(defaults or {})
         if config_file is not None:
             merged.update(_read_config_file(Path(config_file)))
         env = os.environ if environ is None else environ

@@ -61,7 +61,8 @@ def start(tmp_path: Path, *args: str) -> Iterator[Served]:
     log = tmp_path / f"serve-{port}.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mockserver", "serve", "--port", str(port), *args],
+            [sys.executable, "-m", "mockserver", "serve", "--port", str(port), "--smtp-port", "0", "--smtps-port", "0"]
+            + list(args),
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -164,7 +165,8 @@ def test_invalid_seed_file_exits_non_zero_naming_the_field(tmp_path: Path) -> No
         encoding="utf-8",
     )
     completed = subprocess.run(
-        [sys.executable, "-m", "mockserver", "serve", "--port", str(free_port()), "--seed", str(seed)],
+        [sys.executable, "-m", "mockserver", "serve", "--port", str(free_port()), "--smtp-port", "0"]
+        + ["--smtps-port", "0", "--seed", str(seed)],
         capture_output=True,
         timeout=30,
         check=False,
@@ -190,7 +192,9 @@ def test_port_in_use_exits_non_zero() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(main, ["serve", "--port", str(port), "--seed", "none"])
+        result = CliRunner().invoke(
+            main, ["serve", "--port", str(port), "--smtp-port", "0", "--smtps-port", "0", "--seed", "none"]
+        )
     assert result.exit_code == 3
     assert str(port) in result.output
 
@@ -258,3 +262,31 @@ def test_unknown_key_in_config_file_is_a_usage_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["serve", "--config", str(config_file), "--print-config"])
     assert result.exit_code == 2
     assert "prot" in result.output
+
+
+def test_serve_defaults_are_fixed_ports_and_request_logging_below_env_and_file(tmp_path: Path) -> None:
+    shown = json.loads(CliRunner().invoke(main, ["serve", "--print-config"]).output)
+    assert (shown["port"], shown["smtp_port"], shown["smtps_port"], shown["log_requests"]) == (8080, 2525, 4650, True)
+    env = {"CXMOCK_LOG_REQUESTS": "false", "CXMOCK_SMTP_PORT": "0"}
+    shown = json.loads(CliRunner().invoke(main, ["serve", "--print-config"], env=env).output)
+    assert shown["log_requests"] is False and shown["smtp_port"] == 0
+    config_file = tmp_path / "cxmock.yaml"
+    config_file.write_text("log_requests: false\nport: 9000\n", encoding="utf-8")
+    shown = json.loads(CliRunner().invoke(main, ["serve", "--config", str(config_file), "--print-config"]).output)
+    assert shown["log_requests"] is False and shown["port"] == 9000
+
+
+def test_smtp_allow_extends_the_loopback_default() -> None:
+    shown = json.loads(CliRunner().invoke(main, ["serve", "--smtp-allow", "10.0.0.5", "--print-config"]).output)
+    assert shown["smtp_allow"] == ["10.0.0.5"]
+    from mockserver.config import LOOPBACK_ALLOW, Config
+
+    assert Config(smtp_allow=("10.0.0.5",)).effective_smtp_allow == (*LOOPBACK_ALLOW, "10.0.0.5")
+    assert Config().effective_smtp_allow == LOOPBACK_ALLOW
+
+
+def test_secrets_stay_out_of_the_config_repr() -> None:
+    from mockserver.config import Config
+
+    config = Config(client_secret="cs-123456", admin_token="adm-654321", smtp_credentials=("u:pw-777",))
+    assert not any(secret in repr(config) for secret in ("cs-123456", "adm-654321", "pw-777"))

@@ -11,7 +11,7 @@ from mockserver.config import Config
 from mockserver.core.routing import resolve_smtp_target
 from mockserver.errors import BadRequest, MessageCode, SmtpTestFailed
 
-DEFAULT_ALLOW = Config().smtp_allow
+DEFAULT_ALLOW = Config().effective_smtp_allow
 SINK_PORTS = {"smtp": 2525, "smtps": 4465}
 
 
