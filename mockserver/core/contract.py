@@ -229,7 +229,8 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
             f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}"
         )
     validator = _validator(schema_name)
-    schema = component_schema(schema_name)
+    # the validator's own (cached, inlined) schema: inlining it again deep-copied the document on every request
+    schema: dict[str, Any] = validator.schema
     props: dict[str, Any] = schema.get("properties", {})
     known = list(props)
     unknown = [k for k in body if k not in props]
