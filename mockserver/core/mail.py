@@ -186,7 +186,9 @@ class MailStore:
         self._messages: OrderedDict[int, CapturedMessage] = OrderedDict()  # O(1) eviction of the oldest
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
+        self._by_correlation: dict[str, int] = {}  # X-Cxmock-Correlation -> message id, kept at capture
         self._captured = 0  # bumped by every add: a waiter can tell whether it missed one
+        self._generation = 0  # bumped by interrupt_waiters: a waiter started before it gives up
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -220,8 +222,14 @@ class MailStore:
                 _parsed=_parse(raw) if truncated else None,
             )
             self._messages[message.id] = message
+            correlation = _correlation_of(raw)
+            if correlation is not None:
+                self._by_correlation[correlation] = message.id
             while len(self._messages) > self.limit:
-                self._messages.popitem(last=False)
+                _, evicted = self._messages.popitem(last=False)
+                evicted_correlation = _correlation_of(evicted.raw)
+                if evicted_correlation is not None:
+                    self._by_correlation.pop(evicted_correlation, None)
             self._captured += 1
             self._cond.notify_all()
         return message
@@ -230,6 +238,17 @@ class MailStore:
         """Forget every message (ids keep increasing)."""
         with self._cond:
             self._messages.clear()
+            self._by_correlation.clear()
+
+    def interrupt_waiters(self) -> None:
+        """Wake every pending :meth:`wait_for` at once: each raises as if its timeout had passed.
+
+        Called when the server stops, so a long-poll does not hold the shutdown. Only waits already pending are
+        interrupted: a later :meth:`wait_for` waits normally.
+        """
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
 
     def attach_testconnection(
         self, correlation: str, info: Mapping[str, Any], transcript: Sequence[str]
@@ -271,11 +290,13 @@ class MailStore:
         )
 
     def find_by_correlation(self, correlation: str) -> CapturedMessage | None:
-        """The newest message whose ``X-Cxmock-Correlation`` header is ``correlation``, or ``None``."""
-        for message in reversed(self._snapshot()):
-            if message.correlation == correlation:
-                return message
-        return None
+        """The newest message whose ``X-Cxmock-Correlation`` header is ``correlation``, or ``None``.
+
+        An index kept at capture answers it: no stored message is scanned or parsed.
+        """
+        with self._cond:
+            message_id = self._by_correlation.get(correlation)
+            return self._messages.get(message_id) if message_id is not None else None
 
     def list(
         self,
@@ -298,31 +319,39 @@ class MailStore:
         from_: str | None = None,
         subject: str | None = None,
         since: int | str | datetime | None = None,
+        cancel: threading.Event | None = None,
     ) -> builtins.list[CapturedMessage]:
         """Block until at least ``count`` messages match the filters; return all that match, oldest first.
 
         Woken by each capture (no polling). After ``timeout`` seconds raises
-        :class:`~mockserver.errors.AssertionHelperError` listing the filters and what *was* captured.
+        :class:`~mockserver.errors.AssertionHelperError` listing the filters and what *was* captured; so does a
+        wait interrupted by :meth:`interrupt_waiters`, or one whose ``cancel`` event is set (checked under the lock
+        :meth:`interrupt_waiters` takes: set the event, then interrupt, and no wait can slip between the two).
         """
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         match = _matcher(to=to, from_=from_, subject=subject, since=since)
         deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            generation = self._generation
         while True:
             with self._cond:
                 captured, seen = builtins.list(self._messages.values()), self._captured
+                interrupted = self._generation != generation or (cancel is not None and cancel.is_set())
             found = [m for m in captured if match(m)]  # outside the lock: matching may parse
             remaining = deadline - time.monotonic()
-            if len(found) >= count or remaining <= 0:
+            if len(found) >= count or remaining <= 0 or interrupted:
                 break
             with self._cond:
-                if self._captured == seen:  # nothing new since the snapshot: sleep until an add
+                # nothing new since the snapshot and no interrupt: sleep until an add or an interrupt
+                if self._captured == seen and self._generation == generation and not (cancel and cancel.is_set()):
                     self._cond.wait(remaining)
         if len(found) >= count:
             return found
-        raise AssertionHelperError(
-            _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
-        )
+        message = _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
+        if interrupted:
+            message = "wait_for: interrupted (the server is stopping); " + message.removeprefix("wait_for: ")
+        raise AssertionHelperError(message)
 
     def _snapshot(self) -> builtins.list[CapturedMessage]:
         # Readers filter a copy outside the lock: parsing on first read must not stall the sink's add().
@@ -442,3 +471,16 @@ def _timeout_message(
         lines.extend(f"  {m.summary()}" for m in shown)
         lines.append("Filters are case-insensitive substrings of the envelope and the To/From/Subject headers.")
     return "\n".join(lines)
+
+
+_CORRELATION_LINE = re.compile(
+    rb"^" + CORRELATION_HEADER.encode() + rb"[ \t]*:[ \t]*([!-~]{1,128})[ \t]*\r?$", re.MULTILINE | re.IGNORECASE
+)
+
+
+def _correlation_of(raw: bytes) -> str | None:
+    """The ``X-Cxmock-Correlation`` value from the header block of ``raw`` (cheap: no MIME parsing)."""
+    end = raw.find(b"\r\n\r\n")
+    head = raw if end < 0 else raw[:end]
+    match = _CORRELATION_LINE.search(head)
+    return match.group(1).decode("ascii") if match else None

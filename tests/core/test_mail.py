@@ -237,3 +237,20 @@ def test_invalid_limits() -> None:
         MailStore(limit=0)
     with pytest.raises(ValueError):
         MailStore().wait_for(count=0)
+
+
+def test_find_by_correlation_uses_the_capture_index_and_forgets_evicted_mail() -> None:
+    from mockserver.core.mail import MailStore
+
+    store = MailStore(limit=2)
+    for n in range(3):
+        store.add(
+            f"X-Cxmock-Correlation: c{n}\r\nSubject: s{n}\r\n\r\nbody".encode(),
+            mail_from="a@x.org",
+            rcpt_tos=["b@x.org"],
+        )
+    assert store.find_by_correlation("c0") is None  # evicted with its index entry
+    found = store.find_by_correlation("c2")
+    assert found is not None and found.subject == "s2"
+    store.clear()
+    assert store.find_by_correlation("c2") is None
