@@ -7,7 +7,6 @@ The rule shape is described in ``core/fault_rules.py``.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import math
 import re
@@ -25,6 +24,7 @@ from .fault_rules import (
     SMTP_STAGES,
     Rule,
 )
+from .lint import did_you_mean
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "DEFAULT_HANG_SECONDS", "DEFAULT_RETRY_AFTER", "parse_rules"]
 
@@ -59,10 +59,10 @@ def _fail(where: str, message: str) -> ConfigError:
 def _check_keys(data: Mapping[str, Any], known: tuple[str, ...], where: str, what: str = "", note: str = "") -> None:
     for key in data:
         if key not in known:
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            did_you_mean = f"; did you mean {hint[0]!r}?" if hint else ""
+            hint = did_you_mean(str(key), known)
+            suggestion = f"; did you mean {hint!r}?" if hint else ""
             listed = ", ".join(known) if known else "none"
-            raise _fail(f"{where}.{key}", f"unknown key{what} (known keys: {listed}){did_you_mean}{note}")
+            raise _fail(f"{where}.{key}", f"unknown key{what} (known keys: {listed}){suggestion}{note}")
 
 
 def _is_number(value: Any) -> bool:
@@ -242,8 +242,8 @@ def _parse_action(data: Any, kind: str, where: str) -> dict[str, Any]:
                 f"{atype!r} is {other} action, but this is {kind_label} rule ({why}); "
                 f"{kind.upper()} actions: {', '.join(allowed)}",
             )
-        hint = difflib.get_close_matches(str(atype), allowed, n=1)
-        tail = f"; did you mean {hint[0]!r}?" if hint else ""
+        hint = did_you_mean(str(atype), allowed)
+        tail = f"; did you mean {hint!r}?" if hint else ""
         raise _fail(f"{where}.type", f"must be one of {', '.join(allowed)}, got {atype!r}{tail}")
     _check_keys(a, ("type", *_ACTION_KEYS[atype]), where, f" for action {atype!r}")
     out: dict[str, Any] = {"type": atype}
