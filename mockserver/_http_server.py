@@ -26,6 +26,7 @@ from cheroot import server as cheroot_server
 from cheroot import wsgi
 from werkzeug.exceptions import BadRequest
 
+from .config import reachable_host
 from .errors import ServerError
 from .http.faults import ABORT_KEY, SOCKET_KEY, STOPPING_KEY
 
@@ -251,9 +252,7 @@ class HttpServer:
             self._error = exc
 
     def _wait_ready(self, timeout: float) -> None:
-        # bandit B104: a comparison, not a bind: a wildcard listener is reached on loopback
-        wildcard = self.host in ("0.0.0.0", "")  # nosec B104
-        host = "127.0.0.1" if wildcard else ("::1" if self.host == "::" else self.host)
+        host = reachable_host(self.host)
         try:
             with socket.create_connection((host, self.port), timeout=timeout) as sock:
                 sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
@@ -270,6 +269,12 @@ class HttpServer:
         """Re-raise an error of the server thread in the caller."""
         if self._error is not None:
             raise ServerError(f"the HTTP server thread failed: {self._error!r}") from self._error
+
+    def signal_stopping(self) -> None:
+        """Set ``environ[STOPPING_KEY]`` of every request, in flight or new: delays, hangs and waits end now.
+
+        :meth:`stop` does it too; call this first to wake other waiters only once no new wait can begin."""
+        self._stopping.set()
 
     def stop(self) -> None:
         """Stop accepting, let in-flight requests finish (up to 5 s), close every socket, join the thread."""

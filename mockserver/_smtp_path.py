@@ -12,7 +12,7 @@ import socket
 import ssl
 from typing import Any
 
-from .config import Config
+from .config import Config, reachable_host
 from .core.mail import MailStore
 from .core.routing import resolve_smtp_target
 from .core.state import State
@@ -86,12 +86,7 @@ class SmtpPath:
         :raises BadRequest: host not allowed (direct mode); no socket is opened to it.
         :raises SmtpTestFailed: the session failed; names the stage, quotes the reply, carries the transcript.
         """
-        sink_host = self.config.smtp_host
-        # bandit B104: a comparison, not a bind: a wildcard listener is reached on loopback
-        if sink_host in ("0.0.0.0", ""):  # nosec B104
-            sink_host = "127.0.0.1"
-        elif sink_host == "::":
-            sink_host = "::1"
+        sink_host = reachable_host(self.config.smtp_host)
         address, port = resolve_smtp_target(
             mode=self.config.smtp_mode,
             host=fields["host"],

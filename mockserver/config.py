@@ -18,7 +18,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["Config", "DEFAULT_CLIENT_SECRET", "LOOPBACK_ALLOW", "SECRET_FIELDS"]
+__all__ = ["Config", "DEFAULT_CLIENT_SECRET", "LOOPBACK_ALLOW", "SECRET_FIELDS", "reachable_host"]
 
 DEFAULT_CLIENT_SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
 
@@ -29,6 +29,15 @@ LOOPBACK_ALLOW = ("127.0.0.0/8", "::1", "localhost")
 SECRET_FIELDS = frozenset({"client_secret", "admin_token", "smtp_credentials"})
 
 ENV_PREFIX = "CXMOCK_"
+
+
+def reachable_host(bind_host: str) -> str:
+    """The address a client on this machine uses to reach a listener bound to ``bind_host``: a wildcard bind
+    (``0.0.0.0``, ``::``, empty) is reached on loopback; any other address as it is."""
+    # bandit B104: a comparison, not a bind
+    if bind_host in ("0.0.0.0", ""):  # nosec B104
+        return "127.0.0.1"
+    return "::1" if bind_host == "::" else bind_host
 
 
 @dataclass(frozen=True)
