@@ -20,10 +20,8 @@ import click
 from .config import Config
 from .errors import ConfigError
 
-EXIT_OK = 0
+#: ``check``/``report``: unhealthy, or violations at or above --fail-on (``serve``'s codes are in runner.py)
 EXIT_UNHEALTHY = 1
-EXIT_USAGE = 2
-EXIT_STARTUP_FAILURE = 3
 
 _HELP = {
     "host": "Address to bind (CXMOCK_HOST; 0.0.0.0 in containers).",

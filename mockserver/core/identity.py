@@ -23,7 +23,6 @@ __all__ = ["Client", "Identity", "TokenInfo", "User", "MANAGE_SYSTEM_SETTINGS", 
 
 MANAGE_SYSTEM_SETTINGS = "Manage System Settings"
 API_SCOPE = "access_control_api"
-KNOWN_SCOPES = frozenset({"access_control_api", "sast_rest_api", "offline_access", "openid", "profile", "sast_api"})
 MAX_TOKENS = 10_000
 
 
