@@ -50,7 +50,9 @@ class MockServer:
         self._smtp = SmtpPath(self.config, self.state)
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
-        self.app = create_app(self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem)
+        self.app = create_app(
+            self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem, ports=self._bound_ports
+        )
         if start:
             self.start()
 
@@ -204,6 +206,11 @@ class MockServer:
     def ports(self) -> dict[str, int]:
         """The bound ports by listener: ``{"http": ..., "smtp": ..., "smtps": ...}``."""
         return {"http": self.http_port, **self._smtp.sink.ports}
+
+    def _bound_ports(self) -> dict[str, int]:
+        """What ``GET /_mock/health`` reports: :meth:`ports`, without ``http`` during the start-up probe."""
+        http = self._http
+        return {**({"http": http.port} if http is not None else {}), **self._smtp.sink.ports}
 
     def __repr__(self) -> str:
         where = self.base_url if self.running else "stopped"

@@ -60,6 +60,26 @@ def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_readme_pytest_example_passes_against_an_external_server(pytester: pytest.Pytester) -> None:
+    """``--cxmock-url``: the same example, unchanged, against a server outside the pytest process (#6)."""
+    pytester.makepyfile(test_readme_example=example("pytest"))
+    with MockServer(host="127.0.0.1") as external:
+        result = pytester.runpytest_subprocess(
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "no:schemathesis",
+            "-p",
+            "no:hypothesispytest",
+            f"--cxmock-url={external.base_url}",
+            timeout=120,
+        )
+        result.assert_outcomes(passed=1)
+        # it ran against the external server: the call and the mail are in its journal and sink
+        external.assert_called("testSmtpConnection", times=1, status=200)
+        assert [m.auth_user for m in external.sink.messages] == ["mailer"]
+
+
 def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     exec(compile(example("python"), "README.md:python-example", "exec"), {})  # noqa: S102 - our own README
     assert '"smtp"' in capsys.readouterr().out.replace("'", '"')

@@ -42,6 +42,7 @@ def create_app(
     smtp_test: Callable[[dict[str, Any]], str | None] | None = None,
     reset: Callable[[], None] | None = None,
     ca_pem: Callable[[], bytes] | None = None,
+    ports: Callable[[], dict[str, int]] | None = None,
 ) -> Flask:
     """The Flask app of one mock server.
 
@@ -50,6 +51,7 @@ def create_app(
         the captured mail (or None); raises ``SmtpTestFailed``.
     :param ca_pem: returns the SMTP sink's CA certificate (``GET /_mock/smtp/ca.pem``).
     :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
+    :param ports: returns the bound ports by listener, reported by ``GET /_mock/health`` (omitted without it).
     """
     app = Flask(__name__)
     # "//SMTPSettings" is an unknown path (404), not a 308 to a URL built from the client's Host header
@@ -76,6 +78,8 @@ def create_app(
     app.extensions["cxmock.smtp_test"] = smtp_test or _no_smtp
     app.extensions["cxmock.reset"] = reset or state.reset
     app.extensions["cxmock.ca_pem"] = ca_pem or _no_ca
+    if ports is not None:
+        app.extensions["cxmock.ports"] = ports
     smorest = _Api(app)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)

@@ -54,7 +54,11 @@ def json_body() -> Any:
 @blp.get("/health")
 def health() -> Response:
     st = state()
-    return ok({"status": "ok", "settings": len(st.settings)})
+    body: dict[str, Any] = {"status": "ok", "settings": len(st.settings)}
+    ports = current_app.extensions.get("cxmock.ports")
+    if ports is not None:  # the runtime's bound ports: what RemoteServer.ports() reports
+        body["ports"] = ports()
+    return ok(body)
 
 
 @blp.post("/reset")
