@@ -77,6 +77,10 @@ class MockServer:
         with self._lock:
             http, self._http = self._http, None
         if http is not None:
+            # a long-poll (GET /_mock/messages?wait=) holds a worker thread: end it before the HTTP server waits for
+            # its workers. The event first, so a wait that begins now sees it, then wake the waits already pending.
+            http.signal_stopping()
+            self.state.mail.interrupt_waiters()
             http.stop()
             self._smtp.stop()
 

@@ -3,17 +3,45 @@
 ``GET /_mock/messages`` (filters ``to``, ``from``, ``subject``, ``since``; ``wait=N&count=K`` blocks up to N s
 for K matches, event-driven), ``GET /_mock/messages/<id>``, ``GET /_mock/messages/<id>/raw``,
 ``DELETE /_mock/messages``, ``GET /_mock/smtp/ca.pem``. They hang on the admin blueprint (same lock).
+
+A long-poll holds one of the HTTP server's worker threads, so at most :func:`long_poll_limit` of them wait at once
+(a quarter of ``http_threads``); another one is answered 429 with ``Retry-After: 1``. A wait ends early, answering
+what matches now, when the server stops (``environ[STOPPING_KEY]`` and ``MailStore.interrupt_waiters``).
 """
 
 from __future__ import annotations
 
+import threading
+
 from flask import Response, current_app, request
 
 from ..core.mail import CapturedMessage
-from ..errors import AssertionHelperError, BadRequest
+from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
 from .admin import blp, ok, state
+from .faults import STOPPING_KEY
 
 MAX_WAIT_S = 60.0
+_SLOTS_KEY = "cxmock.long_poll_slots"
+_SLOTS_LOCK = threading.Lock()
+
+
+class TooManyLongPolls(ApiError):
+    status = 429
+    message_code = MessageCode.RATE_LIMITED
+
+
+def long_poll_limit(http_threads: int) -> int:
+    """How many ``?wait=`` requests may wait at once: a quarter of the worker threads, at least one."""
+    return max(1, http_threads // 4)
+
+
+def _slots() -> tuple[threading.BoundedSemaphore, int]:
+    with _SLOTS_LOCK:
+        slots: tuple[threading.BoundedSemaphore, int] | None = current_app.extensions.get(_SLOTS_KEY)
+        if slots is None:
+            limit = long_poll_limit(state().config.http_threads)
+            slots = current_app.extensions[_SLOTS_KEY] = (threading.BoundedSemaphore(limit), limit)
+    return slots
 
 
 def _filters() -> dict[str, str | None]:
@@ -45,10 +73,20 @@ def list_messages() -> Response:
     count = int(_number("count", 1, low=1, high=10_000))
     try:
         if wait > 0:
+            slots, limit = _slots()
+            if not slots.acquire(blocking=False):
+                raise TooManyLongPolls(
+                    f"too many long-polls: at most {limit} GET /_mock/messages?wait= requests may wait at once "
+                    f"(each holds one of the server's {state().config.http_threads} worker threads); retry after 1 s, "
+                    "or poll without wait",
+                    headers={"Retry-After": "1"},
+                )
             try:
-                found = mail.wait_for(count, wait, since=since_arg, **filters)
+                found = mail.wait_for(count, wait, since=since_arg, cancel=request.environ.get(STOPPING_KEY), **filters)
             except AssertionHelperError:
-                found = mail.list(since=since_arg, **filters)  # timed out: answer what matches now
+                found = mail.list(since=since_arg, **filters)  # timed out or interrupted: answer what matches now
+            finally:
+                slots.release()
         else:
             found = mail.list(since=since_arg, **filters)
     except ValueError as exc:

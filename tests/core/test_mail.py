@@ -182,6 +182,68 @@ def test_wait_for_is_woken_by_a_capture_from_another_thread() -> None:
     assert [m.rcpt_tos for m in result] == [["target@y"], ["target@z"]]  # type: ignore[attr-defined]
 
 
+class _SignallingCondition(threading.Condition):
+    """A Condition that says when a waiter is about to sleep (still holding the lock, so no notify is missed)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.sleeping.set()
+        return super().wait(timeout)
+
+
+def _wait_in_thread(store: MailStore, **kwargs: object) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def waiter() -> None:
+        try:
+            outcome.append(store.wait_for(**kwargs))  # type: ignore[arg-type]
+        except AssertionHelperError as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    return thread, outcome
+
+
+def test_interrupt_waiters_wakes_a_pending_wait_and_a_later_wait_is_normal() -> None:
+    store = MailStore()
+    cond = store._cond = _SignallingCondition()
+    thread, outcome = _wait_in_thread(store, count=1, timeout=30, to="target")
+    assert cond.sleeping.wait(10)
+    store.interrupt_waiters()
+    thread.join(10)
+    assert not thread.is_alive()
+    (error,) = outcome
+    assert isinstance(error, AssertionHelperError) and "interrupted (the server is stopping)" in str(error)
+    # only pending waits are interrupted: the next one waits for its message
+    cond.sleeping.clear()
+    thread, outcome = _wait_in_thread(store, count=1, timeout=30, to="target")
+    assert cond.sleeping.wait(10)
+    store.add(simple(), mail_from="a@x", rcpt_tos=["target@y"])
+    thread.join(10)
+    assert not thread.is_alive()
+    assert [[m.rcpt_tos for m in found] for found in outcome] == [[["target@y"]]]  # type: ignore[attr-defined]
+
+
+def test_a_set_cancel_event_ends_a_wait_before_or_during_it() -> None:
+    store = MailStore()
+    cancel = threading.Event()
+    cancel.set()
+    with pytest.raises(AssertionHelperError, match="interrupted"):
+        store.wait_for(count=1, timeout=30, cancel=cancel)
+    cond = store._cond = _SignallingCondition()
+    cancel.clear()
+    thread, outcome = _wait_in_thread(store, count=1, timeout=30, cancel=cancel)
+    assert cond.sleeping.wait(10)
+    cancel.set()
+    store.interrupt_waiters()
+    thread.join(10)
+    assert not thread.is_alive() and isinstance(outcome[0], AssertionHelperError)
+
+
 def test_wait_for_timeout_lists_what_was_captured_and_the_filters() -> None:
     store = MailStore()
     store.add(simple("Welcome"), mail_from="noreply@example.com", rcpt_tos=["bob@example.org"])
