@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from ._faults import Faults
 from ._http_server import HttpServer
 from ._smtp_path import SmtpPath
-from .config import Config
+from .config import Config, reachable_host
 from .core.contract import JSON_V1, parse_seed
 from .core.journal_entry import JournalEntry
 from .core.lint_report import assert_no_violations
@@ -50,6 +51,7 @@ class MockServer:
         self._smtp = SmtpPath(self.config, self.state)
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
+        self._header_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
         self.app = create_app(
             self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem, ports=self._bound_ports
         )
@@ -112,13 +114,8 @@ class MockServer:
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT`` (the admin API is at ``base_url + "/_mock"``)."""
-        host = self.config.host
-        # bandit B104: a comparison, not a bind: a wildcard listener is reached on loopback
-        if host in ("0.0.0.0", ""):  # nosec B104
-            host = "127.0.0.1"
-        elif ":" in host:
-            host = "[::1]" if host == "::" else f"[{host}]"
-        return f"http://{host}:{self.http_port}"
+        host = reachable_host(self.config.host)
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.http_port}"
 
     @property
     def api_url(self) -> str:
@@ -146,8 +143,16 @@ class MockServer:
         return token
 
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
-        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``."""
-        return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``.
+
+        The token is reused for half its lifetime (a session calling this per request does not flood the token
+        store, which keeps the newest 10 000); :meth:`token` always issues a fresh one."""
+        now = time.monotonic()
+        cached = self._header_tokens.get((username, password))
+        if cached is None or now >= cached[1]:
+            cached = (self.token(username, password), now + self.config.token_lifetime / 2)
+            self._header_tokens[(username, password)] = cached
+        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
         """Replace the stored settings with ``records`` (API JSON shape, ``id`` optional).
