@@ -11,6 +11,7 @@ Malformed HTTP is refused with a 4xx and never reaches the app half-parsed: requ
 64 KiB (413/414), a header name that is not an RFC 9110 token (``Bad Name:``, ``Name :``), a request with both
 ``Content-Length`` and ``Transfer-Encoding`` (RFC 9112 §6.1: a smuggling attempt; 400 and the connection closed), a
 malformed chunked body (400). Cheroot's 505 (HTTP version) and 501 (transfer coding) become 400: no input gets a 5xx.
+Every answer cheroot writes itself is in the vendor error shape (``application/json;v=1.0``) and closes the connection.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ import struct
 import threading
 from typing import Any
 
+from cheroot import errors as cheroot_errors
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from werkzeug.exceptions import BadRequest
 
 from .config import reachable_host
-from .errors import ServerError
+from .core.contract import JSON_V1
+from .errors import MessageCode, ServerError
+from .http.errors import json_bytes
 from .http.faults import ABORT_KEY, SOCKET_KEY, STOPPING_KEY
 
 __all__ = ["HttpServer", "SOCKET_KEY"]
@@ -66,12 +70,57 @@ class _Request(cheroot_server.HTTPRequest):
             return False
         return True
 
-    def simple_response(self, status: Any, msg: str = "") -> None:
-        replacement = _CLIENT_FAULTS.get(str(status)[:3])
+    def simple_response(self, status: Any, msg: Any = "") -> None:
+        """Cheroot's own answer (malformed request line or headers, head too large, timeout...), in the vendor error
+        shape: ``{"messageCode", "messageDetails"}`` as ``application/json;v=1.0``, then the connection closed (the
+        rest of the stream cannot be trusted). Replaces ``HTTPRequest.simple_response``, which writes text/plain."""
+        if self.sent_headers:  # a response has begun: a second status line would corrupt it
+            self.close_connection = True
+            return
+        status = str(status)
+        replacement = _CLIENT_FAULTS.get(status[:3])
         if replacement is not None:  # a malformed request is the client's fault: 400, never a 5xx
             status, msg = "400 Bad Request", replacement
-            self.close_connection = True
-        super().simple_response(status, msg)
+        # unlike cheroot, 413/414 stay as they are for HTTP/1.0 (which treats an unknown 4xx as 400): a 414 comes
+        # before the request line is read, when cheroot takes every client for HTTP/1.0 and so never sent one
+        code = int(status[:3])
+        text = msg.decode("latin-1") if isinstance(msg, bytes) else str(msg or "")
+        body = json_bytes({"messageCode": _message_code(code), "messageDetails": _details(code, status, text)})
+        head = (
+            f"{self.server.protocol} {status}\r\n"
+            f"Content-Type: {JSON_V1}\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        self.sent_headers = True
+        self.close_connection = True
+        try:
+            self.conn.wfile.write(head.encode("latin-1") + body)
+        except OSError as exc:
+            if exc.args[0] not in cheroot_errors.socket_errors_to_ignore:
+                raise
+
+
+def _message_code(status: int) -> int:
+    if status in (413, 414):
+        return MessageCode.PAYLOAD_TOO_LARGE
+    if status == 405:
+        return MessageCode.METHOD_NOT_ALLOWED
+    if status >= 500:
+        return MessageCode.MOCK_INTERNAL
+    return MessageCode.INVALID_BODY
+
+
+def _details(status: int, reason: str, text: str) -> str:
+    """A sentence for ``messageDetails``: what was wrong with the request, from cheroot's message when it has one."""
+    what = text.strip().rstrip(".") or reason[4:].strip() or "malformed request"
+    if status == 408:
+        return f"request timeout: the request was not received in time ({what}); the connection is closed"
+    if status in (413, 414):
+        return f"request too large: {what}; the connection is closed"
+    if status >= 500:
+        return f"the HTTP server could not answer ({what}); the connection is closed"
+    return f"malformed HTTP request: {what}; the connection is closed"
 
 
 class _ChunkedInput:

@@ -328,6 +328,55 @@ def test_garbage_on_the_socket_does_not_kill_the_server(server: MockServer) -> N
     server.check()
 
 
+SERVER_LEVEL_REFUSALS = {
+    "bad-header-name": (b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nBad Name: <b>&\r\n\r\n", 400),
+    "http-2.0": (b"GET /_mock/health HTTP/2.0\r\nHost: x\r\n\r\n", 400),
+    "cl-and-te": (
+        b"POST /_mock/seed HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+    ),
+    "head-over-64k": (b"GET /_mock/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 413),
+    "uri-over-64k": (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+    "te-gzip": (b"POST /_mock/seed HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n{}", 400),
+}
+
+
+@pytest.mark.parametrize("name", list(SERVER_LEVEL_REFUSALS))
+def test_the_http_server_refuses_malformed_requests_in_the_vendor_error_shape(server: MockServer, name: str) -> None:
+    """What cheroot answers itself (the app never sees the request) is a 4xx in the vendor error shape, not
+    cheroot's text/plain, and the connection is closed after it."""
+    data, status = SERVER_LEVEL_REFUSALS[name]
+    received = b""
+    with socket.create_connection(("127.0.0.1", server.http_port), timeout=10) as sock:
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before the whole head was sent: the answer is still readable
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} "), received[:300]
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert headers["content-type"] == JSON_V1
+    assert headers["connection"] == "close"
+    assert int(headers["content-length"]) == len(body)
+    payload = json.loads(body)
+    assert set(payload) == {"messageCode", "messageDetails"}
+    assert isinstance(payload["messageCode"], int) and payload["messageCode"] >= 10000
+    assert payload["messageDetails"].endswith("the connection is closed")
+    assert b"<" not in body and b">" not in body and b"&" not in body
+    with requests.get(server.base_url + "/_mock/health", timeout=10) as response:
+        assert response.status_code == 200
+    server.check()
+
+
 def test_chunked_body_over_the_limit_is_413(server: MockServer) -> None:
     """Without Content-Length the limit still holds (the body is read up to limit + 1 bytes)."""
 

@@ -18,15 +18,20 @@ from ..errors import ApiError, MessageCode, OAuthError
 log = logging.getLogger("cxmock.http")
 
 
-def json_response(
-    body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
-) -> Response:
+def json_bytes(body: Any) -> bytes:
+    """``body`` as compact UTF-8 JSON, with ``<``, ``>`` and ``&`` escaped (also used for the HTTP server's own 4xx)."""
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
     # echoed input stays data: "<", ">" and "&" only occur inside JSON strings, where \u escapes mean the same
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     # a lone surrogate (a client's JSON "\ud800", kept in the journal) has no UTF-8 form: "backslashreplace" writes it
     # as that same JSON escape (it can only occur inside a JSON string, where json.dumps escaped every backslash)
-    response = Response(data.encode("utf-8", "backslashreplace"), status=status, content_type=content_type)
+    return data.encode("utf-8", "backslashreplace")
+
+
+def json_response(
+    body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
+) -> Response:
+    response = Response(json_bytes(body), status=status, content_type=content_type)
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

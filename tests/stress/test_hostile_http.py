@@ -1,9 +1,9 @@
 """Hostile HTTP input: the corpus in ``tests/corpus/hostile_http.yaml``, sent over raw sockets, all refused.
 
 Every case is answered with a 4xx in the vendor error shape ``{"messageCode": int, "messageDetails": str}`` (or the
-OAuth2 error body on the token endpoint) where the request reaches the app, or with a 4xx from the HTTP server / a
-closed connection for bytes that are not valid HTTP; never a 5xx, never a hang, never a traceback in the log, and
-the server answers a normal request after each case. Idle and slow clients do not block others.
+OAuth2 error body on the token endpoint) where the request reaches the app; bytes that are not valid HTTP get a 4xx
+in that same shape from the HTTP server itself, or a closed connection. Never a 5xx, never a hang, never a traceback
+in the log, and the server answers a normal request after each case. Idle and slow clients do not block others.
 
 The corpus format is documented at the top of the YAML file; :func:`expand` turns it into :class:`Case` objects.
 """
@@ -457,7 +457,7 @@ def test_hostile_request_is_refused_without_a_5xx(
     for response in result.responses:
         assert response.status < 500, f"{case.name}: {response.status} {response.body[:300]!r}"
     if case.expect == "wire":
-        # a 4xx from the HTTP server (any body; JSON ones in the vendor shape), or a closed connection
+        # a 4xx in the vendor error shape (from the app or the HTTP server itself), or a closed connection
         assert final or result.closed, f"{case.name}: neither an answer nor a close: {result.leftover[:200]!r}"
         assert not result.leftover.startswith(b"HTTP/1.1 5"), result.leftover[:200]
         if case.ok_first:
@@ -466,9 +466,7 @@ def test_hostile_request_is_refused_without_a_5xx(
         if case.single_response:
             assert len(final) == 1, f"{case.name}: the smuggled request was answered: {[r.status for r in final]}"
         for response in final:
-            assert 400 <= response.status < 500, f"{case.name}: {response.status} {response.body[:300]!r}"
-            if response.headers.get("content-type", "").startswith("application/json"):
-                assert_vendor_error(response, Case(case.name, "api"))
+            assert_vendor_error(response, Case(case.name, "api"))
     else:
         assert final, f"{case.name}: no response (closed={result.closed}, got {result.leftover[:200]!r})"
         assert_vendor_error(final[0], case)
