@@ -12,6 +12,7 @@ return :class:`~mockserver.core.journal_entry.JournalEntry` objects, ``sink.mess
 from __future__ import annotations
 
 import builtins
+import copy
 import json
 import time
 import urllib.error
@@ -26,6 +27,7 @@ from typing import Any
 from .config import DEFAULT_CLIENT_SECRET
 from .core.contract import JSON_V1
 from .core.fault_files import preset_names
+from .core.identity import password_grant
 from .core.journal_assert import assert_called
 from .core.journal_entry import JournalEntry
 from .core.lint import Violation
@@ -141,14 +143,7 @@ class RemoteServer:
     def token(  # nosec B107
         self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
     ) -> str:
-        form = {
-            "grant_type": "password",
-            "username": username,
-            "password": password,
-            "scope": scope,
-            "client_id": "resource_owner_client",
-            "client_secret": self.client_secret,
-        }
+        form = password_grant(username, password, scope=scope, client_secret=self.client_secret)
         try:
             token: str = self.call("POST", "/cxrestapi/auth/identity/connect/token", form=form)["access_token"]
         except ServerError as exc:
@@ -404,6 +399,7 @@ class RemoteMessage:
     testconnection: dict[str, Any] | None = None
     transcript: list[str] | None = None
     _server: RemoteServer | None = field(default=None, compare=False)
+    _source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], server: RemoteServer | None = None) -> RemoteMessage:
@@ -429,6 +425,7 @@ class RemoteMessage:
             testconnection=dict(data["testconnection"]) if data.get("testconnection") is not None else None,
             transcript=list(data["transcript"]) if data.get("transcript") is not None else None,
             _server=server,
+            _source=dict(data),
         )
 
     @property
@@ -439,28 +436,8 @@ class RemoteMessage:
         return self._server.fetch("GET", f"/_mock/messages/{self.id}/raw")
 
     def to_dict(self) -> dict[str, Any]:
-        """The same camelCase dict as ``CapturedMessage.to_dict()``."""
-        return {
-            "id": self.id,
-            "receivedAt": self.received_at,
-            "mailFrom": self.mail_from,
-            "rcptTos": list(self.rcpt_tos),
-            "subject": self.subject,
-            "from": self.from_,
-            "to": self.to,
-            "date": self.date,
-            "messageId": self.message_id,
-            "text": self.text,
-            "size": self.size,
-            "rawSize": self.raw_size,
-            "rawTruncated": self.raw_truncated,
-            "peer": self.peer,
-            "listener": self.listener,
-            "tls": dict(self.tls) if self.tls is not None else None,
-            "authUser": self.auth_user,
-            "testconnection": dict(self.testconnection) if self.testconnection is not None else None,
-            "transcript": list(self.transcript) if self.transcript is not None else None,
-        }
+        """The same camelCase dict as ``CapturedMessage.to_dict()``: the one the server sent."""
+        return copy.deepcopy(self._source)
 
     def summary(self) -> str:
         """One line for error messages: ``#3 from=<a@x> to=<b@y> subject='Hello'``."""

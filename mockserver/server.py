@@ -19,6 +19,7 @@ from ._http_server import HttpServer
 from ._smtp_path import SmtpPath
 from .config import Config, reachable_host
 from .core.contract import JSON_V1, parse_seed
+from .core.identity import password_grant
 from .core.journal_entry import JournalEntry
 from .core.lint_report import assert_no_violations
 from .core.state import State
@@ -128,14 +129,7 @@ class MockServer:
         self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
     ) -> str:
         """An access token for ``username`` (issued in-process, exactly as the token endpoint would)."""
-        form = {
-            "grant_type": "password",
-            "username": username,
-            "password": password,
-            "scope": scope,
-            "client_id": "resource_owner_client",
-            "client_secret": self.config.client_secret,
-        }
+        form = password_grant(username, password, scope=scope, client_secret=self.config.client_secret)
         try:
             token: str = self.state.identity.issue(form)["access_token"]
         except OAuthError as exc:

@@ -19,7 +19,16 @@ import yaml
 
 from ..errors import ConfigError, Forbidden, MessageCode, OAuthError, Unauthorized
 
-__all__ = ["Client", "Identity", "TokenInfo", "User", "MANAGE_SYSTEM_SETTINGS", "API_SCOPE", "load_users"]
+__all__ = [
+    "Client",
+    "Identity",
+    "TokenInfo",
+    "User",
+    "MANAGE_SYSTEM_SETTINGS",
+    "API_SCOPE",
+    "load_users",
+    "password_grant",
+]
 
 MANAGE_SYSTEM_SETTINGS = "Manage System Settings"
 API_SCOPE = "access_control_api"
@@ -84,6 +93,20 @@ def parse_users(data: Any, *, default_secret: str, source: str = "users") -> tup
     if not users:
         raise ConfigError(f"{source}: no users defined")
     return users, clients
+
+
+def password_grant(
+    username: str, password: str, *, scope: str, client_secret: str, client_id: str = "resource_owner_client"
+) -> dict[str, str]:
+    """The form of a token request (OAuth2 resource-owner password grant), as the vendor's clients send it."""
+    return {
+        "grant_type": "password",
+        "username": username,
+        "password": password,
+        "scope": scope,
+        "client_id": client_id,
+        "client_secret": client_secret,
+    }
 
 
 class Identity:
