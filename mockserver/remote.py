@@ -7,42 +7,35 @@ What a test reads comes back as the same kind of object as in process: ``request
 return :class:`~mockserver.core.journal_entry.JournalEntry` objects, ``sink.messages`` / ``sink.wait_for()``
 :class:`RemoteMessage` objects with the attributes of :class:`~mockserver.core.mail.CapturedMessage`, and
 ``faults.add()`` / ``faults.preset()`` a :class:`RemoteFaultHandle` usable as a context manager.
+
+This module holds the transport and the server surface; the mail side lives in ``mockserver._remote_mail``, the fault
+side in ``mockserver._remote_faults`` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import builtins
-import copy
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
-from types import TracebackType
 from typing import Any
 
+from ._remote_faults import RemoteFaultHandle as RemoteFaultHandle
+from ._remote_faults import RemoteFaults as RemoteFaults
+from ._remote_http import _HttpError
+from ._remote_mail import RemoteMessage as RemoteMessage
+from ._remote_mail import RemoteSink as RemoteSink
 from .config import DEFAULT_CLIENT_SECRET
 from .core.contract import JSON_V1
-from .core.fault_files import preset_names
 from .core.identity import password_grant
 from .core.journal_assert import assert_called
 from .core.journal_entry import JournalEntry
 from .core.lint import Violation
 from .core.lint_report import assert_no_violations
-from .errors import AssertionHelperError, ConfigError, ServerError
+from .errors import ConfigError, ServerError
 
 __all__ = ["RemoteFaultHandle", "RemoteFaults", "RemoteMessage", "RemoteServer", "RemoteSink"]
-
-
-class _HttpError(ServerError):
-    """A 4xx/5xx answer of the remote server; ``status`` is the code."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 class RemoteServer:
@@ -207,322 +200,3 @@ def journal_entry(data: Mapping[str, Any]) -> JournalEntry:
         user=data.get("user"),
         remote=data.get("remote") or "",
     )
-
-
-# -- faults ------------------------------------------------------------------------------------------------------
-
-
-class RemoteFaultHandle:
-    """The rules added by one ``RemoteFaults.add``/``preset`` call; a context manager removing them on exit.
-
-    The counters are read from ``GET /_mock/faults``; after the rules are removed (or a reset dropped them) they
-    keep their last known values.
-    """
-
-    def __init__(self, faults: RemoteFaults, rules: Iterable[Mapping[str, Any]]) -> None:
-        self._faults = faults
-        self._last = {str(rule["id"]): dict(rule) for rule in rules}
-
-    @property
-    def id(self) -> str:
-        """The id of the (first) rule."""
-        return self.ids[0]
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(self._last)
-
-    def _refresh(self) -> set[str]:
-        """Update the last known infos from the server; the ids still installed."""
-        installed = set()
-        for rule in self._faults.list():
-            rule_id = str(rule.get("id"))
-            if rule_id in self._last:
-                self._last[rule_id] = dict(rule)
-                installed.add(rule_id)
-        return installed
-
-    def info(self) -> builtins.list[dict[str, Any]]:
-        """The rules as in ``RemoteFaults.list()`` (their last known state once removed)."""
-        self._refresh()
-        return [dict(rule) for rule in self._last.values()]
-
-    @property
-    def hits(self) -> int:
-        """How many times the rule(s) fired."""
-        return sum(int(rule.get("hits") or 0) for rule in self.info())
-
-    @property
-    def seen(self) -> int:
-        """How many matching events reached the rule(s)."""
-        return sum(int(rule.get("seen") or 0) for rule in self.info())
-
-    @property
-    def active(self) -> bool:
-        """Whether any of the rules is still installed."""
-        return bool(self._refresh())
-
-    def remove(self) -> bool:
-        """Remove the rule(s); False if none was still installed."""
-        self._refresh()  # the final counters
-        removed = False
-        for rule_id in self.ids:
-            removed = self._faults.remove(rule_id) or removed
-        return removed
-
-    def __enter__(self) -> RemoteFaultHandle:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.remove()
-
-    def __repr__(self) -> str:
-        return f"<RemoteFaultHandle {', '.join(self.ids)}>"
-
-
-class RemoteFaults:
-    """Fault rules of a remote server (``/_mock/faults``), with the surface of ``MockServer.faults``."""
-
-    def __init__(self, server: RemoteServer) -> None:
-        self._server = server
-
-    def _post(self, body: Any) -> RemoteFaultHandle:
-        try:
-            added = self._server.call("POST", "/_mock/faults", body=body)
-        except _HttpError as exc:
-            if exc.status == 400:
-                raise ConfigError(str(exc)) from None
-            raise
-        return RemoteFaultHandle(self, added["rules"])
-
-    def add(
-        self,
-        rule: Any = None,
-        /,
-        *,
-        match: dict[str, Any] | None = None,
-        action: dict[str, Any] | str | None = None,
-        times: int | None = None,
-        after: int | None = None,
-        probability: float | None = None,
-        name: str | None = None,
-    ) -> RemoteFaultHandle:
-        """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones; see
-        ``MockServer.faults.add``. An invalid rule raises :class:`ConfigError` naming the field."""
-        fields = {
-            key: value
-            for key, value in (
-                ("name", name),
-                ("match", match),
-                ("action", action),
-                ("times", times),
-                ("after", after),
-                ("probability", probability),
-            )
-            if value is not None
-        }
-        if rule is not None and fields:
-            raise TypeError(
-                f"Faults.add() takes a rule or keyword fields, not both (got a rule and {', '.join(fields)})"
-            )
-        return self._post(rule if rule is not None else fields)
-
-    def preset(self, name: str) -> RemoteFaultHandle:
-        """Add the rules of a bundled preset (see :meth:`preset_names`)."""
-        return self._post({"preset": name})
-
-    def remove(self, rule: str | RemoteFaultHandle) -> bool:
-        """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        if isinstance(rule, RemoteFaultHandle):
-            return rule.remove()
-        try:
-            self._server.call("DELETE", "/_mock/faults/" + urllib.parse.quote(rule, safe=""))
-        except _HttpError as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
-
-    def list(self) -> builtins.list[dict[str, Any]]:
-        """The rules in evaluation order, with ``hits``, ``seen`` and ``remaining``."""
-        rules: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["rules"]
-        return rules
-
-    def firings(self) -> builtins.list[dict[str, Any]]:
-        """Recent firings (the server answers the last 100), oldest first."""
-        firings: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["firings"]
-        return firings
-
-    def clear(self) -> None:
-        """Remove every rule (the ``--faults`` ones too, until the next reset)."""
-        self._server.call("DELETE", "/_mock/faults")
-
-    @staticmethod
-    def preset_names() -> builtins.list[str]:
-        """The names of the bundled presets (of this installation)."""
-        return preset_names()
-
-    def __len__(self) -> int:
-        return len(self.list())
-
-    def __repr__(self) -> str:
-        return f"<RemoteFaults {self._server.base_url}>"
-
-
-# -- mail --------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, repr=False)
-class RemoteMessage:
-    """One captured message as ``GET /_mock/messages`` gives it, with the attributes of ``CapturedMessage``
-    (``raw`` is fetched from ``GET /_mock/messages/<id>/raw`` when read)."""
-
-    id: int
-    received_at: str
-    mail_from: str
-    rcpt_tos: list[str]
-    subject: str | None
-    from_: str | None
-    to: str | None
-    date: str | None
-    message_id: str | None
-    text: str | None
-    size: int
-    raw_size: int
-    raw_truncated: bool
-    peer: str
-    listener: str
-    tls: dict[str, str] | None = None
-    auth_user: str | None = None
-    testconnection: dict[str, Any] | None = None
-    transcript: list[str] | None = None
-    _server: RemoteServer | None = field(default=None, compare=False)
-    _source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any], server: RemoteServer | None = None) -> RemoteMessage:
-        """From the camelCase form of ``CapturedMessage.to_dict()``."""
-        return cls(
-            id=int(data["id"]),
-            received_at=data["receivedAt"],
-            mail_from=data["mailFrom"],
-            rcpt_tos=list(data.get("rcptTos") or []),
-            subject=data.get("subject"),
-            from_=data.get("from"),
-            to=data.get("to"),
-            date=data.get("date"),
-            message_id=data.get("messageId"),
-            text=data.get("text"),
-            size=int(data.get("size") or 0),
-            raw_size=int(data.get("rawSize") or 0),
-            raw_truncated=bool(data.get("rawTruncated")),
-            peer=data.get("peer") or "",
-            listener=data.get("listener") or "",
-            tls=dict(data["tls"]) if data.get("tls") is not None else None,
-            auth_user=data.get("authUser"),
-            testconnection=dict(data["testconnection"]) if data.get("testconnection") is not None else None,
-            transcript=list(data["transcript"]) if data.get("transcript") is not None else None,
-            _server=server,
-            _source=dict(data),
-        )
-
-    @property
-    def raw(self) -> bytes:
-        """The message source as kept by the server (see ``raw_truncated``)."""
-        if self._server is None:
-            raise ServerError("this message is not tied to a server; its raw source cannot be fetched")
-        return self._server.fetch("GET", f"/_mock/messages/{self.id}/raw")
-
-    def to_dict(self) -> dict[str, Any]:
-        """The same camelCase dict as ``CapturedMessage.to_dict()``: the one the server sent."""
-        return copy.deepcopy(self._source)
-
-    def summary(self) -> str:
-        """One line for error messages: ``#3 from=<a@x> to=<b@y> subject='Hello'``."""
-        return f"#{self.id} from=<{self.mail_from}> to=<{', '.join(self.rcpt_tos)}> subject={self.subject!r}"
-
-    def __repr__(self) -> str:
-        return (
-            f"RemoteMessage(id={self.id}, mail_from={self.mail_from!r}, rcpt_tos={self.rcpt_tos!r}, "
-            f"subject={self.subject!r}, listener={self.listener!r}, size={self.size})"
-        )
-
-
-class RemoteSink:
-    """Captured mail of a remote server (``/_mock/messages``), with the surface of ``MockServer.sink``."""
-
-    def __init__(self, server: RemoteServer) -> None:
-        self._server = server
-
-    def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> list[RemoteMessage]:
-        encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        items = self._server.call("GET", "/_mock/messages" + (f"?{encoded}" if encoded else ""), timeout=timeout)
-        return [RemoteMessage.from_dict(item, self._server) for item in items]
-
-    @property
-    def messages(self) -> list[RemoteMessage]:
-        """Every captured message, oldest first."""
-        return self._list({})
-
-    def clear(self) -> None:
-        self._server.call("DELETE", "/_mock/messages")
-
-    def wait_for(
-        self,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
-    ) -> list[RemoteMessage]:
-        """Block (server-side, event-driven) until ``count`` messages match; return all that match, oldest first.
-
-        After ``timeout`` seconds raises :class:`AssertionHelperError` listing the filters and what was captured.
-        """
-        if count < 1:
-            raise ValueError(f"count must be at least 1, got {count}")
-        since_arg = since.isoformat() if isinstance(since, datetime) else since
-        filters = {"to": to, "from": from_, "subject": subject, "since": since_arg}
-        deadline = time.monotonic() + max(timeout, 0.0)
-        while True:
-            wait = max(deadline - time.monotonic(), 0.0)
-            try:
-                found = self._list({**filters, "wait": round(wait, 3), "count": count}, wait + self._server.timeout)
-                break
-            except _HttpError as exc:  # 429: the server's long-poll slots are taken; it asks to retry in 1 s
-                if exc.status != 429 or wait <= 0:
-                    raise
-                time.sleep(min(1.0, wait))
-        if len(found) < count:
-            wanted = ", ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None) or "no filter"
-            seen = "\n".join(f"  {m.summary()}" for m in self.messages)
-            raise AssertionHelperError(
-                f"expected {count} message(s) matching {wanted} within {timeout} s, got {len(found)}; "
-                f"captured:\n{seen or '  (nothing)'}"
-            )
-        return found
-
-    @property
-    def ports(self) -> dict[str, int]:
-        """``{"smtp": port, "smtps": port}`` as the server bound them."""
-        return {k: v for k, v in self._server.ports().items() if k != "http"}
-
-    @property
-    def smtp_port(self) -> int:
-        return self.ports["smtp"]
-
-    @property
-    def smtps_port(self) -> int:
-        return self.ports["smtps"]
-
-    @property
-    def ca_pem(self) -> bytes:
-        """The CA certificate (PEM) that verifies both listeners."""
-        return self._server.ca_pem
-
-    def __repr__(self) -> str:
-        return f"<RemoteSink {self._server.base_url}>"
