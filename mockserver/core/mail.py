@@ -1,8 +1,8 @@
 """Captured mail: the record of one accepted message and the bounded, thread-safe store that keeps them.
 
 The SMTP sink (``mockserver.smtp.sink``) calls :meth:`MailStore.add` for every message it accepts; the admin API,
-the pytest fixtures and the testconnection endpoint read from the same store. No IO happens here: parsing uses the
-stdlib :mod:`email` package, waiting uses a :class:`threading.Condition` notified on every capture.
+the pytest fixtures and the testconnection endpoint read from the same store. No IO happens here: parsing (stdlib
+:mod:`email`) lives in ``core/mail_parse.py``, waiting uses a :class:`threading.Condition` notified on every capture.
 
 Filters (``list``, ``wait_for``) are case-insensitive substrings:
 
@@ -18,40 +18,23 @@ Message ids start at 1 and are never reused, not even after :meth:`MailStore.cle
 from __future__ import annotations
 
 import builtins
-import email.parser
-import email.policy
 import itertools
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.header import decode_header, make_header
-from email.message import Message
 from typing import Any
 
-from ..errors import AssertionHelperError, BadRequest, NotFound
+from ..errors import AssertionHelperError, NotFound
+from .mail_parse import CORRELATION_HEADER as CORRELATION_HEADER
+from .mail_parse import correlation_of, matcher, parse_message
 
 __all__ = ["CORRELATION_HEADER", "CapturedMessage", "MailStore"]
 
-#: header the testconnection client puts in its test message so the capture can be tied to the API request
-CORRELATION_HEADER = "X-Cxmock-Correlation"
-
 DEFAULT_LIMIT = 1000
 DEFAULT_RAW_LIMIT = 1024 * 1024
-
-_PARSER = email.parser.BytesParser(policy=email.policy.compat32)
-_HEADERS = {
-    "subject": "Subject",
-    "from_": "From",
-    "to": "To",
-    "date": "Date",
-    "message_id": "Message-ID",
-    "correlation": CORRELATION_HEADER,
-}
-_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass(repr=False)
@@ -85,7 +68,7 @@ class CapturedMessage:
     def _field(self, key: str) -> str | None:
         parsed = self._parsed
         if parsed is None:  # two threads may both parse: same result, no harm
-            parsed = self._parsed = _parse(self.raw)
+            parsed = self._parsed = parse_message(self.raw)
         return parsed[key]
 
     @property
@@ -219,15 +202,15 @@ class MailStore:
                 listener=listener,
                 tls=dict(tls) if tls is not None else None,
                 auth_user=auth_user,
-                _parsed=_parse(raw) if truncated else None,
+                _parsed=parse_message(raw) if truncated else None,
             )
             self._messages[message.id] = message
-            correlation = _correlation_of(raw)
+            correlation = correlation_of(raw)
             if correlation is not None:
                 self._by_correlation[correlation] = message.id
             while len(self._messages) > self.limit:
                 _, evicted = self._messages.popitem(last=False)
-                evicted_correlation = _correlation_of(evicted.raw)
+                evicted_correlation = correlation_of(evicted.raw)
                 if evicted_correlation is not None:
                     self._by_correlation.pop(evicted_correlation, None)
             self._captured += 1
@@ -307,7 +290,7 @@ class MailStore:
         since: int | str | datetime | None = None,
     ) -> builtins.list[CapturedMessage]:
         """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
-        match = _matcher(to=to, from_=from_, subject=subject, since=since)
+        match = matcher(to=to, from_=from_, subject=subject, since=since)
         return [m for m in self._snapshot() if match(m)]
 
     def wait_for(
@@ -330,7 +313,7 @@ class MailStore:
         """
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        match = _matcher(to=to, from_=from_, subject=subject, since=since)
+        match = matcher(to=to, from_=from_, subject=subject, since=since)
         deadline = time.monotonic() + max(timeout, 0.0)
         with self._cond:
             generation = self._generation
@@ -359,94 +342,6 @@ class MailStore:
             return builtins.list(self._messages.values())
 
 
-# -- parsing ---------------------------------------------------------------------------------------------------
-
-
-def _parse(raw: bytes) -> dict[str, str | None]:
-    """Headers, text body and correlation of ``raw``; any field that cannot be parsed is ``None``.
-
-    Uses the ``compat32`` policy and decodes only what is kept: ``policy.default`` builds a structured object
-    per header, several times slower, and the sink parses on its hot path.
-    """
-    out: dict[str, str | None] = dict.fromkeys(_HEADERS, None)
-    out["text"] = None
-    try:
-        msg = _PARSER.parsebytes(raw)
-    except Exception:  # the email package is lenient, but a sink must never fail on bad mail
-        return out
-    for key, name in _HEADERS.items():
-        try:
-            value = msg.get(name)
-            if value is not None:
-                out[key] = str(make_header(decode_header(_FOLD.sub("", str(value))))).strip()
-        except Exception:
-            out[key] = str(msg.get(name, "")).strip() or None
-    try:
-        out["text"] = _text_body(msg)
-    except Exception:
-        out["text"] = None
-    return out
-
-
-def _text_body(msg: Message) -> str | None:
-    for part in msg.walk():
-        if part.get_content_type() == "text/plain" and part.get_content_disposition() != "attachment":
-            payload = part.get_payload(decode=True)
-            if not isinstance(payload, bytes):
-                return None
-            charset = part.get_content_charset() or "utf-8"
-            try:
-                return payload.decode(charset, "replace")
-            except LookupError:  # unknown charset name
-                return payload.decode("utf-8", "replace")
-    return None
-
-
-# -- filtering -------------------------------------------------------------------------------------------------
-
-
-def _parse_since(since: int | str | datetime) -> Callable[[CapturedMessage], bool]:
-    if isinstance(since, bool):
-        raise BadRequest(f"since must be a message id or an ISO-8601 time, got {since!r}")
-    if isinstance(since, int):
-        after_id = since
-        return lambda m: m.id > after_id
-    if isinstance(since, str):
-        text = since.strip()
-        if text.isdigit():
-            after = int(text)
-            return lambda m: m.id > after
-        try:
-            when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            raise BadRequest(
-                f"since must be a message id (e.g. 12) or an ISO-8601 time (e.g. 2024-05-01T10:00:00Z), got {since!r}"
-            ) from None
-    else:
-        when = since
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return lambda m: datetime.fromisoformat(m.received_at) >= when
-
-
-def _matcher(
-    *, to: str | None, from_: str | None, subject: str | None, since: int | str | datetime | None
-) -> Callable[[CapturedMessage], bool]:
-    checks: builtins.list[Callable[[CapturedMessage], bool]] = []
-    if to:
-        needle_to = to.casefold()
-        checks.append(lambda m: any(needle_to in v.casefold() for v in (*m.rcpt_tos, m.to or "")))
-    if from_:
-        needle_from = from_.casefold()
-        checks.append(lambda m: any(needle_from in v.casefold() for v in (m.mail_from, m.from_ or "")))
-    if subject:
-        needle_subject = subject.casefold()
-        checks.append(lambda m: needle_subject in (m.subject or "").casefold())
-    if since is not None and since != "":
-        checks.append(_parse_since(since))
-    return lambda m: all(check(m) for check in checks)
-
-
 _SHOWN = 20
 
 
@@ -471,16 +366,3 @@ def _timeout_message(
         lines.extend(f"  {m.summary()}" for m in shown)
         lines.append("Filters are case-insensitive substrings of the envelope and the To/From/Subject headers.")
     return "\n".join(lines)
-
-
-_CORRELATION_LINE = re.compile(
-    rb"^" + CORRELATION_HEADER.encode() + rb"[ \t]*:[ \t]*([!-~]{1,128})[ \t]*\r?$", re.MULTILINE | re.IGNORECASE
-)
-
-
-def _correlation_of(raw: bytes) -> str | None:
-    """The ``X-Cxmock-Correlation`` value from the header block of ``raw`` (cheap: no MIME parsing)."""
-    end = raw.find(b"\r\n\r\n")
-    head = raw if end < 0 else raw[:end]
-    match = _CORRELATION_LINE.search(head)
-    return match.group(1).decode("ascii") if match else None
