@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.routing import BaseConverter
 
-from ..core import contract
+from ..core import contract, negotiation
 from ..core.contract import JSON_V1, ParsedBody
 from ..core.lint import violation
 from ..core.schemas import (
@@ -92,7 +92,7 @@ def guard(operation_id: str, *, accept_406: bool) -> None:
     g.cx_user = info.username
     st.identity.authorize(info)
     try:
-        note(contract.negotiate_accept(headers.get("Accept")))
+        note(negotiation.negotiate_accept(headers.get("Accept")))
     except NotAcceptable as exc:
         if accept_406:
             raise
@@ -104,20 +104,20 @@ def guard(operation_id: str, *, accept_406: bool) -> None:
 def read_json_body() -> bytes:
     """The raw body after the media-type and size checks (415, 413)."""
     try:
-        note(contract.check_content_type(request.headers.get("Content-Type")))
+        note(negotiation.check_content_type(request.headers.get("Content-Type")))
     except ApiError as exc:
         note(exc.violations)
         raise
     limit = state().config.max_body
-    contract.check_body_size(request.content_length, limit)
+    negotiation.check_body_size(request.content_length, limit)
     raw = request.stream.read(limit + 1)
-    contract.check_body_size(len(raw), limit)
+    negotiation.check_body_size(len(raw), limit)
     g.cx_body = raw
     return raw
 
 
 def _parse_id(raw: str) -> int:
-    return contract.parse_id(raw)  # "testconnection" never gets here: the route converter excludes it
+    return negotiation.parse_id(raw)  # "testconnection" never gets here: the route converter excludes it
 
 
 def _record_violations(parsed: ParsedBody) -> ParsedBody:

@@ -10,16 +10,13 @@ import pytest
 from mockserver.core import contract
 from mockserver.core.contract import (
     JSON_V1,
-    check_body_size,
-    check_content_type,
-    negotiate_accept,
-    parse_id,
     parse_json,
     parse_seed,
     parse_settings,
     parse_test_connection,
     show,
 )
+from mockserver.core.negotiation import check_body_size, check_content_type, negotiate_accept, parse_id
 from mockserver.errors import BadRequest, ConfigError, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 
 BODY: dict[str, Any] = {
