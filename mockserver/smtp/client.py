@@ -16,15 +16,14 @@ from __future__ import annotations
 import base64
 import hmac
 import smtplib
-import socket
 import ssl
 import time
 from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
-from typing import Any
 
 from ..core.mail import CORRELATION_HEADER
 from ..errors import BadRequest, SmtpTestFailed
+from .session import RecordingSMTP, Refused, format_target
 
 __all__ = ["TEST_SUBJECT", "TestConnectionResult", "run_test_connection"]
 
@@ -45,98 +44,6 @@ class TestConnectionResult:
     auth_user: str | None
     correlation: str
     transcript: list[str]
-
-
-class _Refused(Exception):
-    """The server answered a stage with an unexpected reply."""
-
-    def __init__(self, stage: str, what: str, code: int | None = None, text: str | None = None) -> None:
-        super().__init__(what)
-        self.stage, self.what, self.code, self.text = stage, what, code, text
-
-
-class _RecordingSMTP(smtplib.SMTP):
-    """smtplib.SMTP that records a redacted transcript, tracks the stage and spends one time budget."""
-
-    _host: str  # smtplib's name for the TLS server name (STARTTLS)
-
-    def __init__(
-        self, *, deadline: float, local_hostname: str, implicit_tls: ssl.SSLContext | None, server_name: str
-    ) -> None:
-        self.transcript: list[str] = []
-        self.stage = "connect"
-        self.redact_next: str | None = None
-        self._deadline = deadline
-        self._implicit_tls = implicit_tls
-        self._server_name = server_name
-        self._in_command = False
-        super().__init__(local_hostname=local_hostname, timeout=self.remaining())
-
-    def remaining(self) -> float:
-        left = self._deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the testconnection time budget is used up")
-        return left
-
-    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        self.stage = "connect"
-        self.transcript.append(f"* connect {_target(host, port)}")
-        sock = socket.create_connection((host, port), self.remaining(), self.source_address)
-        if self._implicit_tls is not None:
-            self.stage = "tls"
-            try:
-                sock = self._implicit_tls.wrap_socket(sock, server_hostname=self._server_name)
-            except BaseException:
-                sock.close()
-                raise
-            self.sock = sock
-            self.note_tls()
-        self.stage = "greeting"
-        return sock
-
-    def note_tls(self) -> None:
-        facts = self.tls_facts()
-        if facts is not None:
-            self.transcript.append(f"* TLS established: {facts['version']} {facts['cipher']}")
-
-    def tls_facts(self) -> dict[str, str] | None:
-        sock = self.sock
-        if isinstance(sock, ssl.SSLSocket):
-            cipher = sock.cipher()
-            return {"version": sock.version() or "", "cipher": cipher[0] if cipher else ""}
-        return None
-
-    def _spend(self) -> None:
-        if self.sock is not None:
-            self.sock.settimeout(self.remaining())
-
-    def putcmd(self, cmd: str, args: str = "") -> None:
-        shown = f"{cmd} {args}" if args else cmd
-        if self.redact_next is not None:
-            shown, self.redact_next = self.redact_next, None
-        self.transcript.append(f"C: {shown}")
-        self._spend()
-        self._in_command = True
-        try:
-            super().putcmd(cmd, args)
-        finally:
-            self._in_command = False
-
-    def send(self, s: Any) -> None:
-        if not self._in_command:  # the message body, sent by data()
-            self.transcript.append(f"C: <message, {len(s)} bytes>")
-            self.transcript.append("C: .")
-        self._spend()
-        super().send(s)
-
-    def getreply(self) -> tuple[int, bytes]:
-        self._spend()
-        code, message = super().getreply()
-        lines = message.split(b"\n") if message else [b""]
-        for index, line in enumerate(lines):
-            sep = " " if index == len(lines) - 1 else "-"
-            self.transcript.append(f"S: {code}{sep}{line.decode('utf-8', 'replace')}".rstrip())
-        return code, message
 
 
 def run_test_connection(
@@ -180,13 +87,13 @@ def run_test_connection(
         if value is not None and any(c in value for c in "\r\n\0"):
             raise BadRequest(f"{name} must not contain line breaks or NUL characters")
     raw = _test_message(from_address, receiver, correlation, requested_target)
-    target = _target(host, port)
+    target = format_target(host, port)
     context = ssl_context
     if context is None and encryption != "None":
         context = ssl.create_default_context()
-    smtp: _RecordingSMTP | None = None
+    smtp: RecordingSMTP | None = None
     try:
-        smtp = _RecordingSMTP(
+        smtp = RecordingSMTP(
             deadline=time.monotonic() + timeout,
             local_hostname=local_hostname,
             implicit_tls=context if encryption == "Ssl" else None,
@@ -210,7 +117,7 @@ def run_test_connection(
             correlation=correlation,
             transcript=list(smtp.transcript),
         )
-    except _Refused as refused:
+    except Refused as refused:
         details = f"SMTP test to {target} failed at stage {refused.stage}: {refused.what}"
         if refused.code is not None:
             details += f"; the server replied {refused.code} {refused.text or ''}".rstrip()
@@ -238,7 +145,7 @@ def run_test_connection(
 
 
 def _converse(
-    smtp: _RecordingSMTP,
+    smtp: RecordingSMTP,
     host: str,
     port: int,
     encryption: str,
@@ -256,13 +163,13 @@ def _converse(
         smtp.stage = "starttls"
         if not smtp.has_extn("starttls"):
             if not smtp.does_esmtp:
-                raise _Refused(
+                raise Refused(
                     "starttls",
                     "the server refused EHLO and the HELO fallback advertises no extensions, so STARTTLS is not "
                     "available; encryptionType Tls requires an ESMTP server offering STARTTLS",
                 )
             offered = ", ".join(sorted(smtp.esmtp_features)) or "none"
-            raise _Refused(
+            raise Refused(
                 "starttls",
                 f"the server does not offer STARTTLS (its EHLO lists: {offered}); encryptionType Tls requires it; "
                 f"use None for a plain port or Ssl for an implicit-TLS port",
@@ -270,7 +177,7 @@ def _converse(
         try:
             smtp.starttls(context=context)
         except smtplib.SMTPResponseException as exc:  # any reply but 220
-            raise _Refused("starttls", "STARTTLS was refused", exc.smtp_code, _text(exc.smtp_error)) from None
+            raise Refused("starttls", "STARTTLS was refused", exc.smtp_code, _text(exc.smtp_error)) from None
         smtp.note_tls()
         _ehlo(smtp)
     if auth_user is not None:
@@ -278,7 +185,7 @@ def _converse(
         _authenticate(smtp, auth_user, password)
 
 
-def _ehlo(smtp: _RecordingSMTP) -> None:
+def _ehlo(smtp: RecordingSMTP) -> None:
     smtp.stage = "ehlo"
     code, message = smtp.ehlo()
     if code != 250:
@@ -286,9 +193,9 @@ def _ehlo(smtp: _RecordingSMTP) -> None:
         _expect(smtp, (code, message), (250,), "EHLO and HELO were refused")
 
 
-def _authenticate(smtp: _RecordingSMTP, user: str, password: str) -> None:
+def _authenticate(smtp: RecordingSMTP, user: str, password: str) -> None:
     if not smtp.has_extn("auth"):
-        raise _Refused(
+        raise Refused(
             "auth",
             "the server does not offer AUTH; set useDefaultCredentials to send without authenticating",
         )
@@ -314,11 +221,11 @@ def _authenticate(smtp: _RecordingSMTP, user: str, password: str) -> None:
             smtp.redact_next = "***"
             code, message = smtp.docmd(_b64(user_b + b" " + digest.encode()))
     else:
-        raise _Refused("auth", f"the server offers no AUTH mechanism this client speaks ({' '.join(mechanisms)})")
+        raise Refused("auth", f"the server offers no AUTH mechanism this client speaks ({' '.join(mechanisms)})")
     _expect(smtp, (code, message), (235,), f"authentication as {user!r} failed")
 
 
-def _send(smtp: _RecordingSMTP, from_address: str, receiver: str, raw: bytes) -> None:
+def _send(smtp: RecordingSMTP, from_address: str, receiver: str, raw: bytes) -> None:
     """MAIL FROM, RCPT TO, DATA."""
     smtp.stage = "mail"
     options = _utf8_options(smtp, from_address, receiver)
@@ -333,17 +240,17 @@ def _send(smtp: _RecordingSMTP, from_address: str, receiver: str, raw: bytes) ->
     _expect(smtp, reply, (250,), "the message was refused")
 
 
-def _expect(smtp: _RecordingSMTP, reply: tuple[int, bytes], ok: tuple[int, ...], what: str) -> None:
+def _expect(smtp: RecordingSMTP, reply: tuple[int, bytes], ok: tuple[int, ...], what: str) -> None:
     code, message = reply
     if code not in ok:
-        raise _Refused(smtp.stage, what, code, _text(message))
+        raise Refused(smtp.stage, what, code, _text(message))
 
 
-def _utf8_options(smtp: _RecordingSMTP, *addresses: str) -> list[str]:
+def _utf8_options(smtp: RecordingSMTP, *addresses: str) -> list[str]:
     if all(a.isascii() for a in addresses):
         return []
     if not smtp.has_extn("smtputf8"):
-        raise _Refused("mail", "a non-ASCII address needs SMTPUTF8, which the server does not offer")
+        raise Refused("mail", "a non-ASCII address needs SMTPUTF8, which the server does not offer")
     return ["SMTPUTF8"]
 
 
@@ -424,7 +331,3 @@ def _text(message: bytes | str) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
-
-
-def _target(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -1,0 +1,110 @@
+"""The recording SMTP session under testconnection: :mod:`smtplib` with one time budget for the whole session,
+a transcript of every command and reply (AUTH secrets replaced by ``***``), and the TLS facts of the connection.
+
+``Refused`` is how a stage reports an unexpected reply to :mod:`mockserver.smtp.client`.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+import time
+from typing import Any
+
+
+class Refused(Exception):
+    """The server answered a stage with an unexpected reply."""
+
+    def __init__(self, stage: str, what: str, code: int | None = None, text: str | None = None) -> None:
+        super().__init__(what)
+        self.stage, self.what, self.code, self.text = stage, what, code, text
+
+
+class RecordingSMTP(smtplib.SMTP):
+    """smtplib.SMTP that records a redacted transcript, tracks the stage and spends one time budget."""
+
+    _host: str  # smtplib's name for the TLS server name (STARTTLS)
+
+    def __init__(
+        self, *, deadline: float, local_hostname: str, implicit_tls: ssl.SSLContext | None, server_name: str
+    ) -> None:
+        self.transcript: list[str] = []
+        self.stage = "connect"
+        self.redact_next: str | None = None
+        self._deadline = deadline
+        self._implicit_tls = implicit_tls
+        self._server_name = server_name
+        self._in_command = False
+        super().__init__(local_hostname=local_hostname, timeout=self.remaining())
+
+    def remaining(self) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the testconnection time budget is used up")
+        return left
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        self.stage = "connect"
+        self.transcript.append(f"* connect {format_target(host, port)}")
+        sock = socket.create_connection((host, port), self.remaining(), self.source_address)
+        if self._implicit_tls is not None:
+            self.stage = "tls"
+            try:
+                sock = self._implicit_tls.wrap_socket(sock, server_hostname=self._server_name)
+            except BaseException:
+                sock.close()
+                raise
+            self.sock = sock
+            self.note_tls()
+        self.stage = "greeting"
+        return sock
+
+    def note_tls(self) -> None:
+        facts = self.tls_facts()
+        if facts is not None:
+            self.transcript.append(f"* TLS established: {facts['version']} {facts['cipher']}")
+
+    def tls_facts(self) -> dict[str, str] | None:
+        sock = self.sock
+        if isinstance(sock, ssl.SSLSocket):
+            cipher = sock.cipher()
+            return {"version": sock.version() or "", "cipher": cipher[0] if cipher else ""}
+        return None
+
+    def _spend(self) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self.remaining())
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        shown = f"{cmd} {args}" if args else cmd
+        if self.redact_next is not None:
+            shown, self.redact_next = self.redact_next, None
+        self.transcript.append(f"C: {shown}")
+        self._spend()
+        self._in_command = True
+        try:
+            super().putcmd(cmd, args)
+        finally:
+            self._in_command = False
+
+    def send(self, s: Any) -> None:
+        if not self._in_command:  # the message body, sent by data()
+            self.transcript.append(f"C: <message, {len(s)} bytes>")
+            self.transcript.append("C: .")
+        self._spend()
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._spend()
+        code, message = super().getreply()
+        lines = message.split(b"\n") if message else [b""]
+        for index, line in enumerate(lines):
+            sep = " " if index == len(lines) - 1 else "-"
+            self.transcript.append(f"S: {code}{sep}{line.decode('utf-8', 'replace')}".rstrip())
+        return code, message
+
+
+def format_target(host: str, port: int) -> str:
+    """``host:port``, with IPv6 addresses in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
