@@ -21,6 +21,7 @@ import builtins
 from typing import Any
 
 from .core.fault_files import load_preset, load_rule_sources, preset_names
+from .core.fault_parse import rule_document
 from .core.faults import FaultEngine, FaultHandle
 
 __all__ = ["Faults"]
@@ -54,23 +55,10 @@ class Faults:
         :class:`~mockserver.core.faults.FaultHandle`: ``id``, ``hits``, ``seen``, ``remove()``, and a context
         manager that removes the rule on exit.
         """
-        fields = {
-            key: value
-            for key, value in (
-                ("name", name),
-                ("match", match),
-                ("action", action),
-                ("times", times),
-                ("after", after),
-                ("probability", probability),
-            )
-            if value is not None
-        }
-        if rule is not None and fields:
-            raise TypeError(
-                f"Faults.add() takes a rule or keyword fields, not both (got a rule and {', '.join(fields)})"
-            )
-        return self._engine.add_handle(rule if rule is not None else fields)
+        document = rule_document(
+            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
+        )
+        return self._engine.add_handle(document)
 
     def preset(self, name: str) -> FaultHandle:
         """Add the rules of a bundled preset (``fixtures/faults/<name>.yaml``, see :meth:`preset_names`)."""

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._remote_http import _HttpError
 from .core.fault_files import preset_names
+from .core.fault_parse import rule_document
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -120,23 +121,10 @@ class RemoteFaults:
     ) -> RemoteFaultHandle:
         """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones; see
         ``MockServer.faults.add``. An invalid rule raises :class:`ConfigError` naming the field."""
-        fields = {
-            key: value
-            for key, value in (
-                ("name", name),
-                ("match", match),
-                ("action", action),
-                ("times", times),
-                ("after", after),
-                ("probability", probability),
-            )
-            if value is not None
-        }
-        if rule is not None and fields:
-            raise TypeError(
-                f"Faults.add() takes a rule or keyword fields, not both (got a rule and {', '.join(fields)})"
-            )
-        return self._post(rule if rule is not None else fields)
+        document = rule_document(
+            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
+        )
+        return self._post(document)
 
     def preset(self, name: str) -> RemoteFaultHandle:
         """Add the rules of a bundled preset (see :meth:`preset_names`)."""

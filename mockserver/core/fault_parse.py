@@ -26,7 +26,7 @@ from .fault_rules import (
 )
 from .lint import did_you_mean
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "DEFAULT_HANG_SECONDS", "DEFAULT_RETRY_AFTER", "parse_rules"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "DEFAULT_HANG_SECONDS", "DEFAULT_RETRY_AFTER", "parse_rules", "rule_document"]
 
 _RULE_KEYS = ("name", "match", "action", "times", "after", "probability")
 _HTTP_MATCH_KEYS = ("method", "path", "operationId", "headers", "user")
@@ -50,6 +50,15 @@ _TEMPLATE_PARAM = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 DEFAULT_HANG_SECONDS = 30.0
 DEFAULT_RETRY_AFTER = 1
 DEFAULT_CONTENT_TYPE = "text/html"
+
+
+def rule_document(rule: Any = None, **fields: Any) -> Any:
+    """What ``faults.add(rule=None, *, match=..., action=..., ...)`` means: ``rule`` (the file/admin shape) or the
+    keyword fields given (``None`` = not given) as one rule mapping, for :func:`parse_rules`. Not both."""
+    given = {key: value for key, value in fields.items() if value is not None}
+    if rule is not None and given:
+        raise TypeError(f"Faults.add() takes a rule or keyword fields, not both (got a rule and {', '.join(given)})")
+    return rule if rule is not None else given
 
 
 def _fail(where: str, message: str) -> ConfigError:
