@@ -6,27 +6,20 @@ import base64
 import json
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from mockserver.core.fault_decisions import SmtpFault
-from mockserver.core.mail import MailStore
 from mockserver.errors import BadRequest, SmtpTestFailed
 from mockserver.smtp.client import TEST_SUBJECT, run_test_connection
 from mockserver.smtp.protocol import TrackedSMTP
 from mockserver.smtp.sink import SmtpSink
-from mockserver.smtp.tls import TlsMaterial
 
 PASSWORD = "s3cret-Pa55"
 FAIL_TIMEOUT = 1.0
-
-
-@pytest.fixture(scope="module")
-def tls() -> TlsMaterial:
-    return TlsMaterial.generate()
 
 
 class BareSink(SmtpSink):
@@ -47,26 +40,6 @@ class BareSink(SmtpSink):
 class BareHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         return "250 OK"
-
-
-@pytest.fixture
-def make_sink(tls: TlsMaterial) -> Iterator[Callable[..., SmtpSink]]:
-    started: list[SmtpSink] = []
-
-    def make(cls: type[SmtpSink] = SmtpSink, **options: Any) -> SmtpSink:
-        sink = cls(store=MailStore(), tls=tls, **options)
-        started.append(sink)
-        sink.start()
-        return sink
-
-    yield make
-    for sink in started:
-        sink.stop()
-
-
-@pytest.fixture
-def sink(make_sink: Callable[..., SmtpSink]) -> SmtpSink:
-    return make_sink()
 
 
 def run(sink: SmtpSink | None, encryption: str = "None", **overrides: Any) -> Any:

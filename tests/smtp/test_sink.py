@@ -7,8 +7,7 @@ import smtplib
 import socket
 import ssl
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -20,32 +19,6 @@ from mockserver.smtp.tls import TlsMaterial
 
 TIMEOUT = 5.0
 MESSAGE = b"From: alice@example.com\r\nTo: bob@example.org\r\nSubject: Hello sink\r\n\r\nHi Bob\r\n"
-
-
-@pytest.fixture(scope="module")
-def tls() -> TlsMaterial:
-    return TlsMaterial.generate()
-
-
-@pytest.fixture
-def make_sink(tls: TlsMaterial) -> Iterator[Callable[..., SmtpSink]]:
-    started: list[SmtpSink] = []
-
-    def make(**options: Any) -> SmtpSink:
-        options.setdefault("store", MailStore())
-        sink = SmtpSink(tls=tls, **options)
-        started.append(sink)
-        sink.start()
-        return sink
-
-    yield make
-    for sink in started:
-        sink.stop()
-
-
-@pytest.fixture
-def sink(make_sink: Callable[..., SmtpSink]) -> SmtpSink:
-    return make_sink()
 
 
 def connect(sink: SmtpSink, listener: str = "smtp") -> smtplib.SMTP:
