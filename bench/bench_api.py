@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
+from mockserver.core.identity import password_grant
 from mockserver.server import MockServer
 
 from . import servers
@@ -30,14 +31,7 @@ LIST = "List latency growth"
 LIST_PATH = "/cxrestapi/auth/SMTPSettings"
 TOKEN_PATH = "/cxrestapi/auth/identity/connect/token"
 TOKEN_FORM = urlencode(
-    {
-        "grant_type": "password",
-        "username": "admin",
-        "password": "admin",
-        "scope": "access_control_api",
-        "client_id": "resource_owner_client",
-        "client_secret": DEFAULT_CLIENT_SECRET,
-    }
+    password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
 ).encode()
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 

@@ -38,6 +38,7 @@ from flask.testing import FlaskClient
 
 from mockserver.config import Config
 from mockserver.core.contract import JSON_V1
+from mockserver.core.identity import password_grant
 from mockserver.core.state import State
 from mockserver.http import create_app
 from mockserver.server import MockServer
@@ -250,14 +251,7 @@ def client(app: Flask) -> Iterator[FlaskClient]:
 def issue_token(
     state: State, username: str = "admin", password: str = "admin", scope: str = "access_control_api"
 ) -> str:
-    form = {
-        "grant_type": "password",
-        "username": username,
-        "password": password,
-        "scope": scope,
-        "client_id": "resource_owner_client",
-        "client_secret": state.config.client_secret,
-    }
+    form = password_grant(username, password, scope=scope, client_secret=state.config.client_secret)
     token: str = state.identity.issue(form)["access_token"]
     return token
 

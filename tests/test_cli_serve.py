@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 from mockserver.cli import main
 from mockserver.config import DEFAULT_CLIENT_SECRET
+from mockserver.core.identity import password_grant
 
 STARTUP_DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
@@ -96,14 +97,7 @@ def wait_healthy(served: Served) -> None:
 
 
 def token(base_url: str) -> str:
-    form = {
-        "grant_type": "password",
-        "username": "admin",
-        "password": "admin",
-        "scope": "access_control_api",
-        "client_id": "resource_owner_client",
-        "client_secret": DEFAULT_CLIENT_SECRET,
-    }
+    form = password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
     with requests.post(base_url + "/cxrestapi/auth/identity/connect/token", data=form, timeout=10) as response:
         assert response.status_code == 200, response.text
         value: str = response.json()["access_token"]

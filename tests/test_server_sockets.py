@@ -17,6 +17,7 @@ import requests
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
+from mockserver.core.identity import password_grant
 from mockserver.errors import ServerError
 from mockserver.server import MockServer
 
@@ -39,15 +40,10 @@ BIG = b'{"host": "' + b"a" * (100 * 1024) + b'"}'
 
 
 def form(**changes: str | None) -> dict[str, str]:
-    base = {
-        "grant_type": "password",
-        "username": "admin",
-        "password": "admin",
-        "scope": "access_control_api",
-        "client_id": "resource_owner_client",
-        "client_secret": DEFAULT_CLIENT_SECRET,
+    base: dict[str, str | None] = {
+        **password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
     }
-    base.update(changes)  # type: ignore[arg-type]
+    base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
 

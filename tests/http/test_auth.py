@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from mockserver.config import DEFAULT_CLIENT_SECRET, Config
 from mockserver.core.contract import JSON_V1
+from mockserver.core.identity import password_grant
 from mockserver.core.state import State
 from mockserver.http import create_app
 from mockserver.server import MockServer
@@ -61,12 +62,7 @@ class FakeClock:
 
 def form(**changes: str | None) -> dict[str, str]:
     base: dict[str, str | None] = {
-        "grant_type": "password",
-        "username": "admin",
-        "password": "admin",
-        "scope": "access_control_api",
-        "client_id": "resource_owner_client",
-        "client_secret": DEFAULT_CLIENT_SECRET,
+        **password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
     }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
