@@ -125,7 +125,7 @@ def test_serve_answers_then_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         assert "healthy" in healthy.output
 
         served.proc.send_signal(signal.SIGTERM)
-        assert served.proc.wait(timeout=10) == 0, served.output()
+        assert served.proc.wait(timeout=5) == 0, served.output()  # issue #6: within 5 s
 
 
 def test_serve_with_a_seed_file_and_sigint(tmp_path: Path) -> None:
