@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
-from mockserver.core.identity import password_grant
-from mockserver.server import MockServer
+from mockserver.core.identity.identity import password_grant
+from mockserver.runtime.server import MockServer
 
 from . import servers
 from ._common import HOST, Mode, Row, median, row, skipped

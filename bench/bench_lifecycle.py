@@ -76,7 +76,7 @@ def socket_to(port: int) -> Any:
 COLD = """\
 import json, time
 t0 = time.perf_counter()
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 t1 = time.perf_counter()
 server = MockServer()
 t2 = time.perf_counter()
@@ -111,7 +111,7 @@ def _child_rss(bare: bool) -> None:
         ready: dict[str, Any] = {"http": int(server.bind_addr[1])}
         mock = None
     else:
-        from mockserver.server import MockServer
+        from mockserver.runtime.server import MockServer
 
         mock = MockServer(seed="none")
         ready = {"http": mock.http_port, "smtp": mock.sink.smtp_port, "token": mock.token()}
@@ -244,8 +244,8 @@ def cold_start(mode: Mode) -> list[Row]:
         ),
     ]
     # construction in a warm process (imports done): what each MockServer() in a test session costs
-    from mockserver._http_server import HttpServer
-    from mockserver.server import MockServer
+    from mockserver.runtime.http_server import HttpServer
+    from mockserver.runtime.server import MockServer
     from mockserver.smtp.tls import TlsMaterial
 
     from .bare_app import make_app
@@ -283,7 +283,7 @@ def cold_start(mode: Mode) -> list[Row]:
 
 def reset(mode: Mode) -> list[Row]:
     from mockserver.core.contract import JSON_V1
-    from mockserver.server import MockServer
+    from mockserver.runtime.server import MockServer
 
     runs = 2 if mode.quick else mode.runs
     per_run = 5 if mode.quick else 50

@@ -24,7 +24,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from mockserver.core.mail import MailStore
+from mockserver.core.mail.store import MailStore
 from mockserver.smtp.client import run_test_connection
 from mockserver.smtp.sink import SmtpSink, TrackedSMTP
 from mockserver.smtp.tls import TlsMaterial

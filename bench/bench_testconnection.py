@@ -13,7 +13,7 @@ import json
 import time
 
 from mockserver.core.contract import JSON_V1
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 from mockserver.smtp.client import run_test_connection
 
 from ._common import HOST, Mode, Row, median, row

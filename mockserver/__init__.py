@@ -13,17 +13,17 @@ In pytest, installing cxmock is enough: the ``cxmock``, ``cxmock_server`` and ``
 from __future__ import annotations
 
 from .config import Config as Config
-from .core.journal_entry import JournalEntry as JournalEntry
-from .core.lint import Violation as Violation
-from .core.mail import CapturedMessage as CapturedMessage
+from .core.journal.entry import JournalEntry as JournalEntry
+from .core.lint.lint import Violation as Violation
+from .core.mail.store import CapturedMessage as CapturedMessage
 from .errors import ApiError as ApiError
 from .errors import AssertionHelperError as AssertionHelperError
 from .errors import ConfigError as ConfigError
 from .errors import CxMockError as CxMockError
 from .errors import ServerError as ServerError
 from .errors import SmtpTestFailed as SmtpTestFailed
-from .remote import RemoteServer as RemoteServer
-from .server import MockServer as MockServer
+from .remote.server import RemoteServer as RemoteServer
+from .runtime.server import MockServer as MockServer
 
 __version__ = "0.1.0"
 

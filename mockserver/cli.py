@@ -2,7 +2,7 @@
 
 Every field of :class:`~mockserver.config.Config` is a ``serve`` flag (``smtp_port`` → ``--smtp-port``), a
 ``CXMOCK_<OPTION>`` environment variable and a key of the ``--config`` YAML file; precedence
-flag > environment > file > default. ``main()`` only forwards options to :func:`mockserver.runner.run`.
+flag > environment > file > default. ``main()`` only forwards options to :func:`mockserver.runtime.runner.run`.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def serve(
     config_file: str | None, print_config: bool, ready_json: bool, port_file: str | None, quiet: bool, **options: Any
 ) -> None:
     """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0)."""
-    from .runner import run
+    from .runtime.runner import run
 
     try:
         config = build_config(config_file, options)
@@ -269,7 +269,7 @@ def faults(
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="Write the report to a file.")
 def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on: str, output: str | None) -> None:
     """The contract-lint report of a running server's journal (for CI)."""
-    from .core import lint
+    from .core.lint import lint
 
     # text and JSON list every violation; in JUnit, violations at or above --fail-on become <failure>s
     shown = ("error" if fail_on == "never" else fail_on) if fmt == "junit" else "info"

@@ -3,7 +3,7 @@
 Fixtures:
 
 - ``cxmock_server`` (session): one :class:`~mockserver.MockServer` on ephemeral ports for the whole session
-  (each pytest-xdist worker gets its own), or a :class:`~mockserver.remote.RemoteServer` with ``--cxmock-url``.
+  (each pytest-xdist worker gets its own), or a :class:`~mockserver.remote.server.RemoteServer` with ``--cxmock-url``.
 - ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test;
   applies ``@pytest.mark.cxmock(seed=[...], faults=[...])``.
 - ``smtp_sink``: the server's SMTP sink (``messages``, ``wait_for``, ``clear``), after the same reset.
@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-from mockserver.core.lint import SEVERITIES, severity_at_least
-from mockserver.remote import RemoteServer
-from mockserver.server import MockServer
+from mockserver.core.lint.lint import SEVERITIES, severity_at_least
+from mockserver.remote.server import RemoteServer
+from mockserver.runtime.server import MockServer
 
 AnyServer = MockServer | RemoteServer
 

@@ -8,7 +8,7 @@ is not also reported as leaking (its traceback keeps its objects alive). Mark a 
 
 Fixtures:
 
-- ``server``: a running :class:`~mockserver.server.MockServer` (function scope, stopped afterwards);
+- ``server``: a running :class:`~mockserver.runtime.server.MockServer` (function scope, stopped afterwards);
   ``make_server(**options)`` builds more, with config overrides, all stopped at teardown.
 - ``client``: a Flask test client over ``create_app(State.from_config(Config()))`` (no sockets, no threads);
   ``app_state`` is its state, ``make_app(clock=..., **options)`` builds another app.
@@ -38,10 +38,10 @@ from flask.testing import FlaskClient
 
 from mockserver.config import Config
 from mockserver.core.contract import JSON_V1
-from mockserver.core.identity import password_grant
+from mockserver.core.identity.identity import password_grant
 from mockserver.core.state import State
 from mockserver.http import create_app
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 #: how long a test's threads get to finish, and its descriptors to close, after its teardown
 LEAK_GRACE_SECONDS = 5.0

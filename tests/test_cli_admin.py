@@ -18,7 +18,7 @@ import requests
 from click.testing import CliRunner
 
 from mockserver.cli import main
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from mockserver.cli import main
 from mockserver.config import DEFAULT_CLIENT_SECRET
-from mockserver.core.identity import password_grant
+from mockserver.core.identity.identity import password_grant
 
 STARTUP_DEADLINE = 20.0
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")

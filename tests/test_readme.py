@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

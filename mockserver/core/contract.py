@@ -18,13 +18,13 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .._resources import openapi_path
 from ..errors import (
     BadRequest,
     ConfigError,
     MessageCode,
 )
-from .lint import Violation, did_you_mean, violation
+from .lint.lint import Violation, did_you_mean, violation
+from .resources import openapi_path
 
 __all__ = [
     "API_VERSION",

@@ -10,7 +10,7 @@ import re
 
 from ..errors import BadRequest, MessageCode, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
 from .contract import show
-from .lint import Violation, violation
+from .lint.lint import Violation, violation
 
 __all__ = ["check_body_size", "check_content_type", "negotiate_accept", "parse_id"]
 

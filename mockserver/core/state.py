@@ -14,16 +14,16 @@ from typing import Any
 
 import yaml
 
-from .._resources import fixture_path
 from ..config import Config
 from ..errors import ConfigError
 from .contract import parse_seed
-from .fault_files import load_rule_sources
-from .fault_rules import Rule
-from .faults import FaultEngine
-from .identity import Identity, load_users
-from .journal import Journal
-from .mail import MailStore
+from .faults.engine import FaultEngine
+from .faults.files import load_rule_sources
+from .faults.rules import Rule
+from .identity.identity import Identity, load_users
+from .journal.journal import Journal
+from .mail.store import MailStore
+from .resources import fixture_path
 from .settings import SettingsStore
 
 __all__ = ["State", "load_seed"]

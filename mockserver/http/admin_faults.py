@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from flask import Response, request
 
-from ..core.fault_files import load_preset
+from ..core.faults.files import load_preset
 from ..errors import BadRequest, ConfigError, NotFound
 from .admin import blp, json_body, ok, state
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from flask import Response, request
 
-from ..core import lint, lint_report
-from ..core.journal_entry import JournalEntry
+from ..core.journal.entry import JournalEntry
+from ..core.lint import lint
+from ..core.lint import report as lint_report
 from ..errors import BadRequest
 from .admin import blp, ok, state
 

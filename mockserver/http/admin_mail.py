@@ -15,7 +15,7 @@ import threading
 
 from flask import Response, current_app, request
 
-from ..core.mail import CapturedMessage
+from ..core.mail.store import CapturedMessage
 from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
 from .admin import blp, ok, state
 from .faults import STOPPING_KEY

@@ -12,7 +12,7 @@ from werkzeug.routing import BaseConverter
 
 from ..core import contract, negotiation
 from ..core.contract import JSON_V1, ParsedBody
-from ..core.lint import violation
+from ..core.lint.lint import violation
 from ..core.schemas import (
     CreateSmtpSettingsSchema,
     ErrorSchema,

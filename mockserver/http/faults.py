@@ -10,7 +10,7 @@ of its bearer token (``Identity.peek``: an invalid token is not an error here). 
   ``malformed`` ``invalid`` prefixes the body with ``)]}',`` (an anti-XSSI guard, a classic cause of "invalid
   JSON"), ``truncated`` keeps its first half; a response that may not carry a body (204, 304, HEAD) is left as is.
 - ``drop``, ``reset``, ``hang``: no response at all. The app sets ``environ[ABORT_KEY]`` to ``"drop"`` or
-  ``"reset"`` and returns a placeholder the server never sends; the cxmock HTTP server (``mockserver._http_server``)
+  ``"reset"`` and returns a placeholder the server never sends; the HTTP front end (``mockserver.runtime.http_server``)
   then closes the connection: ``drop`` with a FIN, ``reset`` with a RST (``SO_LINGER`` 1, 0). ``hang`` holds the
   request up to ``seconds`` (ending early when the server stops, ``environ[STOPPING_KEY]``, or the client goes
   away), then drops. Under a WSGI server that does not offer ``ABORT_KEY`` (Flask's test client), these three
@@ -33,7 +33,7 @@ from flask import Flask, Request, Response, g, request
 
 from ..core import contract
 from ..core.contract import JSON_V1
-from ..core.fault_decisions import HttpFault
+from ..core.faults.decisions import HttpFault
 from ..core.state import State
 from ..errors import MessageCode
 from .errors import json_response

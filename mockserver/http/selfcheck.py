@@ -13,7 +13,7 @@ import logging
 from flask import Flask, Response, g, request
 
 from ..core import selfcheck
-from ..core.lint import violation
+from ..core.lint.lint import violation
 from ..core.state import State
 
 __all__ = ["init_app"]

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
 
-from ..core.mail import CORRELATION_HEADER
+from ..core.mail.store import CORRELATION_HEADER
 from ..errors import BadRequest, SmtpTestFailed
 from .session import RecordingSMTP, Refused, format_target
 

@@ -7,8 +7,8 @@ runs (``smtp/sink.py``).
 - :class:`Authenticator`: the AUTH policy (``any`` credentials, or ``fixed`` ``user:password`` pairs).
 - :class:`CaptureHandler`: the aiosmtpd handler that applies the ``data`` fault and captures the message.
 
-Faults: ``fault_hook(stage, user, listener)`` is asked at each stage (:data:`~mockserver.core.fault_rules.SMTP_STAGES`)
-and its :class:`~mockserver.core.fault_decisions.SmtpFault` applied there: ``reply`` answers ``code text`` instead
+Faults: ``fault_hook(stage, user, listener)`` is asked at each stage (:data:`~mockserver.core.faults.rules.SMTP_STAGES`)
+and its :class:`~mockserver.core.faults.decisions.SmtpFault` applied there: ``reply`` answers ``code text`` instead
 of proceeding, ``delay`` waits ``delay_s`` then proceeds, ``drop`` closes the connection. ``connect`` is asked
 before anything is sent (a reply there is sent, then the connection closed), ``greeting`` replaces the ``220`` line
 (a non-2xx greeting refuses every later command but QUIT), ``data`` is asked once the message has been received (a
@@ -23,19 +23,39 @@ import binascii
 import hmac
 import logging
 import ssl
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, AnyStr
+from collections.abc import Callable, Sequence
+from typing import Any, AnyStr, Protocol
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
 
-from ..core.fault_decisions import SmtpFault
+from ..core.faults.decisions import SmtpFault
+from ..core.mail.store import MailStore
 
-if TYPE_CHECKING:
-    from .sink import SmtpSink
-
-__all__ = ["Authenticator", "CaptureHandler", "SinkSMTP", "TrackedSMTP"]
+__all__ = ["Authenticator", "CaptureHandler", "SinkSMTP", "SinkServices", "TrackedSMTP"]
 
 log = logging.getLogger("cxmock.smtp")
+
+
+class SinkServices(Protocol):
+    """What a connection needs from the sink that runs it (``SmtpSink`` implements it): the loop, the registry of
+    open connections, policy, the fault hook, the store, and where to report a sink-level error."""
+
+    server_hostname: str
+    require_auth: bool
+    store: MailStore
+
+    @property
+    def fault_hook(self) -> Callable[[str, str | None, str], SmtpFault | None] | None: ...
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None: ...
+
+    @property
+    def connections(self) -> set[TrackedSMTP]: ...
+
+    def is_probe(self, peer: Any) -> bool: ...
+
+    def record_error(self, error: BaseException) -> None: ...
 
 
 def printable(text: str) -> str:
@@ -75,12 +95,12 @@ class TrackedSMTP(SMTP):
     (``hostname`` defaults to the sink's, ``loop`` is the sink's).
     """
 
-    def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
-        assert sink._loop is not None, "protocols are created by a running sink"
+    def __init__(self, handler: Any, *, sink: SinkServices, listener: str, **kwargs: Any) -> None:
+        assert sink.loop is not None, "protocols are created by a running sink"
         kwargs.setdefault("hostname", sink.server_hostname)
-        super().__init__(handler, loop=sink._loop, **kwargs)
+        super().__init__(handler, loop=sink.loop, **kwargs)
         self.listener = listener
-        self._registry = sink._protocols
+        self._registry = sink.connections
         self.lost: asyncio.Future[None] = self.loop.create_future()
 
     def _create_session(self) -> Session:
@@ -117,7 +137,7 @@ def _retrieve_exception(task: asyncio.Task[None]) -> None:
 class SinkSMTP(TrackedSMTP):
     """The sink's protocol: applies fault decisions, the require-AUTH policy and the greeting override."""
 
-    def __init__(self, handler: Any, *, sink: SmtpSink, listener: str, **kwargs: Any) -> None:
+    def __init__(self, handler: Any, *, sink: SinkServices, listener: str, **kwargs: Any) -> None:
         super().__init__(handler, sink=sink, listener=listener, **kwargs)
         self._sink = sink
         self._is_probe = False  # the sink's own readiness probe is never subject to faults
@@ -174,7 +194,7 @@ class SinkSMTP(TrackedSMTP):
     async def _handle_client(self) -> None:
         assert self.session is not None
         peer = self.session.peer
-        self._is_probe = isinstance(peer, tuple) and tuple(peer[:2]) in self._sink._probe_peers
+        self._is_probe = self._sink.is_probe(peer)
         decision = await self.fault("connect")
         if decision is not None:  # a reply here is all the session gets
             if decision.action == "reply":
@@ -264,7 +284,7 @@ def _format_peer(peer: Any) -> str:
 class CaptureHandler:
     """aiosmtpd handler: applies the ``data`` fault, then captures the message into the store."""
 
-    def __init__(self, sink: SmtpSink) -> None:
+    def __init__(self, sink: SinkServices) -> None:
         self._sink = sink
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -294,7 +314,7 @@ class CaptureHandler:
         if isinstance(error, TLSSetupException):  # the client failed the STARTTLS handshake; aiosmtpd closes
             log.debug("STARTTLS handshake failed: %r", error.__cause__)
             return "454 4.7.0 TLS handshake failed"
-        self._sink._record_error(error)
+        self._sink.record_error(error)
         return f"451 4.3.0 cxmock sink error ({type(error).__name__}); see the server log"
 
 

@@ -1,7 +1,7 @@
 """The embedded SMTP sink: aiosmtpd on a private asyncio loop in a background thread.
 
 Two listeners: ``smtp`` (plain, advertises STARTTLS) and ``smtps`` (implicit TLS). Every accepted message goes to
-a :class:`~mockserver.core.mail.MailStore` with its envelope, peer, listener, TLS facts and authenticated user.
+a :class:`~mockserver.core.mail.store.MailStore` with its envelope, peer, listener, TLS facts and authenticated user.
 
 aiosmtpd's ``Controller`` cannot start on port 0 (aio-libs/aiosmtpd#276, #388: it probes the port it was *given*).
 The sink binds its listening sockets itself, so the real ports are known before the loop starts, and serves them
@@ -26,9 +26,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from ..core.fault_decisions import SmtpFault
-from ..core.mail import CapturedMessage, MailStore
+from ..core.faults.decisions import SmtpFault
+from ..core.mail.store import CapturedMessage, MailStore
 from ..errors import ServerError
+from .listeners import bind_listener, probe_listener
 from .protocol import Authenticator, CaptureHandler, SinkSMTP
 from .protocol import TrackedSMTP as TrackedSMTP
 from .tls import TlsMaterial
@@ -237,26 +238,7 @@ class SmtpSink:
     # -- internals ---------------------------------------------------------------------------------------------
 
     def _bind(self, listener: str, port: int) -> socket.socket:
-        hint = "--smtp-port" if listener == "smtp" else "--smtps-port"
-        try:
-            family, kind, proto, _, address = socket.getaddrinfo(
-                self.host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-            )[0]
-        except OSError as exc:
-            raise ServerError(f"SMTP sink: cannot resolve listen address {self.host!r}: {exc}") from None
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.listen(128)
-            sock.setblocking(False)
-        except OSError as exc:
-            sock.close()
-            raise ServerError(
-                f"SMTP sink: cannot listen on {self.host}:{port} for {listener}: {exc.strerror}; "
-                f"choose another port with {hint} (0 picks a free one)"
-            ) from None
-        return sock
+        return bind_listener(self.host, port, listener)
 
     def _run(
         self, loop: asyncio.AbstractEventLoop, sockets: dict[str, socket.socket], started: threading.Event
@@ -342,32 +324,8 @@ class SmtpSink:
             conn.close()
 
     def _probe(self, listener: str, deadline: float) -> None:
-        """Connect for real and read the 220 greeting: proof that ``listener`` answers."""
         family, address = self._addresses[listener]
-        host, port = address[0], address[1]
-        if host in ("0.0.0.0", "::"):  # bound to every address: knock on loopback  # nosec B104
-            host = "127.0.0.1" if family == socket.AF_INET else "::1"
-        with socket.socket(family, socket.SOCK_STREAM) as raw:
-            raw.settimeout(max(deadline - time.monotonic(), 0.01))
-            raw.bind((host, 0))
-            me = tuple(raw.getsockname()[:2])
-            self._probe_peers.add(me)  # the sink skips fault decisions for its own probe
-            try:
-                raw.connect((host, port))
-                if listener == "smtps":
-                    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                    context.check_hostname = False
-                    context.verify_mode = ssl.CERT_NONE
-                    with context.wrap_socket(raw) as tls:
-                        greeting = _read_line(tls)
-                else:
-                    greeting = _read_line(raw)
-            except OSError as exc:
-                raise ServerError(f"SMTP sink: the {listener} listener on {host}:{port} did not answer: {exc}") from exc
-            finally:
-                self._probe_peers.discard(me)
-        if not greeting.startswith(b"220"):
-            raise ServerError(f"SMTP sink: the {listener} listener greeted with {greeting!r}, expected 220")
+        probe_listener(listener, family, address, deadline, self._probe_peers)
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         error = context.get("exception")
@@ -375,6 +333,25 @@ class SmtpSink:
             log.debug("SMTP sink: %s: %r", context.get("message"), error)
             return
         self._record_error(error if error is not None else RuntimeError(str(context.get("message"))))
+
+    # -- what connections use (protocol.SinkServices) -----------------------------------------------------------
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The sink's event loop while it runs."""
+        return self._loop
+
+    @property
+    def connections(self) -> set[TrackedSMTP]:
+        """The open connections (each registers itself, so ``stop()`` can abort them)."""
+        return self._protocols
+
+    def is_probe(self, peer: Any) -> bool:
+        """Whether ``peer`` is the sink's own readiness probe (not journaled, not logged)."""
+        return isinstance(peer, tuple) and tuple(peer[:2]) in self._probe_peers
+
+    def record_error(self, error: BaseException) -> None:
+        self._record_error(error)
 
     def _record_error(self, error: BaseException) -> None:
         log.error("SMTP sink thread error: %r", error, exc_info=error)
@@ -384,13 +361,3 @@ class SmtpSink:
 def _resolve(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
-
-
-def _read_line(sock: socket.socket) -> bytes:
-    data = b""
-    while b"\n" not in data and len(data) < 4096:
-        chunk = sock.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data.split(b"\n", 1)[0].rstrip(b"\r")

@@ -24,7 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.engine.observations import LocationHeaderEntry, Observations
 
 from mockserver.core.contract import JSON_V1
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi" / "cxmock.yaml"
 #: generated cases per operation and phase (fuzzing); the examples and coverage phases add their own

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 80

@@ -12,10 +12,10 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver._resources import openapi_path
 from mockserver.config import DEFAULT_CLIENT_SECRET
+from mockserver.core.resources import openapi_path
 from mockserver.core.state import State
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 LIST = "/cxrestapi/auth/SMTPSettings"
 RECORD: dict[str, Any] = {

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 LIST = "/cxrestapi/auth/SMTPSettings"
 TC = LIST + "/testconnection"

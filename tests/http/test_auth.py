@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 
 from mockserver.config import DEFAULT_CLIENT_SECRET, Config
 from mockserver.core.contract import JSON_V1
-from mockserver.core.identity import password_grant
+from mockserver.core.identity.identity import password_grant
 from mockserver.core.state import State
 from mockserver.http import create_app
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 TOKEN = "/cxrestapi/auth/identity/connect/token"
 LIST = "/cxrestapi/auth/SMTPSettings"

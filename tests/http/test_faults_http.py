@@ -29,7 +29,7 @@ from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.errors import ConfigError, MessageCode
 from mockserver.http.faults import _RULE_PARAM, operation_ids
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 SETTINGS = "/SMTPSettings"
 TIMEOUT = 10  # every client call: nothing waits forever

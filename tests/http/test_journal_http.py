@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from mockserver.errors import AssertionHelperError
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 SECRET_PW = "Pw-9f3c1e77-distinctive"
 BODY = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 PASSWORD = "Smtp-Pass-7c2b9e"
 

@@ -20,7 +20,7 @@ from mockserver.config import Config
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.http import create_app
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 SECRET = "sweep-Secret-Pa55word"
 

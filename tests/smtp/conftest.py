@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mockserver.core.mail import MailStore
+from mockserver.core.mail.store import MailStore
 from mockserver.smtp import SmtpSink, TlsMaterial
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
-from mockserver.core.fault_decisions import SmtpFault
+from mockserver.core.faults.decisions import SmtpFault
 from mockserver.errors import BadRequest, SmtpTestFailed
 from mockserver.smtp.client import TEST_SUBJECT, run_test_connection
 from mockserver.smtp.protocol import TrackedSMTP

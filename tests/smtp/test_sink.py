@@ -11,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from mockserver.core.fault_decisions import SmtpFault
-from mockserver.core.mail import MailStore
+from mockserver.core.faults.decisions import SmtpFault
+from mockserver.core.mail.store import MailStore
 from mockserver.errors import ServerError
 from mockserver.smtp.sink import SmtpSink
 from mockserver.smtp.tls import TlsMaterial

@@ -8,7 +8,7 @@ import socket
 import pytest
 import requests
 
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 
 def _send(port: int, lines: list[bytes], body: bytes) -> None:

@@ -28,7 +28,7 @@ import pytest
 import requests
 
 from mockserver.core.contract import JSON_V1
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 pytestmark = pytest.mark.slow
 

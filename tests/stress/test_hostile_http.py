@@ -29,7 +29,7 @@ import yaml
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus" / "hostile_http.yaml"
 API = "/cxrestapi/auth"

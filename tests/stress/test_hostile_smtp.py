@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 TIMEOUT = 10.0
 LIMIT = 1024 * 1024  # max_message_size of the server under test

@@ -28,7 +28,7 @@ from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.errors import MessageCode
 from mockserver.http import create_app
-from mockserver.server import MockServer
+from mockserver.runtime.server import MockServer
 
 TIMEOUT = 15.0
 FORM = "application/x-www-form-urlencoded"
@@ -365,7 +365,7 @@ def direct(
             raise socket.gaierror(socket.EAI_NONAME, "Name or service not known (test resolver)")
         return RESOLVER[host]
 
-    monkeypatch.setattr("mockserver._smtp_path._resolve", resolve)
+    monkeypatch.setattr("mockserver.runtime.smtp_path._resolve", resolve)
     spy = SocketSpy(monkeypatch)
     yield server, spy
 

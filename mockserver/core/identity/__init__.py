@@ -1,0 +1,2 @@
+"""Identity: users, roles, OAuth2 clients and tokens (``identity``).
+"""

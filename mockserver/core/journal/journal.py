@@ -1,0 +1,192 @@
+"""The request journal: a bounded, thread-safe ring of redacted records of every API request.
+
+The HTTP adapter calls ``Journal.record(...)`` once per API request, after the response is decided. Secrets
+never enter the journal: ``record`` passes headers, query and body through ``redact_headers``,
+``redact_query`` and ``redact_body`` (``core/redaction.py`` says what is kept).
+
+``assert_called(entries, operation_id, times=None, **where)`` (``core/journal/assertions.py``) is the assertion
+behind ``server.assert_called``; ``JournalEntry`` (``core/journal/entry.py``) is one record. This module
+re-exports both, and the redaction functions, as its public names.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from mockserver.errors import ConfigError
+
+from ..lint.lint import Violation
+from ..redaction import REDACTED as REDACTED
+from ..redaction import redact_body as redact_body
+from ..redaction import redact_headers as redact_headers
+from ..redaction import redact_query as redact_query
+from .assertions import assert_called as assert_called
+from .entry import JournalEntry as JournalEntry
+from .entry import path_matches, status_matches
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "REDACTED",
+    "Journal",
+    "JournalEntry",
+    "assert_called",
+    "redact_body",
+    "redact_headers",
+    "redact_query",
+]
+
+DEFAULT_LIMIT = 1000
+
+
+def _fault_dict(fault: Any) -> dict[str, Any]:
+    if isinstance(fault, Mapping):
+        return {
+            "ruleId": fault.get("ruleId", fault.get("rule_id")),
+            "name": fault.get("name"),
+            "action": fault.get("action"),
+        }
+    return {
+        "ruleId": getattr(fault, "rule_id", None),
+        "name": getattr(fault, "name", None),
+        "action": getattr(fault, "action", None),
+    }
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Journal:
+    """A bounded ring of the last ``limit`` API requests, safe to share between threads.
+
+    Ids count from 1 and are never reused within a run, not even after ``clear()``; ``total_recorded`` is the
+    number of ids handed out, ``count`` the number of entries still held.
+
+    :param limit: how many entries to keep; older ones are dropped first.
+    :param clock: returns the current time (default: UTC now); injected by tests.
+    """
+
+    def __init__(self, limit: int = DEFAULT_LIMIT, *, clock: Callable[[], datetime] | None = None) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"journal limit must be a positive integer, got {limit!r}")
+        self.limit = limit
+        self._clock = clock or _utc_now
+        self._lock = threading.Lock()
+        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+        self._next_id = 1
+
+    def record(
+        self,
+        *,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | str | None = None,
+        headers: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+        status: int | None = None,
+        duration_ms: float = 0.0,
+        operation_id: str | None = None,
+        faults: Iterable[Any] = (),
+        violations: Iterable[Violation] = (),
+        user: str | None = None,
+        remote: str = "",
+    ) -> JournalEntry:
+        """Journal one request; assigns ``id`` and ``time``, and redacts headers, query and body.
+
+        ``body`` may be raw (``bytes``/``str``, parsed as JSON or form, see ``redact_body``; ``content_type``
+        helps) or already parsed. ``faults`` are ``HttpFault`` decisions or ``{ruleId, name, action}`` dicts.
+        """
+        redacted_headers = redact_headers(headers)
+        redacted_query = redact_query(query)
+        redacted_body = redact_body(body, content_type)
+        fault_dicts = [_fault_dict(f) for f in faults]
+        violation_list = list(violations)
+        with self._lock:
+            entry = JournalEntry(
+                id=self._next_id,
+                time=_iso(self._clock()),
+                method=method.upper(),
+                path=path,
+                query=redacted_query,
+                headers=redacted_headers,
+                body=redacted_body,
+                status=status,
+                duration_ms=round(float(duration_ms), 3),
+                operation_id=operation_id,
+                faults=fault_dicts,
+                violations=violation_list,
+                user=user,
+                remote=remote,
+            )
+            self._next_id += 1
+            self._entries.append(entry)
+        return entry
+
+    def entries(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | str | None = None,
+        since_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """The entries held, oldest first, filtered.
+
+        :param method: HTTP method, any case.
+        :param path: exact path, or a prefix when it ends with ``*`` (``/cxrestapi/auth/SMTPSettings*``).
+        :param operation_id: the OpenAPI ``operationId``.
+        :param status: a status code (``404``, ``"404"``) or class (``"4xx"``).
+        :param since_id: only entries with a larger id (poll with the last id seen).
+        :param limit: keep only the newest ``limit`` of the matches.
+        """
+        with self._lock:
+            snapshot = list(self._entries)
+        wanted_method = method.upper() if method else None
+        out = [
+            e
+            for e in snapshot
+            if (wanted_method is None or e.method == wanted_method)
+            and (path is None or path_matches(path, e.path))
+            and (operation_id is None or e.operation_id == operation_id)
+            and (status is None or status_matches(status, e.status))
+            and (since_id is None or e.id > since_id)
+        ]
+        if limit is not None:
+            out = out[-limit:] if limit > 0 else []
+        return out
+
+    def clear(self) -> None:
+        """Drop every entry; ids keep counting."""
+        with self._lock:
+            self._entries.clear()
+
+    @property
+    def count(self) -> int:
+        """Entries held now (at most ``limit``)."""
+        with self._lock:
+            return len(self._entries)
+
+    @property
+    def total_recorded(self) -> int:
+        """Entries recorded since the journal was created, including dropped and cleared ones."""
+        with self._lock:
+            return self._next_id - 1
+
+    def __len__(self) -> int:
+        return self.count
+
+    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
+        """``assert_called`` over the entries held; see the module function."""
+        return assert_called(self.entries(), operation_id, times, **where)

@@ -1,0 +1,2 @@
+"""Captured mail: ``store`` (the bounded store and its waiters), ``parse`` (raw message -> parsed record, filters).
+"""

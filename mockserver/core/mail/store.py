@@ -1,0 +1,267 @@
+"""Captured mail: the record of one accepted message and the bounded, thread-safe store that keeps them.
+
+The SMTP sink (``mockserver.smtp.sink``) calls :meth:`MailStore.add` for every message it accepts; the admin API,
+the pytest fixtures and the testconnection endpoint read from the same store. No IO happens here: parsing (stdlib
+:mod:`email`) lives in ``core/mail/parse.py``, waiting uses a :class:`threading.Condition` notified on every capture.
+
+Filters (``list``, ``wait_for``) are case-insensitive substrings:
+
+- ``to`` matches any envelope recipient or the ``To`` header;
+- ``from_`` matches the envelope sender or the ``From`` header;
+- ``subject`` matches the decoded ``Subject`` header;
+- ``since`` is either a message id (an ``int`` or a string of digits: messages with a *greater* id) or an ISO-8601
+  time (a ``datetime`` or a string: messages received at or after it; a time without an offset is taken as UTC).
+
+Message ids start at 1 and are never reused, not even after :meth:`MailStore.clear`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import itertools
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ...errors import AssertionHelperError, NotFound
+from .filters import matcher
+from .message import CapturedMessage as CapturedMessage
+from .parse import CORRELATION_HEADER as CORRELATION_HEADER
+from .parse import correlation_of, parse_message
+
+__all__ = ["CORRELATION_HEADER", "CapturedMessage", "MailStore"]
+
+DEFAULT_LIMIT = 1000
+DEFAULT_RAW_LIMIT = 1024 * 1024
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class MailStore:
+    """Thread-safe bounded store of :class:`CapturedMessage`; the oldest message is evicted past ``limit``.
+
+    :param limit: how many messages to keep (default 1000).
+    :param raw_limit: how many bytes of each raw message to keep (default 1 MiB); headers and body are parsed
+        from the whole message before it is cut.
+    :param clock: returns the current time (an aware ``datetime``); injectable for tests.
+    """
+
+    def __init__(
+        self,
+        limit: int = DEFAULT_LIMIT,
+        raw_limit: int = DEFAULT_RAW_LIMIT,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        if raw_limit < 0:
+            raise ValueError(f"raw_limit must not be negative, got {raw_limit}")
+        self.limit = limit
+        self.raw_limit = raw_limit
+        self._clock = clock
+        self._messages: OrderedDict[int, CapturedMessage] = OrderedDict()  # O(1) eviction of the oldest
+        self._ids = itertools.count(1)
+        self._cond = threading.Condition()
+        self._by_correlation: dict[str, int] = {}  # X-Cxmock-Correlation -> message id, kept at capture
+        self._captured = 0  # bumped by every add: a waiter can tell whether it missed one
+        self._generation = 0  # bumped by interrupt_waiters: a waiter started before it gives up
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def add(
+        self,
+        raw: bytes,
+        *,
+        mail_from: str,
+        rcpt_tos: Sequence[str],
+        peer: str = "",
+        listener: str = "smtp",
+        tls: Mapping[str, str] | None = None,
+        auth_user: str | None = None,
+    ) -> CapturedMessage:
+        """Store one accepted message (parsed on first read); wakes every :meth:`wait_for`. Never raises."""
+        truncated = len(raw) > self.raw_limit
+        received_at = self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
+        with self._cond:
+            message = CapturedMessage(
+                id=next(self._ids),
+                received_at=received_at,
+                mail_from=mail_from,
+                rcpt_tos=list(rcpt_tos),
+                raw=raw[: self.raw_limit] if truncated else raw,
+                raw_truncated=truncated,
+                size=len(raw),
+                peer=peer,
+                listener=listener,
+                tls=dict(tls) if tls is not None else None,
+                auth_user=auth_user,
+                _parsed=parse_message(raw) if truncated else None,
+            )
+            self._messages[message.id] = message
+            correlation = correlation_of(raw)
+            if correlation is not None:
+                self._by_correlation[correlation] = message.id
+            while len(self._messages) > self.limit:
+                _, evicted = self._messages.popitem(last=False)
+                evicted_correlation = correlation_of(evicted.raw)
+                if evicted_correlation is not None:
+                    self._by_correlation.pop(evicted_correlation, None)
+            self._captured += 1
+            self._cond.notify_all()
+        return message
+
+    def clear(self) -> None:
+        """Forget every message (ids keep increasing)."""
+        with self._cond:
+            self._messages.clear()
+            self._by_correlation.clear()
+
+    def interrupt_waiters(self) -> None:
+        """Wake every pending :meth:`wait_for` at once: each raises as if its timeout had passed.
+
+        Called when the server stops, so a long-poll does not hold the shutdown. Only waits already pending are
+        interrupted: a later :meth:`wait_for` waits normally.
+        """
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def attach_testconnection(
+        self, correlation: str, info: Mapping[str, Any], transcript: Sequence[str]
+    ) -> CapturedMessage | None:
+        """Record on the message captured with ``correlation`` the API request that caused it.
+
+        ``info`` is the target the request named (``requestId``, ``host``, ``port``, ``encryptionType``) and
+        ``transcript`` the client's redacted SMTP session. Returns the message, or ``None`` when no message
+        carries that correlation (delivered elsewhere in direct mode, or already evicted).
+        """
+        message = self.find_by_correlation(correlation)
+        if message is not None:
+            with self._cond:
+                message.testconnection = dict(info)
+                message.transcript = list(transcript)
+        return message
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    @property
+    def count(self) -> int:
+        """How many messages the store holds now."""
+        with self._cond:
+            return len(self._messages)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def get(self, message_id: int) -> CapturedMessage:
+        """The message with id ``message_id``; :class:`~mockserver.errors.NotFound` if absent or evicted."""
+        with self._cond:
+            message = self._messages.get(message_id)
+            if message is not None:
+                return message
+            held = f"ids {min(self._messages)}-{max(self._messages)}" if self._messages else "no messages"
+        raise NotFound(
+            f"no captured message with id {message_id}: the store holds {held} "
+            f"(it keeps the last {self.limit}; DELETE /_mock/messages empties it)"
+        )
+
+    def find_by_correlation(self, correlation: str) -> CapturedMessage | None:
+        """The newest message whose ``X-Cxmock-Correlation`` header is ``correlation``, or ``None``.
+
+        An index kept at capture answers it: no stored message is scanned or parsed.
+        """
+        with self._cond:
+            message_id = self._by_correlation.get(correlation)
+            return self._messages.get(message_id) if message_id is not None else None
+
+    def list(
+        self,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> builtins.list[CapturedMessage]:
+        """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
+        match = matcher(to=to, from_=from_, subject=subject, since=since)
+        return [m for m in self._snapshot() if match(m)]
+
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+        cancel: threading.Event | None = None,
+    ) -> builtins.list[CapturedMessage]:
+        """Block until at least ``count`` messages match the filters; return all that match, oldest first.
+
+        Woken by each capture (no polling). After ``timeout`` seconds raises
+        :class:`~mockserver.errors.AssertionHelperError` listing the filters and what *was* captured; so does a
+        wait interrupted by :meth:`interrupt_waiters`, or one whose ``cancel`` event is set (checked under the lock
+        :meth:`interrupt_waiters` takes: set the event, then interrupt, and no wait can slip between the two).
+        """
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        match = matcher(to=to, from_=from_, subject=subject, since=since)
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            generation = self._generation
+        while True:
+            with self._cond:
+                captured, seen = builtins.list(self._messages.values()), self._captured
+                interrupted = self._generation != generation or (cancel is not None and cancel.is_set())
+            found = [m for m in captured if match(m)]  # outside the lock: matching may parse
+            remaining = deadline - time.monotonic()
+            if len(found) >= count or remaining <= 0 or interrupted:
+                break
+            with self._cond:
+                # nothing new since the snapshot and no interrupt: sleep until an add or an interrupt
+                if self._captured == seen and self._generation == generation and not (cancel and cancel.is_set()):
+                    self._cond.wait(remaining)
+        if len(found) >= count:
+            return found
+        message = _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
+        if interrupted:
+            message = "wait_for: interrupted (the server is stopping); " + message.removeprefix("wait_for: ")
+        raise AssertionHelperError(message)
+
+    def _snapshot(self) -> builtins.list[CapturedMessage]:
+        # Readers filter a copy outside the lock: parsing on first read must not stall the sink's add().
+        with self._cond:
+            return builtins.list(self._messages.values())
+
+
+_SHOWN = 20
+
+
+def _timeout_message(
+    count: int,
+    timeout: float,
+    found: Sequence[CapturedMessage],
+    captured: Sequence[CapturedMessage],
+    **filters: Any,
+) -> str:
+    given = " ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None and v != "") or "(no filters)"
+    lines = [
+        f"wait_for: expected at least {count} message(s) matching {given} within {timeout:g} s, "
+        f"but {len(found)} matched."
+    ]
+    if not captured:
+        lines.append("Nothing was captured at all: is the client sending to this sink's smtp/smtps port?")
+    else:
+        shown = captured[-_SHOWN:]
+        more = f", showing the last {len(shown)}" if len(captured) > len(shown) else ""
+        lines.append(f"Captured ({len(captured)} message(s), oldest first{more}):")
+        lines.extend(f"  {m.summary()}" for m in shown)
+        lines.append("Filters are case-insensitive substrings of the envelope and the To/From/Subject headers.")
+    return "\n".join(lines)

@@ -1,0 +1,165 @@
+"""Fault rules of a remote server (``/_mock/faults``): ``RemoteFaults`` and the ``RemoteFaultHandle`` it returns.
+
+``RemoteFaults`` has the surface of ``MockServer.faults``; ``mockserver.remote.server`` re-exports both names.
+"""
+
+from __future__ import annotations
+
+import builtins
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+from ..core.faults.files import preset_names
+from ..core.faults.parse import rule_document
+from ..errors import ConfigError
+from .http import AdminTransport, _HttpError
+
+__all__ = ["RemoteFaultHandle", "RemoteFaults"]
+
+
+class RemoteFaultHandle:
+    """The rules added by one ``RemoteFaults.add``/``preset`` call; a context manager removing them on exit.
+
+    The counters are read from ``GET /_mock/faults``; after the rules are removed (or a reset dropped them) they
+    keep their last known values.
+    """
+
+    def __init__(self, faults: RemoteFaults, rules: Iterable[Mapping[str, Any]]) -> None:
+        self._faults = faults
+        self._last = {str(rule["id"]): dict(rule) for rule in rules}
+
+    @property
+    def id(self) -> str:
+        """The id of the (first) rule."""
+        return self.ids[0]
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._last)
+
+    def _refresh(self) -> set[str]:
+        """Update the last known infos from the server; the ids still installed."""
+        installed = set()
+        for rule in self._faults.list():
+            rule_id = str(rule.get("id"))
+            if rule_id in self._last:
+                self._last[rule_id] = dict(rule)
+                installed.add(rule_id)
+        return installed
+
+    def info(self) -> builtins.list[dict[str, Any]]:
+        """The rules as in ``RemoteFaults.list()`` (their last known state once removed)."""
+        self._refresh()
+        return [dict(rule) for rule in self._last.values()]
+
+    @property
+    def hits(self) -> int:
+        """How many times the rule(s) fired."""
+        return sum(int(rule.get("hits") or 0) for rule in self.info())
+
+    @property
+    def seen(self) -> int:
+        """How many matching events reached the rule(s)."""
+        return sum(int(rule.get("seen") or 0) for rule in self.info())
+
+    @property
+    def active(self) -> bool:
+        """Whether any of the rules is still installed."""
+        return bool(self._refresh())
+
+    def remove(self) -> bool:
+        """Remove the rule(s); False if none was still installed."""
+        self._refresh()  # the final counters
+        removed = False
+        for rule_id in self.ids:
+            removed = self._faults.remove(rule_id) or removed
+        return removed
+
+    def __enter__(self) -> RemoteFaultHandle:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.remove()
+
+    def __repr__(self) -> str:
+        return f"<RemoteFaultHandle {', '.join(self.ids)}>"
+
+
+class RemoteFaults:
+    """Fault rules of a remote server (``/_mock/faults``), with the surface of ``MockServer.faults``."""
+
+    def __init__(self, server: AdminTransport) -> None:
+        self._server = server
+
+    def _post(self, body: Any) -> RemoteFaultHandle:
+        try:
+            added = self._server.call("POST", "/_mock/faults", body=body)
+        except _HttpError as exc:
+            if exc.status == 400:
+                raise ConfigError(str(exc)) from None
+            raise
+        return RemoteFaultHandle(self, added["rules"])
+
+    def add(
+        self,
+        rule: Any = None,
+        /,
+        *,
+        match: dict[str, Any] | None = None,
+        action: dict[str, Any] | str | None = None,
+        times: int | None = None,
+        after: int | None = None,
+        probability: float | None = None,
+        name: str | None = None,
+    ) -> RemoteFaultHandle:
+        """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones; see
+        ``MockServer.faults.add``. An invalid rule raises :class:`ConfigError` naming the field."""
+        document = rule_document(
+            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
+        )
+        return self._post(document)
+
+    def preset(self, name: str) -> RemoteFaultHandle:
+        """Add the rules of a bundled preset (see :meth:`preset_names`)."""
+        return self._post({"preset": name})
+
+    def remove(self, rule: str | RemoteFaultHandle) -> bool:
+        """Remove a rule by id (or every rule of a handle); False if it was not installed."""
+        if isinstance(rule, RemoteFaultHandle):
+            return rule.remove()
+        try:
+            self._server.call("DELETE", "/_mock/faults/" + urllib.parse.quote(rule, safe=""))
+        except _HttpError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """The rules in evaluation order, with ``hits``, ``seen`` and ``remaining``."""
+        rules: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["rules"]
+        return rules
+
+    def firings(self) -> builtins.list[dict[str, Any]]:
+        """Recent firings (the server answers the last 100), oldest first."""
+        firings: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["firings"]
+        return firings
+
+    def clear(self) -> None:
+        """Remove every rule (the ``--faults`` ones too, until the next reset)."""
+        self._server.call("DELETE", "/_mock/faults")
+
+    @staticmethod
+    def preset_names() -> builtins.list[str]:
+        """The names of the bundled presets (of this installation)."""
+        return preset_names()
+
+    def __len__(self) -> int:
+        return len(self.list())
+
+    def __repr__(self) -> str:
+        return f"<RemoteFaults {self._server.base_url}>"

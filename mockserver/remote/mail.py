@@ -1,0 +1,173 @@
+"""Captured mail of a remote server (``/_mock/messages``): ``RemoteSink`` and the ``RemoteMessage`` objects it returns.
+
+``RemoteSink`` has the surface of ``MockServer.sink``; ``mockserver.remote.server`` re-exports both names.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..errors import AssertionHelperError, ServerError
+from .http import AdminTransport, _HttpError
+
+__all__ = ["RemoteMessage", "RemoteSink"]
+
+
+@dataclass(frozen=True, repr=False)
+class RemoteMessage:
+    """One captured message as ``GET /_mock/messages`` gives it, with the attributes of ``CapturedMessage``
+    (``raw`` is fetched from ``GET /_mock/messages/<id>/raw`` when read)."""
+
+    id: int
+    received_at: str
+    mail_from: str
+    rcpt_tos: list[str]
+    subject: str | None
+    from_: str | None
+    to: str | None
+    date: str | None
+    message_id: str | None
+    text: str | None
+    size: int
+    raw_size: int
+    raw_truncated: bool
+    peer: str
+    listener: str
+    tls: dict[str, str] | None = None
+    auth_user: str | None = None
+    testconnection: dict[str, Any] | None = None
+    transcript: list[str] | None = None
+    _server: AdminTransport | None = field(default=None, compare=False)
+    _source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], server: AdminTransport | None = None) -> RemoteMessage:
+        """From the camelCase form of ``CapturedMessage.to_dict()``."""
+        return cls(
+            id=int(data["id"]),
+            received_at=data["receivedAt"],
+            mail_from=data["mailFrom"],
+            rcpt_tos=list(data.get("rcptTos") or []),
+            subject=data.get("subject"),
+            from_=data.get("from"),
+            to=data.get("to"),
+            date=data.get("date"),
+            message_id=data.get("messageId"),
+            text=data.get("text"),
+            size=int(data.get("size") or 0),
+            raw_size=int(data.get("rawSize") or 0),
+            raw_truncated=bool(data.get("rawTruncated")),
+            peer=data.get("peer") or "",
+            listener=data.get("listener") or "",
+            tls=dict(data["tls"]) if data.get("tls") is not None else None,
+            auth_user=data.get("authUser"),
+            testconnection=dict(data["testconnection"]) if data.get("testconnection") is not None else None,
+            transcript=list(data["transcript"]) if data.get("transcript") is not None else None,
+            _server=server,
+            _source=dict(data),
+        )
+
+    @property
+    def raw(self) -> bytes:
+        """The message source as kept by the server (see ``raw_truncated``)."""
+        if self._server is None:
+            raise ServerError("this message is not tied to a server; its raw source cannot be fetched")
+        return self._server.fetch("GET", f"/_mock/messages/{self.id}/raw")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The same camelCase dict as ``CapturedMessage.to_dict()``: the one the server sent."""
+        return copy.deepcopy(self._source)
+
+    def summary(self) -> str:
+        """One line for error messages: ``#3 from=<a@x> to=<b@y> subject='Hello'``."""
+        return f"#{self.id} from=<{self.mail_from}> to=<{', '.join(self.rcpt_tos)}> subject={self.subject!r}"
+
+    def __repr__(self) -> str:
+        return (
+            f"RemoteMessage(id={self.id}, mail_from={self.mail_from!r}, rcpt_tos={self.rcpt_tos!r}, "
+            f"subject={self.subject!r}, listener={self.listener!r}, size={self.size})"
+        )
+
+
+class RemoteSink:
+    """Captured mail of a remote server (``/_mock/messages``), with the surface of ``MockServer.sink``."""
+
+    def __init__(self, server: AdminTransport) -> None:
+        self._server = server
+
+    def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> list[RemoteMessage]:
+        encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        items = self._server.call("GET", "/_mock/messages" + (f"?{encoded}" if encoded else ""), timeout=timeout)
+        return [RemoteMessage.from_dict(item, self._server) for item in items]
+
+    @property
+    def messages(self) -> list[RemoteMessage]:
+        """Every captured message, oldest first."""
+        return self._list({})
+
+    def clear(self) -> None:
+        self._server.call("DELETE", "/_mock/messages")
+
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> list[RemoteMessage]:
+        """Block (server-side, event-driven) until ``count`` messages match; return all that match, oldest first.
+
+        After ``timeout`` seconds raises :class:`AssertionHelperError` listing the filters and what was captured.
+        """
+        if count < 1:
+            raise ValueError(f"count must be at least 1, got {count}")
+        since_arg = since.isoformat() if isinstance(since, datetime) else since
+        filters = {"to": to, "from": from_, "subject": subject, "since": since_arg}
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while True:
+            wait = max(deadline - time.monotonic(), 0.0)
+            try:
+                found = self._list({**filters, "wait": round(wait, 3), "count": count}, wait + self._server.timeout)
+                break
+            except _HttpError as exc:  # 429: the server's long-poll slots are taken; it asks to retry in 1 s
+                if exc.status != 429 or wait <= 0:
+                    raise
+                time.sleep(min(1.0, wait))
+        if len(found) < count:
+            wanted = ", ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None) or "no filter"
+            seen = "\n".join(f"  {m.summary()}" for m in self.messages)
+            raise AssertionHelperError(
+                f"expected {count} message(s) matching {wanted} within {timeout} s, got {len(found)}; "
+                f"captured:\n{seen or '  (nothing)'}"
+            )
+        return found
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """``{"smtp": port, "smtps": port}`` as the server bound them."""
+        return {k: v for k, v in self._server.ports().items() if k != "http"}
+
+    @property
+    def smtp_port(self) -> int:
+        return self.ports["smtp"]
+
+    @property
+    def smtps_port(self) -> int:
+        return self.ports["smtps"]
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The CA certificate (PEM) that verifies both listeners."""
+        return self._server.ca_pem
+
+    def __repr__(self) -> str:
+        return f"<RemoteSink {self._server.base_url}>"

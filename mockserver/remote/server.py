@@ -1,0 +1,202 @@
+"""``RemoteServer``: the :class:`~mockserver.MockServer` surface over the admin API of a server running elsewhere.
+
+The pytest plugin uses it for ``--cxmock-url`` (the same tests against ``cxmock serve`` or the container). Only
+loopback or explicitly given URLs are contacted; everything goes through ``/_mock/*`` and the public API.
+
+What a test reads comes back as the same kind of object as in process: ``requests()`` and ``assert_called()``
+return :class:`~mockserver.core.journal.entry.JournalEntry` objects, ``sink.messages`` / ``sink.wait_for()``
+:class:`RemoteMessage` objects with the attributes of :class:`~mockserver.core.mail.store.CapturedMessage`, and
+``faults.add()`` / ``faults.preset()`` a :class:`RemoteFaultHandle` usable as a context manager.
+
+This module holds the transport and the server surface; the mail side lives in ``mockserver.remote.mail``, the fault
+side in ``mockserver.remote.faults`` (both re-exported here).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..config import DEFAULT_CLIENT_SECRET
+from ..core.contract import JSON_V1
+from ..core.identity.identity import password_grant
+from ..core.journal.assertions import assert_called
+from ..core.journal.entry import JournalEntry
+from ..core.lint.lint import Violation
+from ..core.lint.report import assert_no_violations
+from ..errors import ConfigError, ServerError
+from .faults import RemoteFaultHandle as RemoteFaultHandle
+from .faults import RemoteFaults as RemoteFaults
+from .http import _HttpError
+from .mail import RemoteMessage as RemoteMessage
+from .mail import RemoteSink as RemoteSink
+
+__all__ = ["RemoteFaultHandle", "RemoteFaults", "RemoteMessage", "RemoteServer", "RemoteSink"]
+
+
+class RemoteServer:
+    """A running cxmock server reached over HTTP.
+
+    :param base_url: e.g. ``http://127.0.0.1:8080``.
+    :param admin_token: the server's ``--admin-token``, if it has one.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        admin_token: str | None = None,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        timeout: float = 10.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if urllib.parse.urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise ConfigError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        self.api_url = self.base_url + "/cxrestapi/auth"
+        self.admin_token = admin_token
+        self.client_secret = client_secret
+        self.timeout = timeout
+        self.faults = RemoteFaults(self)
+        self.sink = RemoteSink(self)
+        self.call("GET", "/_mock/health")
+
+    # -- transport -------------------------------------------------------------------------------------------
+    def fetch(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        form: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> bytes:
+        """One request; returns the raw body. A 4xx/5xx raises :class:`ServerError` with the details."""
+        headers = {}
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if self.admin_token and path.startswith("/_mock"):
+            headers["X-Cxmock-Admin-Token"] = self.admin_token
+        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        try:
+            # bandit B310: base_url is http(s), checked in __init__
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310  # nosec B310
+                payload: bytes = response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:500]
+            raise _HttpError(f"{method} {self.base_url}{path} answered HTTP {exc.code}: {detail}", exc.code) from None
+        except OSError as exc:
+            raise ServerError(f"cannot reach the cxmock server at {self.base_url}: {exc}") from None
+        return payload
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        form: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """One request; returns the decoded JSON (or None). A 4xx/5xx raises :class:`ServerError` with the details."""
+        payload = self.fetch(method, path, body=body, form=form, timeout=timeout)
+        return json.loads(payload) if payload.strip() else None
+
+    # -- addresses ---------------------------------------------------------------------------------------------
+    @property
+    def http_port(self) -> int:
+        """The port of ``base_url`` (the one this side reaches, e.g. a container's published port)."""
+        parts = urllib.parse.urlsplit(self.base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    def ports(self) -> dict[str, int]:
+        """``{"http": ..., "smtp": ..., "smtps": ...}``: ``http`` is :attr:`http_port`, the SMTP ports are the ones
+        the server bound (as its ``GET /_mock/health`` reports them; a container's port mapping may differ)."""
+        health = self.call("GET", "/_mock/health")
+        reported = health.get("ports") if isinstance(health, dict) else None
+        if not isinstance(reported, dict):
+            raise ServerError(f"the cxmock server at {self.base_url} does not report its ports in /_mock/health")
+        return {**{k: int(v) for k, v in reported.items()}, "http": self.http_port}
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The PEM CA certificate that signs the sink's certificate (``GET /_mock/smtp/ca.pem``)."""
+        return self.fetch("GET", "/_mock/smtp/ca.pem")
+
+    # -- the MockServer surface ------------------------------------------------------------------------------
+    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
+    def token(  # nosec B107
+        self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
+    ) -> str:
+        form = password_grant(username, password, scope=scope, client_secret=self.client_secret)
+        try:
+            token: str = self.call("POST", "/cxrestapi/auth/identity/connect/token", form=form)["access_token"]
+        except ServerError as exc:
+            raise ConfigError(f"cannot get a token for {username!r}: {exc}") from None
+        return token
+
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
+        return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
+
+    def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
+        self.call("POST", "/_mock/seed" + ("" if persist else "?persist=false"), body=list(records))
+
+    def reset(self) -> None:
+        self.call("POST", "/_mock/reset")
+
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | str | None = None,
+    ) -> list[JournalEntry]:
+        """The journaled API requests (oldest first), filtered as :meth:`MockServer.requests` does."""
+        filters = {"method": method, "path": path, "operationId": operation_id, "status": status}
+        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
+        items = self.call("GET", "/_mock/requests" + (f"?{query}" if query else ""))
+        return [journal_entry(item) for item in items]
+
+    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
+        """See :meth:`MockServer.assert_called` (checked here, over the journal the server holds)."""
+        return assert_called(self.requests(), operation_id, times, **where)
+
+    def assert_no_violations(self, min_severity: str = "warning") -> None:
+        assert_no_violations(self.requests(), min_severity)
+
+    def check(self) -> None:
+        self.call("GET", "/_mock/health")
+
+    def stop(self) -> None:
+        """Nothing to stop: the remote server's lifetime is not ours."""
+
+    def __repr__(self) -> str:
+        return f"<RemoteServer {self.base_url}>"
+
+
+def journal_entry(data: Mapping[str, Any]) -> JournalEntry:
+    """A :class:`JournalEntry` from its ``GET /_mock/requests`` form (``JournalEntry.to_dict()``)."""
+    return JournalEntry(
+        id=int(data["id"]),
+        time=data["time"],
+        method=data["method"],
+        path=data["path"],
+        query=data.get("query", {}),
+        headers=dict(data.get("headers") or {}),
+        body=data.get("body"),
+        status=data.get("status"),
+        duration_ms=float(data.get("durationMs") or 0.0),
+        operation_id=data.get("operationId"),
+        faults=[dict(f) for f in data.get("faults") or []],
+        violations=[Violation(v["code"], v["severity"], v["message"]) for v in data.get("violations") or []],
+        user=data.get("user"),
+        remote=data.get("remote") or "",
+    )

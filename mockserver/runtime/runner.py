@@ -1,0 +1,94 @@
+"""``run()``: the one code path of ``cxmock serve`` — logging, start, banner, ready line, signals, stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from ..config import Config
+from ..errors import ConfigError, ServerError
+from .server import MockServer
+
+__all__ = ["run", "EXIT_OK", "EXIT_STARTUP_FAILURE"]
+
+EXIT_OK = 0
+EXIT_STARTUP_FAILURE = 3
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        try:
+            payload = json.loads(message) if message.startswith("{") else {"message": message}
+        except ValueError:
+            payload = {"message": message}
+        return json.dumps(
+            {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, **payload}
+        )
+
+
+def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.Handler:
+    """One handler on the ``cxmock`` logger: text or one JSON object per line."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("cxmock")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def banner(server: MockServer) -> str:
+    ports = server.ports()
+    lines = [
+        f"cxmock serving the CxSAST SMTP Settings API at {server.api_url}",
+        f"  admin API   {server.base_url}/_mock  (OpenAPI: {server.base_url}/_mock/openapi.yaml)",
+        "  users       admin/admin ('Manage System Settings'), viewer/viewer",
+    ]
+    if "smtp" in ports:
+        host = server.config.smtp_host
+        lines.append(f"  SMTP sink   smtp://{host}:{ports['smtp']} (STARTTLS)  smtps://{host}:{ports['smtps']}")
+        lines.append(f"  SMTP CA     {server.base_url}/_mock/smtp/ca.pem")
+    return "\n".join(lines)
+
+
+def run(config: Config, *, ready_json: bool = False, port_file: str | None = None, quiet: bool = False) -> int:
+    """Run a server until SIGINT/SIGTERM, then stop gracefully (in-flight requests finish). Returns the exit code."""
+    handler = configure_logging(config.log_format)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        try:
+            server = MockServer(config)
+        except (ServerError, ConfigError, OSError) as exc:
+            print(f"cxmock: cannot start: {exc}", file=sys.stderr, flush=True)
+            return EXIT_STARTUP_FAILURE
+        try:
+            ready = {"ready": True, "base_url": server.base_url, "api_url": server.api_url, **server.ports()}
+            if port_file:
+                Path(port_file).write_text(json.dumps(ready) + "\n", encoding="utf-8")
+            if ready_json:
+                print(json.dumps(ready), flush=True)
+            if not quiet:
+                print(banner(server), file=sys.stderr if ready_json else sys.stdout, flush=True)
+            while not stop.wait(0.5):
+                server.check()
+        finally:
+            server.stop()
+        return EXIT_OK
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+        logging.getLogger("cxmock").removeHandler(handler)
