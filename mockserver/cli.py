@@ -39,6 +39,12 @@ _HELP = {
     "smtp_mode": "testconnection routing: 'sink' (embedded sink) or 'direct' (allow-listed hosts only).",
     "smtp_allow": "direct mode allow-list: comma-separated CIDRs, IPs or host names.",
     "faults": "Fault rule file(s) (YAML/JSON), comma-separated or repeated.",
+    "journal_limit": "Request journal: entries kept (oldest dropped); each entry keeps at most --max-body of body.",
+    "capture_limit": "Captured mail: messages kept (oldest dropped); each keeps at most 1 MiB of raw source.",
+    "max_message_size": "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection.",
+    "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
+    "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
+    "smtp_data_timeout": "SMTP: seconds for a whole DATA (354 to the final dot); then 421 4.4.2 and close.",
 }
 
 

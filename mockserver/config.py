@@ -73,6 +73,9 @@ class Config:
     smtp_require_auth: bool = False
     capture_limit: int = 1000
     max_message_size: int = 10 * 1024 * 1024
+    smtp_max_connections: int = 100
+    smtp_command_timeout: float = 60.0
+    smtp_data_timeout: float = 120.0
     # testconnection
     smtp_mode: str = "sink"
     #: direct mode may reach loopback (LOOPBACK_ALLOW) plus these CIDRs, addresses or host names
@@ -96,11 +99,19 @@ class Config:
             value = getattr(self, name)
             if not 0 <= value <= 65535:
                 problems.append(f"{name} must be between 0 and 65535, got {value}")
-        for name in ("token_lifetime", "max_body", "journal_limit", "capture_limit", "http_threads"):
+        for name in (
+            "token_lifetime",
+            "max_body",
+            "journal_limit",
+            "capture_limit",
+            "http_threads",
+            "smtp_max_connections",
+        ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.smtp_timeout <= 0:
-            problems.append(f"smtp_timeout must be positive, got {self.smtp_timeout}")
+        for name in ("smtp_timeout", "smtp_command_timeout", "smtp_data_timeout"):
+            if getattr(self, name) <= 0:
+                problems.append(f"{name} must be positive, got {getattr(self, name)}")
         for cred in self.smtp_credentials:
             if ":" not in cred:
                 problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")

@@ -18,6 +18,7 @@ from ..core.routing import resolve_smtp_target
 from ..core.state import State
 from ..errors import ConfigError
 from ..smtp import SmtpSink, TlsMaterial, run_test_connection
+from ..smtp.limits import SinkLimits
 
 __all__ = ["SmtpPath"]
 
@@ -53,6 +54,11 @@ class SmtpPath:
             require_auth=config.smtp_require_auth,
             max_message_size=config.max_message_size,
             fault_hook=state.faults.decide_smtp,
+            limits=SinkLimits(
+                max_connections=config.smtp_max_connections,
+                command_timeout=config.smtp_command_timeout,
+                data_timeout=config.smtp_data_timeout,
+            ),
         )
         self._direct_context: ssl.SSLContext | None = None
         self._sink_context: ssl.SSLContext | None = None

@@ -4,7 +4,7 @@ runs (``smtp/sink.py``).
 - :class:`TrackedSMTP`: aiosmtpd's protocol plus the connection registry the sink needs to stop cleanly.
 - :class:`SinkSMTP`: the sink's protocol: the fault gate of every stage, the require-AUTH policy and the
   greeting override.
-- :class:`Authenticator`: the AUTH policy (``any`` credentials, or ``fixed`` ``user:password`` pairs).
+- :class:`~mockserver.smtp.auth.Authenticator` (``smtp/auth.py``): the AUTH policy.
 - :class:`CaptureHandler`: the aiosmtpd handler that applies the ``data`` fault and captures the message.
 
 Faults: ``fault_hook(stage, user, listener)`` is asked at each stage (:data:`~mockserver.core.faults.rules.SMTP_STAGES`)
@@ -20,20 +20,24 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hmac
 import logging
 import ssl
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, AnyStr, Protocol
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session, TLSSetupException
+from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session, TLSSetupException
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
+from .auth import Authenticator as Authenticator
+from .limits import SinkLimits
 
-__all__ = ["Authenticator", "CaptureHandler", "SinkSMTP", "SinkServices", "TrackedSMTP"]
+__all__ = ["Authenticator", "CaptureHandler", "ClientLineTooLong", "SinkSMTP", "SinkServices", "TrackedSMTP"]
 
 log = logging.getLogger("cxmock.smtp")
+
+#: recipients of one message (RFC 5321 4.5.3.1.8 asks for at least 100); beyond: 452, as the RFC says
+MAX_RECIPIENTS = 1000
 
 
 class SinkServices(Protocol):
@@ -43,6 +47,7 @@ class SinkServices(Protocol):
     server_hostname: str
     require_auth: bool
     store: MailStore
+    limits: SinkLimits
 
     @property
     def fault_hook(self) -> Callable[[str, str | None, str], SmtpFault | None] | None: ...
@@ -134,15 +139,65 @@ def _retrieve_exception(task: asyncio.Task[None]) -> None:
         log.debug("SMTP session ended with %r", task.exception())
 
 
+class ClientLineTooLong(Exception):
+    """An AUTH response line longer than the reader's limit (1001 octets): the client's fault, answered 500."""
+
+
 class SinkSMTP(TrackedSMTP):
-    """The sink's protocol: applies fault decisions, the require-AUTH policy and the greeting override."""
+    """The sink's protocol: applies fault decisions, the require-AUTH policy, the greeting override and the
+    deadlines of :class:`~mockserver.smtp.limits.SinkLimits` (a whole command line, a whole DATA)."""
 
     def __init__(self, handler: Any, *, sink: SinkServices, listener: str, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", sink.limits.command_timeout)
         super().__init__(handler, sink=sink, listener=listener, **kwargs)
         self._sink = sink
         self._is_probe = False  # the sink's own readiness probe is never subject to faults
         self._greeting: str | None = None
         self._refused = False
+        self._waiting_for = "a command"  # what the running deadline is for, named in its 421
+
+    def _timeout_cb(self) -> None:
+        # aiosmtpd closes silently; RFC 5321 4.5.3.2 lets a server end an idle session with a 421
+        if self.transport is not None and not self.transport.is_closing():
+            assert isinstance(self.transport, asyncio.WriteTransport)
+            limit = self._sink.limits
+            seconds = limit.data_timeout if self._waiting_for == "DATA" else limit.command_timeout
+            log.info("SMTP sink (%s): no complete %s within %g s; closing", self.listener, self._waiting_for, seconds)
+            self.transport.write(
+                f"421 4.4.2 cxmock: no complete {self._waiting_for} within {seconds:g} s; closing\r\n".encode()
+            )
+        if self.transport is not None:
+            super()._timeout_cb()  # type: ignore[no-untyped-call]
+
+    async def smtp_DATA(self, arg: str) -> None:
+        # one deadline for the whole DATA (354 to the final dot), not one per line
+        self._waiting_for = "DATA"
+        self._reset_timeout(self._sink.limits.data_timeout)
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._waiting_for = "a command"
+            if self.transport is not None:
+                self._reset_timeout()
+
+    async def challenge_auth(
+        self, challenge: str | bytes, encode_to_b64: bool = True, log_client_response: bool = False
+    ) -> Any:
+        try:
+            return await super().challenge_auth(challenge, encode_to_b64, log_client_response)
+        except ValueError:  # StreamReader.readline past its limit: the rest of that line is still coming
+            while True:
+                try:
+                    await self._reader.readuntil(b"\n")
+                    break
+                except asyncio.LimitOverrunError as exc:
+                    await self._reader.read(exc.consumed)
+            raise ClientLineTooLong() from None
+
+    async def push(self, status: AnyStr) -> None:
+        await self._push(status)
+        # a pipelined flood (thousands of NOOPs in one read) must not hold the loop: let other connections run
+        await asyncio.sleep(0)
 
     def current_user(self) -> str | None:
         if self.session is not None and self.session.authenticated:
@@ -210,7 +265,7 @@ class SinkSMTP(TrackedSMTP):
             self._refused = not self._greeting.startswith("2")
         await super()._handle_client()
 
-    async def push(self, status: AnyStr) -> None:
+    async def _push(self, status: AnyStr) -> None:
         if self._greeting is not None:  # the first line pushed is the greeting
             greeting, self._greeting = self._greeting, None
             await super().push(greeting)
@@ -234,6 +289,10 @@ class SinkSMTP(TrackedSMTP):
             await super().smtp_EHLO(hostname)
 
     async def smtp_STARTTLS(self, arg: str) -> None:
+        if self._tls_protocol is not None or self.listener == "smtps":
+            # RFC 3207 4.2: no second TLS layer (stacking one made asyncio's sslproto fail in the sink's loop)
+            await self.push("503 5.5.1 Error: TLS already active")
+            return
         if not await self._gate("starttls"):
             await super().smtp_STARTTLS(arg)
 
@@ -246,12 +305,15 @@ class SinkSMTP(TrackedSMTP):
             await super().smtp_MAIL(arg)
 
     async def smtp_RCPT(self, arg: str | None) -> None:
+        if self.envelope is not None and len(self.envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            await self.push(f"452 4.5.3 Error: too many recipients (at most {MAX_RECIPIENTS} per message)")
+            return
         if not await self._gate("rcpt", self.current_user()):
             await super().smtp_RCPT(arg)
 
 
 # HELP lists only commands carrying aiosmtpd's @syntax attributes: keep them on the overrides.
-for _name in ("smtp_HELO", "smtp_EHLO", "smtp_STARTTLS", "smtp_AUTH", "smtp_MAIL", "smtp_RCPT"):
+for _name in ("smtp_HELO", "smtp_EHLO", "smtp_STARTTLS", "smtp_AUTH", "smtp_MAIL", "smtp_RCPT", "smtp_DATA"):
     getattr(SinkSMTP, _name).__dict__.update(getattr(SMTP, _name).__dict__)
 
 
@@ -314,33 +376,10 @@ class CaptureHandler:
         if isinstance(error, TLSSetupException):  # the client failed the STARTTLS handshake; aiosmtpd closes
             log.debug("STARTTLS handshake failed: %r", error.__cause__)
             return "454 4.7.0 TLS handshake failed"
+        if isinstance(error, ClientLineTooLong):
+            return "500 5.5.6 Error: authentication response line too long"
+        if isinstance(error, (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError)):
+            log.debug("SMTP session error caused by the client: %r", error)
+            return "500 5.5.0 Error: unreadable input"
         self._sink.record_error(error)
         return f"451 4.3.0 cxmock sink error ({type(error).__name__}); see the server log"
-
-
-class Authenticator:
-    """The sink's aiosmtpd ``authenticator``: ``"any"`` accepts any AUTH credentials; ``"fixed"`` only the
-    ``"user:password"`` entries of ``credentials``."""
-
-    def __init__(self, mode: str, credentials: Sequence[str] = ()) -> None:
-        if mode not in ("any", "fixed"):
-            raise ValueError(f"auth_mode must be 'any' or 'fixed', got {mode!r}")
-        self.mode = mode
-        self._credentials: list[tuple[bytes, bytes]] = []
-        for entry in credentials:
-            user, sep, password = entry.partition(":")
-            if not sep:
-                raise ValueError("credentials entries must be 'user:password' (an entry has no ':')")
-            self._credentials.append((user.encode(), password.encode()))
-
-    def __call__(
-        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
-    ) -> AuthResult:
-        if not isinstance(auth_data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        if self.mode == "any":
-            return AuthResult(success=True, auth_data=auth_data)
-        ok = False
-        for user, password in self._credentials:  # compare every pair: no early exit to time
-            ok |= hmac.compare_digest(user, auth_data.login) & hmac.compare_digest(password, auth_data.password)
-        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

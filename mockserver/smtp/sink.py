@@ -29,6 +29,7 @@ from typing import Any
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import CapturedMessage, MailStore
 from ..errors import ServerError
+from .limits import TLS_REFUSALS, RefuseProtocol, SinkLimits, contain_connection_error, refuse_plain
 from .listeners import bind_listener, probe_listener
 from .protocol import Authenticator, CaptureHandler, SinkSMTP
 from .protocol import TrackedSMTP as TrackedSMTP
@@ -59,6 +60,7 @@ class SmtpSink:
     :param require_auth: answer MAIL/RCPT/DATA with 530 until the client has authenticated.
     :param max_message_size: bigger messages are refused with 552 (and advertised with EHLO SIZE).
     :param fault_hook: ``fault_hook(stage, user, listener) -> SmtpFault | None``, asked at every stage.
+    :param limits: connection limit and deadlines (:class:`~mockserver.smtp.limits.SinkLimits`).
     """
 
     def __init__(
@@ -75,7 +77,9 @@ class SmtpSink:
         max_message_size: int = 10 * 1024 * 1024,
         fault_hook: FaultHook | None = None,
         server_hostname: str = SERVER_HOSTNAME,
+        limits: SinkLimits | None = None,
     ) -> None:
+        self.limits = limits if limits is not None else SinkLimits()
         self._authenticator = Authenticator(auth_mode, credentials)
         self.store = store
         self.host = host
@@ -91,6 +95,7 @@ class SmtpSink:
         self._stop_future: asyncio.Future[None] | None = None
         self._protocols: set[TrackedSMTP] = set()
         self._accepted: set[socket.socket] = set()
+        self._refusing: set[socket.socket] = set()  # over-limit TLS connections finishing a handshake to read 421
         self._tasks: set[asyncio.Task[None]] = set()
         self._addresses: dict[str, tuple[socket.AddressFamily, Any]] = {}
         self._probe_peers: set[tuple[Any, ...]] = set()
@@ -300,27 +305,59 @@ class SmtpSink:
                 log.warning("SMTP sink (%s): accept failed: %s", listener, exc)
                 await asyncio.sleep(0.1)
                 continue
-            if len(self._accepted) > 64:
+            if len(self._accepted) >= min(64, self.limits.max_connections):
                 self._accepted = {sock for sock in self._accepted if sock.fileno() != -1}
+            if len(self._accepted) >= self.limits.max_connections:
+                self._refuse(conn, listener, context)
+                continue
             self._accepted.add(conn)
             task = loop.create_task(self._connect(conn, listener, context))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    async def _connect(self, conn: socket.socket, listener: str, context: ssl.SSLContext | None) -> None:
+    def _refuse(self, conn: socket.socket, listener: str, context: ssl.SSLContext | None) -> None:
+        """Answer a connection over ``limits.max_connections`` with 421 and close it."""
+        log.warning(
+            "SMTP sink (%s): %d connections open (the limit); refusing one with 421", listener, len(self._accepted)
+        )
+        if context is None:
+            refuse_plain(conn)
+            return
+        self._refusing = {sock for sock in self._refusing if sock.fileno() != -1}
+        if len(self._refusing) >= TLS_REFUSALS:  # a flood: no handshake for it
+            conn.close()
+            return
+        self._refusing.add(conn)
+        self._accepted.add(conn)  # closed by stop() like any other
+        task = asyncio.get_running_loop().create_task(self._connect(conn, listener, context, refuse=True))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _connect(
+        self, conn: socket.socket, listener: str, context: ssl.SSLContext | None, *, refuse: bool = False
+    ) -> None:
         loop = asyncio.get_running_loop()
+        made: list[BaseException] = []
+
+        def protocol() -> asyncio.Protocol:
+            try:
+                return RefuseProtocol() if refuse else self.factory(listener)
+            except BaseException as exc:  # a bug of cxmock (or of a factory override): every connection would fail
+                made.append(exc)
+                raise
+
         try:
             await loop.connect_accepted_socket(
-                lambda: self.factory(listener),
+                protocol,
                 conn,
                 ssl=context,
                 ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if context else None,
             )
-        except OSError as exc:  # TLS handshake failed or timed out, peer went away
-            log.debug("SMTP sink (%s): connection failed before the greeting: %r", listener, exc)
-            conn.close()
-        except Exception as exc:
-            self._record_error(exc)
+        except Exception as exc:  # TLS handshake failed or timed out, peer went away: that connection's problem
+            if made:
+                self._record_error(made[0])
+            else:
+                log.debug("SMTP sink (%s): connection failed before the greeting: %r", listener, exc)
             conn.close()
 
     def _probe(self, listener: str, deadline: float) -> None:
@@ -328,11 +365,9 @@ class SmtpSink:
         probe_listener(listener, family, address, deadline, self._probe_peers)
 
     def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        error = context.get("exception")
-        if isinstance(error, (ConnectionError, ssl.SSLError, TimeoutError)):
-            log.debug("SMTP sink: %s: %r", context.get("message"), error)
-            return
-        self._record_error(error if error is not None else RuntimeError(str(context.get("message"))))
+        if not contain_connection_error(context):  # not one connection's problem: a bug of cxmock
+            error = context.get("exception")
+            self._record_error(error if error is not None else RuntimeError(str(context.get("message"))))
 
     # -- what connections use (protocol.SinkServices) -----------------------------------------------------------
 

@@ -1,0 +1,39 @@
+"""The sink's AUTH policy: ``any`` credentials, or only the configured ``user:password`` pairs."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+__all__ = ["Authenticator"]
+
+
+class Authenticator:
+    """The sink's aiosmtpd ``authenticator``: ``"any"`` accepts any AUTH credentials; ``"fixed"`` only the
+    ``"user:password"`` entries of ``credentials``."""
+
+    def __init__(self, mode: str, credentials: Sequence[str] = ()) -> None:
+        if mode not in ("any", "fixed"):
+            raise ValueError(f"auth_mode must be 'any' or 'fixed', got {mode!r}")
+        self.mode = mode
+        self._credentials: list[tuple[bytes, bytes]] = []
+        for entry in credentials:
+            user, sep, password = entry.partition(":")
+            if not sep:
+                raise ValueError("credentials entries must be 'user:password' (an entry has no ':')")
+            self._credentials.append((user.encode(), password.encode()))
+
+    def __call__(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        if self.mode == "any":
+            return AuthResult(success=True, auth_data=auth_data)
+        ok = False
+        for user, password in self._credentials:  # compare every pair: no early exit to time
+            ok |= hmac.compare_digest(user, auth_data.login) & hmac.compare_digest(password, auth_data.password)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
