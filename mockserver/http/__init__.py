@@ -16,7 +16,7 @@ from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
 
 # admin_faults, admin_journal and admin_mail are imported for their routes, which hang on admin.blp
-from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, selfcheck, token  # noqa: F401
+from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, selfcheck, token, ui  # noqa: F401
 
 __all__ = ["create_app"]
 
@@ -84,6 +84,7 @@ def create_app(
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)
     app.register_blueprint(admin.blp)
+    app.register_blueprint(ui.blp)  # the dashboard, /_mock/ui/
     errors.register(app)
     journaling.init_app(app, state)
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response

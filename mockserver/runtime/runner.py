@@ -51,6 +51,7 @@ def banner(server: MockServer) -> str:
     lines = [
         f"cxmock serving the CxSAST SMTP Settings API at {server.api_url}",
         f"  admin API   {server.base_url}/_mock  (OpenAPI: {server.base_url}/_mock/openapi.yaml)",
+        f"  dashboard   {server.base_url}/_mock/ui/",
         "  users       admin/admin ('Manage System Settings'), viewer/viewer",
     ]
     if "smtp" in ports:

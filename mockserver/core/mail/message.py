@@ -18,9 +18,9 @@ class CapturedMessage:
     is the size of the whole message as received. ``testconnection`` and ``transcript`` are set only for mail
     sent by the testconnection endpoint (see :meth:`MailStore.attach_testconnection`).
 
-    The parsed fields (``subject``, ``from_``, ``to``, ``date``, ``message_id``, ``text``, ``correlation``) are
-    computed on first access and cached, which keeps header parsing off the sink's hot path; a truncated
-    message is parsed at capture, from the whole source.
+    The parsed fields (``subject``, ``from_``, ``to``, ``date``, ``message_id``, ``text``, ``html``,
+    ``correlation``) are computed on first access and cached, which keeps header parsing off the sink's hot path;
+    a truncated message is parsed at capture, from the whole source.
     """
 
     id: int
@@ -73,6 +73,11 @@ class CapturedMessage:
         return self._field("text")
 
     @property
+    def html(self) -> str | None:
+        """The first ``text/html`` part that is not an attachment, decoded (attacker-controlled: render sandboxed)."""
+        return self._field("html")
+
+    @property
     def correlation(self) -> str | None:
         """The ``X-Cxmock-Correlation`` header (testconnection mail only)."""
         return self._field("correlation")
@@ -96,6 +101,7 @@ class CapturedMessage:
             "date": self.date,
             "messageId": self.message_id,
             "text": self.text,
+            "html": self.html,
             "size": self.size,
             "rawSize": len(self.raw),
             "rawTruncated": self.raw_truncated,

@@ -33,13 +33,13 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 def parse_message(raw: bytes) -> dict[str, str | None]:
-    """Headers, text body and correlation of ``raw``; any field that cannot be parsed is ``None``.
+    """Headers, text and HTML bodies and correlation of ``raw``; any field that cannot be parsed is ``None``.
 
     Uses the ``compat32`` policy and decodes only what is kept: ``policy.default`` builds a structured object
     per header, several times slower, and the sink parses on its hot path.
     """
     out: dict[str, str | None] = dict.fromkeys(_HEADERS, None)
-    out["text"] = None
+    out["text"] = out["html"] = None
     try:
         msg = _PARSER.parsebytes(raw)
     except Exception:  # the email package is lenient, but a sink must never fail on bad mail
@@ -51,16 +51,18 @@ def parse_message(raw: bytes) -> dict[str, str | None]:
                 out[key] = str(make_header(decode_header(_FOLD.sub("", str(value))))).strip()
         except Exception:
             out[key] = str(msg.get(name, "")).strip() or None
-    try:
-        out["text"] = _text_body(msg)
-    except Exception:
-        out["text"] = None
+    for key, subtype in (("text", "text/plain"), ("html", "text/html")):
+        try:
+            out[key] = _body(msg, subtype)
+        except Exception:
+            out[key] = None
     return out
 
 
-def _text_body(msg: Message) -> str | None:
+def _body(msg: Message, content_type: str) -> str | None:
+    """The first ``content_type`` part that is not an attachment, decoded."""
     for part in msg.walk():
-        if part.get_content_type() == "text/plain" and part.get_content_disposition() != "attachment":
+        if part.get_content_type() == content_type and part.get_content_disposition() != "attachment":
             payload = part.get_payload(decode=True)
             if not isinstance(payload, bytes):
                 return None

@@ -1,0 +1,174 @@
+"""The dashboard: ``GET /_mock/ui/``, a page over the admin API (captured mail, journal, settings, faults, server).
+
+The page is one server-rendered template (``templates/ui/index.html``) and a small vanilla script
+(``static/app.js``): no build step, no CDN, works offline. The shell and its static files hold no data, so they are
+served without the admin token; every piece of data comes from the admin JSON routes (the ``/_mock`` ones and the
+``/_mock/ui/api/*`` ones below), which sit behind the admin blueprint's lock. With ``--admin-token`` the page asks
+for the token, keeps it in ``sessionStorage`` and sends it in ``X-Cxmock-Admin-Token`` on every fetch.
+
+Every URL in the page and the script is relative, so the same page works under any prefix (per sandbox at
+``/sandbox/<name>/_mock/ui/``). The UI responses carry a strict Content-Security-Policy (scripts only from the
+page's own origin); a captured mail's HTML part is rendered in a sandboxed ``srcdoc`` iframe (no scripts, no
+remote loads, see ``static/app.js``).
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+from flask import Blueprint, Response, current_app, render_template, request
+
+from ...core.faults.files import preset_names
+from ...core.journal.entry import JournalEntry
+from ...core.mail.store import CapturedMessage
+from ...errors import BadRequest, NotFound
+from ..admin import _admin_lock, ok, state
+from .inert import inert_html
+
+__all__ = ["CSP", "PUBLIC_ENDPOINTS", "blp"]
+
+blp = Blueprint(
+    "ui",
+    __name__,
+    url_prefix="/_mock/ui",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+#: the page's policy: nothing but its own script, style and the admin API; the mail iframe gets a stricter one
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; frame-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+#: the endpoints served without the admin token: the empty shell and its static files (no data in them)
+PUBLIC_ENDPOINTS = frozenset({"ui.index", "ui.static"})
+#: the newest entries the live lists load at most
+LIST_LIMIT = 1000
+
+
+@blp.before_request
+def _lock() -> None:
+    if request.endpoint not in PUBLIC_ENDPOINTS:
+        _admin_lock()
+
+
+@blp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@blp.get("/")
+def index() -> Response:
+    """The shell: tabs, forms and empty lists the script fills. No data, no secret: served without the token."""
+    return Response(render_template("ui/index.html"), content_type="text/html; charset=utf-8")
+
+
+def _sandbox_names() -> list[str]:
+    """The sandboxes' names, when the runtime registers ``cxmock.sandbox_names`` (a callable); else none."""
+    names = current_app.extensions.get("cxmock.sandbox_names")
+    return sorted(names()) if names is not None else []
+
+
+def _version() -> str:
+    try:
+        return metadata.version("cxmock")
+    except metadata.PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown"
+
+
+@blp.get("/api/info")
+def info() -> Response:
+    """What the Server tab shows: version, bound ports, limits, the fault presets, whether the lock is on."""
+    st = state()
+    ports = current_app.extensions.get("cxmock.ports")
+    config = st.config
+    return ok(
+        {
+            "version": _version(),
+            "ports": ports() if ports is not None else {},
+            "presets": preset_names(),
+            "adminLocked": bool(config.admin_token),
+            "limits": {"journal": config.journal_limit, "mail": config.capture_limit},
+            "counts": {"mail": st.mail.count, "requests": st.journal.count, "settings": len(st.settings)},
+            "sandboxes": _sandbox_names(),
+        }
+    )
+
+
+def _since() -> int | None:
+    raw = request.args.get("since")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise BadRequest(f"since must be the last id seen (a non-negative integer), got {raw[:20]!r}")
+    return int(raw)
+
+
+def _mail_row(m: CapturedMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "receivedAt": m.received_at,
+        "mailFrom": m.mail_from,
+        "rcptTos": list(m.rcpt_tos),
+        "from": m.from_,
+        "to": m.to,
+        "subject": m.subject,
+        "size": m.size,
+        "tls": m.tls is not None,
+        "authUser": m.auth_user,
+        "testconnection": m.testconnection is not None,
+    }
+
+
+@blp.get("/api/mail")
+def mail_rows() -> Response:
+    """The newest captured messages as list rows (no bodies), oldest first; ``since=<id>`` for the new ones."""
+    found = state().mail.list(since=_since())
+    return ok([_mail_row(m) for m in found[-LIST_LIMIT:]])
+
+
+@blp.get("/api/mail/<int:message_id>/html")
+def mail_html(message_id: int) -> Response:
+    """The message's HTML part made inert (see :mod:`.inert`) for the sandboxed frame: ``{"html", "blocked"}``."""
+    html = state().mail.get(message_id).html
+    if html is None:
+        return ok({"html": None, "blocked": 0})
+    inert, blocked = inert_html(html)
+    return ok({"html": inert, "blocked": blocked})
+
+
+def _request_row(e: JournalEntry) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "time": e.time,
+        "method": e.method,
+        "path": e.path,
+        "status": e.status,
+        "durationMs": e.duration_ms,
+        "operationId": e.operation_id,
+        "faults": [f.get("action") or f.get("name") for f in e.faults],
+        "violations": len(e.violations),
+        "user": e.user,
+    }
+
+
+@blp.get("/api/requests")
+def request_rows() -> Response:
+    """The newest journal entries as list rows, oldest first; ``since=<id>`` for the new ones."""
+    found = state().journal.entries(since_id=_since(), limit=LIST_LIMIT)
+    return ok([_request_row(e) for e in found])
+
+
+@blp.get("/api/requests/<int:request_id>")
+def request_entry(request_id: int) -> Response:
+    """One journal entry, whole (already redacted): what the Requests tab opens."""
+    for entry in state().journal.entries(since_id=request_id - 1, limit=None):
+        if entry.id == request_id:
+            return ok(entry.to_dict())
+    raise NotFound(f"no journal entry #{request_id} (the journal keeps the newest {state().config.journal_limit})")

@@ -1,0 +1,112 @@
+"""The dashboard's HTTP side (``mockserver/http/ui``): the shell and its headers, the lock, the list and detail
+routes the page polls, and the inert rewrite of a mail's HTML part. The page itself runs in tests/browser/."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from mockserver.config import Config
+from mockserver.core.state import State
+from mockserver.http.ui.inert import inert_html
+from mockserver.runtime.runner import banner
+from mockserver.runtime.server import MockServer
+
+MAIL = (
+    b"From: a@example.org\r\nTo: b@example.org\r\nSubject: <script>x</script>\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/alternative; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n'
+    b"--b\r\nContent-Type: text/html\r\n\r\n<p onclick=x()>hi <img src=http://evil.example/t.png></p>\r\n--b--\r\n"
+)
+
+
+def test_the_shell_is_served_with_a_strict_policy_and_relative_urls(client: FlaskClient) -> None:
+    response = client.get("/_mock/ui/")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    page = response.get_data(as_text=True)
+    assert 'src="static/app.js"' in page and 'href="static/app.css"' in page
+    assert not re.search(r"<script>|\son[a-z]+=", page)  # no inline script, no inline handler
+    for asset in ("static/app.js", "static/app.css"):
+        with client.get("/_mock/ui/" + asset) as static:
+            assert static.status_code == 200 and static.headers["Content-Security-Policy"] == csp
+
+
+def test_the_data_is_locked_but_the_shell_asks_for_the_token(
+    make_app: Callable[..., tuple[State, Flask]],
+) -> None:
+    state, app = make_app(admin_token="ui-secret")
+    state.mail.add(MAIL, mail_from="a@example.org", rcpt_tos=["b@example.org"], peer="127.0.0.1:1", listener="smtp")
+    client = app.test_client()
+    shell = client.get("/_mock/ui/")
+    assert shell.status_code == 200 and b"Admin token" in shell.data and b"<script>x" not in shell.data
+    for path in ("/_mock/ui/api/info", "/_mock/ui/api/mail", "/_mock/ui/api/requests", "/_mock/ui/api/mail/1/html"):
+        assert client.get(path).status_code == 401, path
+        assert client.get(path, headers={"X-Cxmock-Admin-Token": "ui-secret"}).status_code == 200, path
+
+
+def test_the_live_lists_answer_what_is_new_since_the_last_id(client: FlaskClient, app_state: State) -> None:
+    for _ in range(3):
+        app_state.mail.add(MAIL, mail_from="a@example.org", rcpt_tos=["b@example.org"], peer="p", listener="smtp")
+    rows = client.get("/_mock/ui/api/mail").get_json()
+    assert [r["id"] for r in rows] == [1, 2, 3] and rows[0]["subject"] == "<script>x</script>"
+    assert "text" not in rows[0]  # list rows carry no bodies
+    assert [r["id"] for r in client.get("/_mock/ui/api/mail?since=2").get_json()] == [3]
+    assert client.get("/_mock/ui/api/mail?since=x").status_code == 400
+    client.get("/cxrestapi/auth/SMTPSettings")
+    entries = client.get("/_mock/ui/api/requests").get_json()
+    assert entries[-1]["status"] == 401 and entries[-1]["path"] == "/cxrestapi/auth/SMTPSettings"
+    last = entries[-1]["id"]
+    assert client.get(f"/_mock/ui/api/requests?since={last}").get_json() == []
+    assert client.get(f"/_mock/ui/api/requests/{last}").get_json()["headers"] is not None
+    missing = client.get(f"/_mock/ui/api/requests/{last + 10}")
+    assert missing.status_code == 404
+
+
+def test_the_html_part_is_served_inert(client: FlaskClient, app_state: State) -> None:
+    app_state.mail.add(MAIL, mail_from="a@example.org", rcpt_tos=["b@example.org"], peer="p", listener="smtp")
+    assert client.get("/_mock/messages/1").get_json()["html"].startswith("<p onclick")  # the API keeps it as sent
+    body = client.get("/_mock/ui/api/mail/1/html").get_json()
+    assert body["blocked"] == 1 and "onclick" not in body["html"] and "evil.example" not in body["html"]
+    assert "hi <img>" in body["html"]
+
+
+def test_info_reports_version_presets_and_limits(client: FlaskClient) -> None:
+    info = client.get("/_mock/ui/api/info").get_json()
+    assert "flaky-5xx" in info["presets"] and info["adminLocked"] is False
+    assert info["limits"] == {"journal": Config().journal_limit, "mail": Config().capture_limit}
+    assert info["sandboxes"] == []
+
+
+@pytest.mark.parametrize(
+    ("html", "kept", "gone"),
+    [
+        ("<script>alert(1)</script><p>x</p>", "<p>x</p>", "alert"),
+        ("<img src=x onerror=alert(1)>", "<img>", "onerror"),
+        ("<a href='javascript:alert(1)'>l</a>", "<a target=", "javascript"),
+        ("<a href='https://example.org/'>l</a>", 'href="https://example.org/"', "javascript"),
+        ("<svg onload=alert(1)><circle/></svg>ok", "ok", "svg"),
+        ("<div style='background:url(http://e.example/x)'>d</div>", "<div>d</div>", "e.example"),
+        ("<style>@import 'http://e.example/a.css'; p{color:red}</style>", "p{color:red}", "e.example"),
+        ("<style></style><script>x</script>", "<style></style>", "<script"),
+        ("<p title='\"><script>alert(1)</script>'>t</p>", "&quot;&gt;&lt;script&gt;", "<script"),
+        ("<iframe src=//e.example></iframe><object data=x></object>", "<!doctype html>", "e.example"),
+        ("<img src='data:image/png;base64,iVBORw0KGgo='>", 'src="data:image/png;base64,iVBORw0KGgo="', "onerror"),
+        ("<meta http-equiv=refresh content='0;url=http://e.example'>", "<!doctype html>", "refresh"),
+        ("<math><mi xlink:href=javascript:alert(1)>x</mi></math>", "<!doctype html>", "javascript"),
+    ],
+)
+def test_inert_html_keeps_the_mail_and_drops_what_runs_or_loads(html: str, kept: str, gone: str) -> None:
+    out, _ = inert_html(html)
+    assert kept in out
+    assert gone not in out.split(">", 3)[-1]  # past the head the rewrite adds (its CSP names no such thing)
+
+
+def test_the_serve_banner_names_the_dashboard(make_server: Callable[..., MockServer]) -> None:
+    server = make_server()
+    assert f"  dashboard   {server.base_url}/_mock/ui/" in banner(server).splitlines()
