@@ -40,7 +40,9 @@ _HELP = {
     "smtp_allow": "direct mode allow-list: comma-separated CIDRs, IPs or host names.",
     "faults": "Fault rule file(s) (YAML/JSON), comma-separated or repeated.",
     "journal_limit": "Request journal: entries kept (oldest dropped); each entry keeps at most --max-body of body.",
-    "capture_limit": "Captured mail: messages kept (oldest dropped); each keeps at most 1 MiB of raw source.",
+    "capture_limit": "Captured mail: messages kept (oldest dropped); each holds at most --capture-raw-limit.",
+    "capture_raw_limit": "Captured mail: bytes of raw source and characters of text kept per message (cut: marked).",
+    "max_page_bytes": "Admin list endpoints (/_mock/messages, /_mock/requests): most bytes in one page (then next).",
     "max_message_size": "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection.",
     "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
     "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
@@ -210,7 +212,7 @@ def messages(
         _ok(*admin_call(url, "DELETE", "/_mock/messages", admin_token=admin_token, timeout=timeout))
         click.echo("cleared")
         return
-    query = {k: v for k, v in {"to": to, "subject": subject, "wait": wait}.items() if v is not None}
+    query = {k: v for k, v in {"to": to, "subject": subject, "wait": wait, "limit": 1000}.items() if v is not None}
     path = "/_mock/messages" + ("?" + urllib.parse.urlencode(query) if query else "")
     items = _ok(*admin_call(url, "GET", path, admin_token=admin_token, timeout=timeout + (wait or 0)))
     if as_json:

@@ -60,6 +60,8 @@ class Config:
     log_format: str = "text"
     log_requests: bool = False
     journal_limit: int = 1000
+    #: the most a list endpoint of the admin API (/_mock/messages, /_mock/requests) answers in one page
+    max_page_bytes: int = 8 * 1024 * 1024
     http_threads: int = 16
     # SMTP sink
     smtp_host: str = "127.0.0.1"
@@ -72,6 +74,7 @@ class Config:
     smtp_credentials: tuple[str, ...] = field(default=(), repr=False)
     smtp_require_auth: bool = False
     capture_limit: int = 1000
+    capture_raw_limit: int = 1024 * 1024
     max_message_size: int = 10 * 1024 * 1024
     smtp_max_connections: int = 100
     smtp_command_timeout: float = 60.0
@@ -106,6 +109,8 @@ class Config:
             "capture_limit",
             "http_threads",
             "smtp_max_connections",
+            "capture_raw_limit",
+            "max_page_bytes",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")

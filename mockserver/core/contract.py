@@ -146,6 +146,8 @@ def show(value: Any, limit: int = 40) -> str:
         text = json.dumps(value, ensure_ascii=True)
     except (TypeError, ValueError):
         text = repr(value)
+    except RecursionError:  # parse_json refuses such depth; a value from elsewhere gets a placeholder
+        text = "(deeply nested value)"
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
@@ -202,6 +204,7 @@ def parse_json(raw: bytes) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the request body is not valid UTF-8 (byte {exc.start}); send UTF-8 encoded JSON") from None
+    _check_depth(text)
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -210,6 +213,28 @@ def parse_json(raw: bytes) -> Any:
         ) from None
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"the request body is not acceptable JSON: {str(exc)[:100]}") from None
+
+
+#: how deeply arrays and objects may nest in a JSON body (API and admin): deeper is a 400, not a RecursionError later
+MAX_JSON_DEPTH = 64
+_JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_depth(text: str) -> None:
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:  # the common case: cannot be too deep
+        return
+    depth = 0
+    for match in _JSON_NESTING.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise BadRequest(
+                    f"the JSON request body nests arrays/objects more than {MAX_JSON_DEPTH} levels deep; "
+                    "no member of this API needs more than a few"
+                )
+        elif token in "]}":
+            depth -= 1
 
 
 def _reject_constant(name: str) -> Any:

@@ -69,7 +69,7 @@ class State:
             identity=Identity(users, clients, token_lifetime=config.token_lifetime, clock=clock),
             journal=Journal(config.journal_limit),
             faults=FaultEngine(seed=config.fault_seed),
-            mail=MailStore(config.capture_limit),
+            mail=MailStore(config.capture_limit, config.capture_raw_limit),
             fault_rules=fault_rules,
         )
         state.faults.add(fault_rules)

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, request
 
 from ..core import contract
 from ..core.state import State
-from ..errors import BadRequest, ConfigError, Unauthorized
+from ..errors import BadRequest, ConfigError, PayloadTooLarge, Unauthorized
 from .errors import json_response
 
 blp = Blueprint("admin", __name__, url_prefix="/_mock")
@@ -44,8 +44,30 @@ def _admin_lock() -> None:
         )
 
 
+@blp.before_request
+def _body_limit() -> None:
+    """Admin bodies have the API's size limit (``--max-body``): a larger declared body is refused before it is read."""
+    length = request.content_length
+    if length is not None and length > state().config.max_body:
+        raise _too_large(length)
+
+
+def _too_large(length: int | str) -> PayloadTooLarge:
+    limit = state().config.max_body
+    return PayloadTooLarge(f"the request body is {length} bytes; the admin API's limit is {limit} bytes (--max-body)")
+
+
+def body_bytes() -> bytes:
+    """The request body, at most ``--max-body`` bytes (413 beyond, chunked bodies included)."""
+    limit = state().config.max_body
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(f"over {limit}")
+    return raw
+
+
 def json_body() -> Any:
-    raw = request.get_data(cache=False)
+    raw = body_bytes()
     if not raw.strip():
         return None
     return contract.parse_json(raw)

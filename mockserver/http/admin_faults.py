@@ -19,7 +19,7 @@ from flask import Response, request
 
 from ..core.faults.files import load_preset
 from ..errors import BadRequest, ConfigError, NotFound
-from .admin import blp, json_body, ok, state
+from .admin import blp, body_bytes, json_body, ok, state
 
 __all__ = ["RECENT_FIRINGS", "blp"]
 
@@ -43,9 +43,11 @@ def _body() -> Any:
     mimetype = (request.mimetype or "").lower()
     if "yaml" in mimetype:
         try:
-            return yaml.safe_load(request.get_data(cache=False) or b"")
+            return yaml.safe_load(body_bytes() or b"")
         except yaml.YAMLError as exc:
             raise BadRequest(f"the request body is not valid YAML: {str(exc)[:200]}") from None
+        except RecursionError:
+            raise BadRequest("the request body nests too deeply; fault rules are a few levels deep") from None
     return json_body()
 
 

@@ -12,13 +12,18 @@ from ..core.lint import lint
 from ..core.lint import report as lint_report
 from ..errors import BadRequest
 from .admin import blp, ok, state
+from .paging import PAGE_PARAMS, paged
+
+#: the filters of /_mock/requests and /_mock/violations
+FILTER_PARAMS = ("method", "path", "operationId", "status", "since")
+#: the query parameters GET /_mock/requests reads
+LIST_PARAMS = (*FILTER_PARAMS, *PAGE_PARAMS)
 
 
 def _filtered() -> list[JournalEntry]:
     args = request.args
     status = args.get("status")
     since = args.get("since")
-    limit = args.get("limit")
     try:
         return state().journal.entries(
             method=args.get("method"),
@@ -26,16 +31,16 @@ def _filtered() -> list[JournalEntry]:
             operation_id=args.get("operationId"),
             status=int(status) if status and status.isdigit() else status,
             since_id=int(since) if since else None,
-            limit=int(limit) if limit else None,
         )
     except ValueError:
-        raise BadRequest("since and limit must be integers; status a code like 404 or a class like 4xx") from None
+        raise BadRequest("since must be an integer (an entry id); status a code like 404 or a class like 4xx") from None
 
 
 @blp.get("/requests")
 def list_requests() -> Response:
-    """Journal entries, oldest first; filters: method, path (``*`` suffix = prefix), operationId, status, since."""
-    return ok([entry.to_dict() for entry in _filtered()])
+    """Journal entries, oldest first, one page (``http/paging.py``); filters: method, path (``*`` suffix = prefix),
+    operationId, status, since (an entry id: entries after it)."""
+    return paged(_filtered(), JournalEntry.to_dict, state().config.max_page_bytes)
 
 
 @blp.delete("/requests")

@@ -2,7 +2,8 @@
 
 ``GET /_mock/messages`` (filters ``to``, ``from``, ``subject``, ``since``; ``wait=N&count=K`` blocks up to N s
 for K matches, event-driven), ``GET /_mock/messages/<id>``, ``GET /_mock/messages/<id>/raw``,
-``DELETE /_mock/messages``, ``GET /_mock/smtp/ca.pem``. They hang on the admin blueprint (same lock).
+``DELETE /_mock/messages``, ``GET /_mock/smtp/ca.pem``. They hang on the admin blueprint (same lock). The list is
+paged (``limit``/``offset``, ``X-Total-Count``, ``Link: rel="next"``; see ``http/paging.py``).
 
 A long-poll holds one of the HTTP server's worker threads, so at most :func:`long_poll_limit` of them wait at once
 (a quarter of ``http_threads``); another one is answered 429 with ``Retry-After: 1``. A wait ends early, answering
@@ -19,8 +20,11 @@ from ..core.mail.store import CapturedMessage
 from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
 from .admin import blp, ok, state
 from .faults import STOPPING_KEY
+from .paging import PAGE_PARAMS, paged
 
 MAX_WAIT_S = 60.0
+#: the query parameters GET /_mock/messages reads
+LIST_PARAMS = ("to", "from", "subject", "since", "wait", "count", *PAGE_PARAMS)
 _SLOTS_KEY = "cxmock.long_poll_slots"
 _SLOTS_LOCK = threading.Lock()
 
@@ -64,7 +68,8 @@ def _number(name: str, default: float, *, low: float, high: float) -> float:
 
 @blp.get("/messages")
 def list_messages() -> Response:
-    """Captured mail, oldest first; with ``wait`` blocks (up to 60 s) until ``count`` messages match."""
+    """Captured mail, oldest first, one page (``http/paging.py``); with ``wait`` blocks (up to 60 s) until ``count``
+    messages match."""
     mail = state().mail
     filters = _filters()
     since = filters.pop("since")
@@ -91,7 +96,7 @@ def list_messages() -> Response:
             found = mail.list(since=since_arg, **filters)
     except ValueError as exc:
         raise BadRequest(f"invalid filter: {exc}") from None
-    return ok([m.to_dict() for m in found])
+    return paged(found, CapturedMessage.to_dict, state().config.max_page_bytes)
 
 
 def _message(message_id: str) -> CapturedMessage:

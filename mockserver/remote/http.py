@@ -6,12 +6,16 @@
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..errors import ServerError
 
-__all__ = ["AdminTransport", "_HttpError"]
+__all__ = ["AdminTransport", "_HttpError", "call_all"]
+
+#: the largest page the admin list endpoints answer (``limit`` at most 1000: mockserver/http/paging.py)
+PAGE = 1000
 
 
 class AdminTransport(Protocol):
@@ -52,3 +56,23 @@ class _HttpError(ServerError):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
+
+
+def call_all(
+    server: AdminTransport, path: str, query: Mapping[str, Any], timeout: float | None = None
+) -> list[dict[str, Any]]:
+    """Every item of a paged admin list (``/_mock/messages``, ``/_mock/requests``), oldest first.
+
+    Pages of :data:`PAGE` follow one another by id (``since=<last id>``: an item captured meanwhile is not skipped,
+    one evicted meanwhile is simply gone); ``query`` applies to the first page only when it asks to ``wait``.
+    """
+    items: list[dict[str, Any]] = []
+    current = {k: v for k, v in query.items() if v is not None}
+    while True:
+        encoded = urllib.parse.urlencode({**current, "limit": PAGE})
+        page = server.call("GET", f"{path}?{encoded}", timeout=timeout)
+        if not isinstance(page, list) or not page:
+            return items
+        items.extend(page)
+        current = {k: v for k, v in current.items() if k not in ("wait", "count")}
+        current["since"] = page[-1]["id"]

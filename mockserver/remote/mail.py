@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import copy
 import time
-import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from ..errors import AssertionHelperError, ServerError
-from .http import AdminTransport, _HttpError
+from .http import AdminTransport, _HttpError, call_all
 
 __all__ = ["RemoteMessage", "RemoteSink"]
 
@@ -43,6 +42,7 @@ class RemoteMessage:
     auth_user: str | None = None
     testconnection: dict[str, Any] | None = None
     transcript: list[str] | None = None
+    text_truncated: bool = False
     _server: AdminTransport | None = field(default=None, compare=False)
     _source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -69,6 +69,7 @@ class RemoteMessage:
             auth_user=data.get("authUser"),
             testconnection=dict(data["testconnection"]) if data.get("testconnection") is not None else None,
             transcript=list(data["transcript"]) if data.get("transcript") is not None else None,
+            text_truncated=bool(data.get("textTruncated")),
             _server=server,
             _source=dict(data),
         )
@@ -102,8 +103,7 @@ class RemoteSink:
         self._server = server
 
     def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> list[RemoteMessage]:
-        encoded = urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        items = self._server.call("GET", "/_mock/messages" + (f"?{encoded}" if encoded else ""), timeout=timeout)
+        items = call_all(self._server, "/_mock/messages", query, timeout=timeout)
         return [RemoteMessage.from_dict(item, self._server) for item in items]
 
     @property

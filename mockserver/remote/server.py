@@ -31,7 +31,7 @@ from ..core.lint.report import assert_no_violations
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
-from .http import _HttpError
+from .http import _HttpError, call_all
 from .mail import RemoteMessage as RemoteMessage
 from .mail import RemoteSink as RemoteSink
 
@@ -161,8 +161,7 @@ class RemoteServer:
     ) -> list[JournalEntry]:
         """The journaled API requests (oldest first), filtered as :meth:`MockServer.requests` does."""
         filters = {"method": method, "path": path, "operationId": operation_id, "status": status}
-        query = urllib.parse.urlencode({k: v for k, v in filters.items() if v is not None})
-        items = self.call("GET", "/_mock/requests" + (f"?{query}" if query else ""))
+        items = call_all(self, "/_mock/requests", filters)
         return [journal_entry(item) for item in items]
 
     def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:

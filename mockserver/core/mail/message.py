@@ -20,7 +20,9 @@ class CapturedMessage:
 
     The parsed fields (``subject``, ``from_``, ``to``, ``date``, ``message_id``, ``text``, ``html``,
     ``correlation``) are computed on first access and cached, which keeps header parsing off the sink's hot path;
-    a truncated message is parsed at capture, from the whole source.
+    a truncated message is parsed at capture, from a bounded start of its source (see :class:`MailStore`). Either
+    way ``text`` and ``html`` hold at most ``raw_limit`` characters each (``text_truncated``/``html_truncated`` say
+    whether they were cut or may be incomplete).
     """
 
     id: int
@@ -36,13 +38,17 @@ class CapturedMessage:
     auth_user: str | None = None
     testconnection: dict[str, Any] | None = None
     transcript: list[str] | None = None
-    _parsed: dict[str, str | None] | None = field(default=None, compare=False)
+    _parsed: dict[str, Any] | None = field(default=None, compare=False)
 
-    def _field(self, key: str) -> str | None:
+    def _parse(self) -> dict[str, Any]:
         parsed = self._parsed
         if parsed is None:  # two threads may both parse: same result, no harm
             parsed = self._parsed = parse_message(self.raw)
-        return parsed[key]
+        return parsed
+
+    def _field(self, key: str) -> str | None:
+        value = self._parse()[key]
+        return value if isinstance(value, str) else None
 
     @property
     def subject(self) -> str | None:
@@ -78,6 +84,16 @@ class CapturedMessage:
         return self._field("html")
 
     @property
+    def text_truncated(self) -> bool:
+        """Whether :attr:`text` was cut: to the store's raw limit, or because the raw source was cut inside it."""
+        return bool(self._parse()["text_truncated"])
+
+    @property
+    def html_truncated(self) -> bool:
+        """Whether :attr:`html` was cut (as :attr:`text_truncated`)."""
+        return bool(self._parse()["html_truncated"])
+
+    @property
     def correlation(self) -> str | None:
         """The ``X-Cxmock-Correlation`` header (testconnection mail only)."""
         return self._field("correlation")
@@ -101,7 +117,9 @@ class CapturedMessage:
             "date": self.date,
             "messageId": self.message_id,
             "text": self.text,
+            "textTruncated": self.text_truncated,
             "html": self.html,
+            "htmlTruncated": self.html_truncated,
             "size": self.size,
             "rawSize": len(self.raw),
             "rawTruncated": self.raw_truncated,

@@ -11,6 +11,7 @@ import email.policy
 import re
 from email.header import decode_header, make_header
 from email.message import Message
+from typing import Any
 
 __all__ = ["CORRELATION_HEADER", "correlation_of", "parse_message"]
 
@@ -32,14 +33,21 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 # -- raw messages ----------------------------------------------------------------------------------------------
 
 
-def parse_message(raw: bytes) -> dict[str, str | None]:
+def parse_message(raw: bytes, *, text_limit: int | None = None, cut: bool = False) -> dict[str, Any]:
     """Headers, text and HTML bodies and correlation of ``raw``; any field that cannot be parsed is ``None``.
 
     Uses the ``compat32`` policy and decodes only what is kept: ``policy.default`` builds a structured object
     per header, several times slower, and the sink parses on its hot path.
+
+    :param text_limit: keep at most this many characters of the text and of the HTML body.
+    :param cut: ``raw`` is the start of a longer message; a body is then marked truncated when its part runs to
+        the end of ``raw`` (it may go on in what was cut).
+    :returns: the fields, plus ``text_truncated`` and ``html_truncated`` (bool): that body was cut, or may be
+        incomplete.
     """
-    out: dict[str, str | None] = dict.fromkeys(_HEADERS, None)
+    out: dict[str, Any] = dict.fromkeys(_HEADERS, None)
     out["text"] = out["html"] = None
+    out["text_truncated"] = out["html_truncated"] = False
     try:
         msg = _PARSER.parsebytes(raw)
     except Exception:  # the email package is lenient, but a sink must never fail on bad mail
@@ -53,25 +61,31 @@ def parse_message(raw: bytes) -> dict[str, str | None]:
             out[key] = str(msg.get(name, "")).strip() or None
     for key, subtype in (("text", "text/plain"), ("html", "text/html")):
         try:
-            out[key] = _body(msg, subtype)
+            body, last = _body(msg, subtype)
         except Exception:
-            out[key] = None
+            body, last = None, False
+        truncated = cut and body is not None and last
+        if body is not None and text_limit is not None and len(body) > text_limit:
+            body, truncated = body[:text_limit], True
+        out[key], out[f"{key}_truncated"] = body, truncated
     return out
 
 
-def _body(msg: Message, content_type: str) -> str | None:
-    """The first ``content_type`` part that is not an attachment, decoded."""
-    for part in msg.walk():
+def _body(msg: Message, content_type: str) -> tuple[str | None, bool]:
+    """The first ``content_type`` part that is not an attachment, decoded, and whether it is the message's last."""
+    parts = [part for part in msg.walk() if not part.is_multipart()]
+    for index, part in enumerate(parts):
         if part.get_content_type() == content_type and part.get_content_disposition() != "attachment":
+            last = index == len(parts) - 1
             payload = part.get_payload(decode=True)
             if not isinstance(payload, bytes):
-                return None
+                return None, last
             charset = part.get_content_charset() or "utf-8"
             try:
-                return payload.decode(charset, "replace")
+                return payload.decode(charset, "replace"), last
             except LookupError:  # unknown charset name
-                return payload.decode("utf-8", "replace")
-    return None
+                return payload.decode("utf-8", "replace"), last
+    return None, False
 
 
 _CORRELATION_LINE = re.compile(

@@ -36,6 +36,8 @@ __all__ = ["CORRELATION_HEADER", "CapturedMessage", "MailStore"]
 
 DEFAULT_LIMIT = 1000
 DEFAULT_RAW_LIMIT = 1024 * 1024
+#: a truncated message is parsed from at least this much of its source (so headers survive a tiny raw_limit)
+PARSE_FLOOR = 64 * 1024
 
 
 def _utc_now() -> datetime:
@@ -46,8 +48,9 @@ class MailStore:
     """Thread-safe bounded store of :class:`CapturedMessage`; the oldest message is evicted past ``limit``.
 
     :param limit: how many messages to keep (default 1000).
-    :param raw_limit: how many bytes of each raw message to keep (default 1 MiB); headers and body are parsed
-        from the whole message before it is cut.
+    :param raw_limit: how many bytes of each raw message to keep (default 1 MiB), and how many characters of its
+        text. A longer message is parsed at capture from its first ``max(raw_limit, 64 KiB)`` bytes, never whole:
+        what one message holds is bounded by ``raw_limit`` whatever its size (``raw_truncated``, ``text_truncated``).
     :param clock: returns the current time (an aware ``datetime``); injectable for tests.
     """
 
@@ -69,6 +72,7 @@ class MailStore:
         self._ids = itertools.count(1)
         self._cond = threading.Condition()
         self._by_correlation: dict[str, int] = {}  # X-Cxmock-Correlation -> message id, kept at capture
+        self._correlations: dict[int, str] = {}  # and back, so eviction drops exactly what add indexed
         self._captured = 0  # bumped by every add: a waiter can tell whether it missed one
         self._generation = 0  # bumped by interrupt_waiters: a waiter started before it gives up
 
@@ -101,17 +105,20 @@ class MailStore:
                 listener=listener,
                 tls=dict(tls) if tls is not None else None,
                 auth_user=auth_user,
-                _parsed=parse_message(raw) if truncated else None,
+                _parsed=parse_message(raw[: max(self.raw_limit, PARSE_FLOOR)], text_limit=self.raw_limit, cut=True)
+                if truncated
+                else None,
             )
             self._messages[message.id] = message
-            correlation = correlation_of(raw)
+            correlation = correlation_of(raw[: max(self.raw_limit, PARSE_FLOOR)])
             if correlation is not None:
                 self._by_correlation[correlation] = message.id
+                self._correlations[message.id] = correlation
             while len(self._messages) > self.limit:
-                _, evicted = self._messages.popitem(last=False)
-                evicted_correlation = correlation_of(evicted.raw)
-                if evicted_correlation is not None:
-                    self._by_correlation.pop(evicted_correlation, None)
+                evicted_id, _ = self._messages.popitem(last=False)
+                evicted_correlation = self._correlations.pop(evicted_id, None)
+                if evicted_correlation is not None and self._by_correlation.get(evicted_correlation) == evicted_id:
+                    del self._by_correlation[evicted_correlation]
             self._captured += 1
             self._cond.notify_all()
         return message
@@ -121,6 +128,7 @@ class MailStore:
         with self._cond:
             self._messages.clear()
             self._by_correlation.clear()
+            self._correlations.clear()
 
     def interrupt_waiters(self) -> None:
         """Wake every pending :meth:`wait_for` at once: each raises as if its timeout had passed.

@@ -85,6 +85,48 @@ def test_raw_is_capped_but_size_and_parsing_use_the_whole_message() -> None:
     assert message.to_dict()["rawSize"] == 10
 
 
+def test_a_big_message_keeps_at_most_raw_limit_of_text_and_says_it_was_cut() -> None:
+    store = MailStore(raw_limit=100_000)
+    raw = b"Subject: big\r\nContent-Type: text/plain\r\n\r\n" + b"z" * 998 + b"\r\n"
+    raw = raw + (b"z" * 998 + b"\r\n") * 5000  # 5 MB of text
+    message = store.add(raw, mail_from="a@x", rcpt_tos=["b@y"])
+    assert message.subject == "big" and message.raw_truncated and len(message.raw) == 100_000
+    assert message.text is not None and 90_000 < len(message.text) <= 100_000
+    assert message.text_truncated and message.to_dict()["textTruncated"] is True
+
+
+def test_text_is_cut_to_raw_limit_characters_even_when_parsed_from_a_longer_start() -> None:
+    store = MailStore(raw_limit=1000)  # parsed from the first 64 KiB (headers survive), text still at most 1000
+    raw = b"Subject: cut\r\n\r\n" + b"a" * 50_000
+    message = store.add(raw, mail_from="a@x", rcpt_tos=["b@y"])
+    assert message.subject == "cut" and message.text == "a" * 1000 and message.text_truncated
+
+
+def test_a_text_part_before_a_cut_attachment_is_whole() -> None:
+    attachment = b"QUFB" * 200_000
+    raw = (
+        b'Subject: report\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        b"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + attachment + b"\r\n--b--\r\n"
+    )
+    message = MailStore(raw_limit=10_000).add(raw, mail_from="a@x", rcpt_tos=["b@y"])
+    assert message.raw_truncated and message.text == "see attached" and not message.text_truncated
+
+
+def test_a_big_html_body_is_bounded_and_marked_too() -> None:
+    raw = b"Subject: page\r\nContent-Type: text/html\r\n\r\n<p>" + b"h" * 3_000_000 + b"</p>\r\n"
+    message = MailStore(raw_limit=200_000).add(raw, mail_from="a@x", rcpt_tos=["b@y"])
+    assert message.html is not None and len(message.html) <= 200_000 and message.html_truncated
+    assert message.text is None and not message.text_truncated
+    assert message.to_dict()["htmlTruncated"] is True
+
+
+def test_a_whole_message_is_not_marked_truncated() -> None:
+    message = MailStore().add(MULTIPART, mail_from="a@x", rcpt_tos=["b@y"])
+    assert not message.text_truncated and message.to_dict()["textTruncated"] is False
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"", b"\xff\xfe garbage without headers", b"Subject: =?bogus?x?zz?=\r\nTo: <<<\r\n\r\n\xff", b"\r\n\r\n"],
