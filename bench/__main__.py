@@ -52,7 +52,12 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "api": [bench_api.throughput, bench_api.breakdown, bench_api.list_growth],
     "testconnection": [bench_testconnection.run],
     "smtp": [_smtp],
-    "lifecycle": [bench_lifecycle.cold_start, bench_lifecycle.reset, bench_lifecycle.memory],
+    "lifecycle": [
+        bench_lifecycle.cold_start,
+        bench_lifecycle.reset,
+        bench_lifecycle.memory,
+        bench_lifecycle.large_mail_memory,
+    ],
 }
 
 

@@ -501,8 +501,62 @@ def memory(mode: Mode) -> list[Row]:
     ]
 
 
+LARGE_MAIL_LINE = b"x" * 998 + b"\r\n"
+LARGE_MAIL = b"Subject: large\r\nContent-Type: text/plain\r\n\r\n" + LARGE_MAIL_LINE * 10_000  # 10 MB of text
+
+
+def large_mail_memory(mode: Mode) -> list[Row]:
+    """RSS of a fresh server process after N mails of 10 MB each (sent one after the other, then listed so every
+    message is parsed), against the same process idle, and the bound the README documents (#14): idle + N x 2 x
+    capture_raw_limit + 3 x max_message_size + 16 MiB."""
+    from mockserver.config import Config
+
+    runs = 1 if mode.quick else mode.runs
+    count = 3 if mode.quick else 10
+    config = Config()
+    idle, after, listed = [], [], []
+    for _ in range(runs):
+        child = _RssChild(bare=False)
+        try:
+            idle.append(child.info["rss_mb"])
+            for _ in range(count):
+                with smtplib.SMTP(HOST, child.info["smtp"], local_hostname="bench", timeout=60) as smtp:
+                    smtp.sendmail("cxsast@example.com", ["security-team@example.org"], LARGE_MAIL)
+            with contextlib.closing(http.client.HTTPConnection(HOST, child.info["http"], timeout=60)) as conn:
+                conn.request("GET", "/_mock/messages?limit=1000")
+                listed.append(len(conn.getresponse().read()) / 1e6)
+            after.append(child.measure()["rss_mb"])
+        finally:
+            child.close()
+    mib = 1024 * 1024 / 1e6  # MB per MiB
+    bound = median(idle) + (count * 2 * config.capture_raw_limit + 3 * config.max_message_size) / 1e6 + 16 * mib
+    return [
+        row(
+            f"RSS after {count} mails of 10 MB, all listed",
+            "MB",
+            after,
+            section=MEMORY,
+            baseline=idle,
+            baseline_name="the same process idle",
+            target=round(bound, 1),
+            target_kind="max",
+            detail=f"target: the documented bound idle + {count} x 2 x --capture-raw-limit + 3 x --max-message-size "
+            "+ 16 MiB; before #14 ten such mails took 58 -> 204 MB",
+        ),
+        row(
+            f"GET /_mock/messages body after {count} mails of 10 MB",
+            "MB",
+            listed,
+            section=MEMORY,
+            target=config.max_page_bytes / 1e6,
+            target_kind="max",
+            detail="one page: at most --max-page-bytes (8 MiB); before #14 the whole text of every message (100 MB)",
+        ),
+    ]
+
+
 def run(mode: Mode) -> list[Row]:
-    return cold_start(mode) + reset(mode) + memory(mode)
+    return cold_start(mode) + reset(mode) + memory(mode) + large_mail_memory(mode)
 
 
 if __name__ == "__main__":

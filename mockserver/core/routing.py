@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 from ..errors import BadRequest, MessageCode, SmtpTestFailed
 
@@ -36,6 +36,8 @@ def resolve_smtp_target(
     sink_ports: Mapping[str, int],
     sink_host: str,
     resolver: Callable[[str], list[str]],
+    own_listeners: Mapping[int, str] | None = None,
+    own_addresses: Collection[str] = (),
 ) -> tuple[str, int]:
     """The ``(address, port)`` testconnection must connect to.
 
@@ -45,6 +47,8 @@ def resolve_smtp_target(
         allowed when its literal name is listed, or when *every* address it resolves to lies in a listed network.
     :param sink_ports: ``{"smtp": port, "smtps": port}`` of the running sink.
     :param resolver: maps a host name to its addresses (e.g. via ``socket.getaddrinfo``); may raise ``OSError``.
+    :param own_listeners: ``{port: "HTTP"}``: the mock's own listeners, never a direct-mode target on a loopback
+        address or one of ``own_addresses`` (the addresses the mock listens on), whatever the allow-list says.
     :raises BadRequest: with ``MessageCode.HOST_NOT_ALLOWED`` when direct mode refuses the host.
     :raises SmtpTestFailed: at stage ``connect`` when the host cannot be resolved.
     """
@@ -86,6 +90,18 @@ def resolve_smtp_target(
     for address in addresses:
         if address.is_unspecified or address.is_multicast or address == ipaddress.IPv4Address("255.255.255.255"):
             raise _not_allowed(host, f"{address} is not a unicast address", allow)
+    own = (own_listeners or {}).get(port)
+    if own is not None:
+        mine = {_ip_literal(a) for a in own_addresses}
+        for address in addresses:
+            if address.is_loopback or address in mine:
+                raise BadRequest(
+                    f"host not allowed: {host!r} port {port} is this mock's own {own} listener ({address}); "
+                    "testconnection never connects to the mock itself (each such session would hold a worker for "
+                    "the whole --smtp-timeout). Name an SMTP server, or use --smtp-mode sink.",
+                    message_code=MessageCode.HOST_NOT_ALLOWED,
+                    errors={"port": [f"is the mock's own {own} port"]},
+                )
     if literal is None and name in names:
         return str(addresses[0]), port
     outside = [a for a in addresses if not any(a.version == n.version and a in n for n in networks)]

@@ -50,6 +50,7 @@ class MockServer:
         self.config: Config = base.replace(**options) if options else base
         self.state = State.from_config(self.config)
         self._smtp = SmtpPath(self.config, self.state)
+        self._smtp.own_listeners = self._own_listeners
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
         self._header_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
@@ -209,6 +210,12 @@ class MockServer:
     def ports(self) -> dict[str, int]:
         """The bound ports by listener: ``{"http": ..., "smtp": ..., "smtps": ...}``."""
         return {"http": self.http_port, **self._smtp.sink.ports}
+
+    def _own_listeners(self) -> dict[int, str]:
+        """The mock's own HTTP port (API and admin API), which direct-mode testconnection must never target."""
+        http = self._http
+        port = http.port if http is not None else self.config.port
+        return {port: "HTTP"} if port else {}
 
     def _bound_ports(self) -> dict[str, int]:
         """What ``GET /_mock/health`` reports: :meth:`ports`, without ``http`` during the start-up probe."""

@@ -7,9 +7,11 @@ time budget, and records on the captured message the request's target and the se
 
 from __future__ import annotations
 
+import functools
 import secrets
 import socket
 import ssl
+from collections.abc import Callable
 from typing import Any
 
 from ..config import Config, reachable_host
@@ -29,6 +31,18 @@ SINK_TLS_NAME = "localhost"
 def _resolve(host: str) -> list[str]:
     infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     return sorted({str(info[4][0]) for info in infos})
+
+
+@functools.cache
+def _own_addresses(bind_host: str) -> frozenset[str]:
+    """The addresses the HTTP listener answers on: its bind address, or for a wildcard bind this host's addresses."""
+    addresses = {bind_host}
+    if reachable_host(bind_host) != bind_host:  # 0.0.0.0 / ::: every local address
+        try:
+            addresses.update(_resolve(socket.gethostname()))
+        except OSError:
+            pass
+    return frozenset(addresses)
 
 
 class SmtpPath:
@@ -60,6 +74,8 @@ class SmtpPath:
                 data_timeout=config.smtp_data_timeout,
             ),
         )
+        #: the mock's own listeners {port: name}, never a direct-mode target (MockServer sets it to its HTTP port)
+        self.own_listeners: Callable[[], dict[int, str]] = lambda: {config.port: "HTTP"} if config.port else {}
         self._direct_context: ssl.SSLContext | None = None
         self._sink_context: ssl.SSLContext | None = None
 
@@ -102,6 +118,8 @@ class SmtpPath:
             sink_ports=self.sink.ports,
             sink_host=sink_host,
             resolver=_resolve,
+            own_listeners=self.own_listeners() if self.config.smtp_mode == "direct" else None,
+            own_addresses=_own_addresses(self.config.host) if self.config.smtp_mode == "direct" else (),
         )
         context, sink_name = self._context()
         correlation = secrets.token_hex(12)

@@ -186,3 +186,49 @@ def test_unknown_mode() -> None:
             sink_host="127.0.0.1",
             resolver=Resolver(),
         )
+
+
+@pytest.mark.parametrize(
+    ("host", "own_addresses", "table"),
+    [
+        ("127.0.0.1", (), {}),
+        ("127.9.9.9", (), {}),
+        ("::1", (), {}),
+        ("localhost", (), {"localhost": ["127.0.0.1", "::1"]}),
+        ("10.1.2.3", ("0.0.0.0", "10.1.2.3"), {}),  # a wildcard bind answers on this host's addresses
+        ("me.example", ("10.1.2.3",), {"me.example": ["10.1.2.3"]}),
+    ],
+)
+def test_direct_mode_never_targets_the_mocks_own_listener(
+    host: str, own_addresses: tuple[str, ...], table: dict[str, list[str]]
+) -> None:
+    with pytest.raises(BadRequest) as info:
+        resolve_smtp_target(
+            mode="direct",
+            host=host,
+            port=8080,
+            encryption="None",
+            allow=(*DEFAULT_ALLOW, "10.0.0.0/8", "me.example"),
+            sink_ports=SINK_PORTS,
+            sink_host="127.0.0.1",
+            resolver=Resolver(table),
+            own_listeners={8080: "HTTP"},
+            own_addresses=own_addresses,
+        )
+    assert info.value.message_code == MessageCode.HOST_NOT_ALLOWED
+    assert "own HTTP listener" in info.value.details
+
+
+def test_direct_mode_allows_other_ports_and_other_hosts_on_the_own_port() -> None:
+    common: dict[str, Any] = {
+        "mode": "direct",
+        "encryption": "None",
+        "allow": (*DEFAULT_ALLOW, "10.0.0.0/8"),
+        "sink_ports": SINK_PORTS,
+        "sink_host": "127.0.0.1",
+        "resolver": Resolver(),
+        "own_listeners": {8080: "HTTP"},
+        "own_addresses": ("127.0.0.1",),
+    }
+    assert resolve_smtp_target(host="127.0.0.1", port=2525, **common) == ("127.0.0.1", 2525)
+    assert resolve_smtp_target(host="10.1.2.3", port=8080, **common) == ("10.1.2.3", 8080)

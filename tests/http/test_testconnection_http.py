@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -204,3 +205,40 @@ def test_direct_mode_to_the_sink_with_its_ca_succeeds(make_server: Callable[...,
     response = post(insecure, body(host="localhost", port=server.sink.smtp_port, encryptionType="Tls"))
     assert response.status_code == 200, response.text
     assert len(server.sink.messages) == 1 and insecure.sink.messages == []
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "127.0.0.2", "::1"])
+def test_direct_mode_refuses_the_mocks_own_http_port_without_connecting(
+    make_server: Callable[..., MockServer], monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    server = make_server(smtp_mode="direct")
+    attempts: list[Any] = []
+    real = socket.create_connection
+
+    def spy(address: Any, *args: Any, **kwargs: Any) -> socket.socket:
+        attempts.append(address)
+        return real(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    response = post(server, body(host=host, port=server.http_port, encryptionType="None"))
+    assert response.status_code == 400
+    error = response.json()
+    assert "own HTTP listener" in error["messageDetails"] and "--smtp-mode sink" in error["messageDetails"]
+    assert not [a for a in attempts if a[1] == server.http_port]
+
+
+def test_sixteen_testconnections_to_the_mocks_own_port_leave_it_serving(make_server: Callable[..., MockServer]) -> None:
+    """They used to hold all 16 worker threads for the whole --smtp-timeout; now each is a 400 at once."""
+    server = make_server(smtp_mode="direct")
+    statuses: list[int] = []
+
+    def attack() -> None:
+        statuses.append(post(server, body(host="127.0.0.1", port=server.http_port, encryptionType="None")).status_code)
+
+    threads = [threading.Thread(target=attack) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [400] * 16
+    assert requests.get(server.base_url + "/_mock/health", timeout=10).status_code == 200
