@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import bench_api, bench_lifecycle, bench_testconnection, report, servers
+from . import bench_api, bench_identity, bench_lifecycle, bench_testconnection, report, servers
 from ._common import ROOT, Mode, Row, machine
 from .loadgen import available_tool
 
@@ -50,6 +50,7 @@ def _smtp(mode: Mode) -> list[Row]:
 #: each group's parts run separately: one that crashes is reported and the others' rows are kept
 BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "api": [bench_api.throughput, bench_api.breakdown, bench_api.list_growth],
+    "identity": [bench_identity.costs, bench_identity.smtp_settings],
     "testconnection": [bench_testconnection.run],
     "smtp": [_smtp],
     "lifecycle": [

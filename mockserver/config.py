@@ -52,6 +52,10 @@ class Config:
     #: None means the bundled fixtures/users.yaml
     users: str | None = None
     token_lifetime: int = 3600
+    #: absolute lifetime of a refresh token (offline_access), from the password login; IdentityServer's 30 days
+    refresh_token_lifetime: int = 30 * 24 * 3600
+    #: PEM RSA private key that signs the JWTs; None generates one per run (tokens of another run are then refused)
+    signing_key: str | None = None
     client_secret: str = field(default=DEFAULT_CLIENT_SECRET, repr=False)
     strict: bool = False
     max_body: int = 64 * 1024
@@ -104,6 +108,7 @@ class Config:
                 problems.append(f"{name} must be between 0 and 65535, got {value}")
         for name in (
             "token_lifetime",
+            "refresh_token_lifetime",
             "max_body",
             "journal_limit",
             "capture_limit",

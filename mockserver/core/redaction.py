@@ -5,7 +5,7 @@ What is kept:
 - ``Authorization: Bearer <token>`` -> ``Bearer …<last 4>`` (``Bearer …`` for tokens shorter than 12
   characters); any other scheme -> ``<scheme> …``. ``Cookie``, ``Set-Cookie``, ``X-Admin-Token`` and
   ``X-Cxmock-Admin-Token`` -> ``***``.
-- Body and query members named ``password``, ``client_secret``, ``access_token``, ``refresh_token`` or
+- Body and query members named ``password``, ``client_secret``, ``access_token``, ``refresh_token``, ``token`` or
   ``id_token`` (any case, ``_``/``-`` ignored, at any depth), and any member whose name ends in ``password``,
   -> ``"***"``. JSON and form bodies are parsed; a body that is neither is kept only as
   ``{"unparsed": true, "size": N}``.
@@ -26,7 +26,7 @@ __all__ = ["REDACTED", "is_secret_member", "redact_body", "redact_headers", "red
 REDACTED = "***"
 
 #: member names (case-folded, ``_`` and ``-`` removed) whose values are replaced by ``REDACTED``
-_SECRET_MEMBERS = frozenset({"password", "clientsecret", "accesstoken", "refreshtoken", "idtoken"})
+_SECRET_MEMBERS = frozenset({"password", "clientsecret", "accesstoken", "refreshtoken", "idtoken", "token"})
 _SECRET_HEADERS = frozenset({"cookie", "set-cookie", "x-admin-token", "x-cxmock-admin-token"})
 _AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _FORM_KEY = re.compile(r"[\w.\-\[\]]+")

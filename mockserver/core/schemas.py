@@ -18,6 +18,7 @@ __all__ = [
     "TokenRequestSchema",
     "TokenResponseSchema",
     "UpdateSmtpSettingsSchema",
+    "UserProfileSchema",
 ]
 
 ENCRYPTION_TYPES = ("None", "Ssl", "Tls")
@@ -65,21 +66,44 @@ class ErrorSchema(Schema):
 
 
 class TokenRequestSchema(Schema):
-    grant_type = fields.String(required=True, validate=validate.OneOf(["password"]))
-    username = fields.String(required=True)
-    password = fields.String(required=True, load_only=True)
+    """password grant: username, password; refresh_token grant: refresh_token. Client credentials in the form or
+    in an HTTP Basic Authorization header."""
+
+    grant_type = fields.String(required=True, validate=validate.OneOf(["password", "refresh_token"]))
+    username = fields.String()
+    password = fields.String(load_only=True)
+    refresh_token = fields.String(load_only=True)
     scope = fields.String()
-    client_id = fields.String(required=True)
-    client_secret = fields.String(required=True, load_only=True)
+    client_id = fields.String()
+    client_secret = fields.String(load_only=True)
 
 
 class TokenResponseSchema(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True, validate=validate.OneOf(["Bearer"]))
     expires_in = fields.Integer(required=True, validate=validate.Range(min=1))
+    refresh_token = fields.String()
     scope = fields.String()
 
 
 class OAuthErrorSchema(Schema):
     error = fields.String(required=True, validate=validate.OneOf(OAUTH_ERRORS))
     error_description = fields.String()
+
+
+class UserProfileSchema(Schema):
+    """``GET /MyProfile`` (names and types of the swagger's user models)."""
+
+    id = fields.Integer(required=True)
+    userName = fields.String(required=True)
+    firstName = fields.String(required=True)
+    lastName = fields.String(required=True)
+    email = fields.String(required=True)
+    phoneNumber = fields.String(allow_none=True)
+    cellPhoneNumber = fields.String(allow_none=True)
+    jobTitle = fields.String(allow_none=True)
+    other = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    localeId = fields.Integer(required=True)
+    teams = fields.List(fields.String(), required=True)
+    authenticationProviderId = fields.Integer(required=True)

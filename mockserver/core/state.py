@@ -21,6 +21,7 @@ from .faults.engine import FaultEngine
 from .faults.files import load_rule_sources
 from .faults.rules import Rule
 from .identity.identity import Identity, load_users
+from .identity.keys import Signer
 from .journal.journal import Journal
 from .mail.store import MailStore
 from .resources import fixture_path
@@ -59,14 +60,27 @@ class State:
     fault_rules: list[Rule] = field(default_factory=list)
 
     @classmethod
-    def from_config(cls, config: Config, *, clock: Callable[[], float] = time.time) -> State:
+    def from_config(
+        cls, config: Config, *, clock: Callable[[], float] = time.time, signer: Signer | None = None
+    ) -> State:
+        """A fresh state. ``signer`` is the server's signing key, shared by every sandbox's state; by default the
+        one of ``config.signing_key``, or a new key."""
+        if signer is None:
+            signer = Signer.from_file(config.signing_key) if config.signing_key else Signer()
         users_file = config.users or str(fixture_path("users.yaml"))
         users, clients = load_users(users_file, default_secret=config.client_secret)
         fault_rules = load_rule_sources(config.faults)
         state = cls(
             config=config,
             settings=SettingsStore(load_seed(config.seed)),
-            identity=Identity(users, clients, token_lifetime=config.token_lifetime, clock=clock),
+            identity=Identity(
+                users,
+                clients,
+                signer=signer,
+                token_lifetime=config.token_lifetime,
+                refresh_token_lifetime=config.refresh_token_lifetime,
+                clock=clock,
+            ),
             journal=Journal(config.journal_limit),
             faults=FaultEngine(seed=config.fault_seed),
             mail=MailStore(config.capture_limit, config.capture_raw_limit),
@@ -78,7 +92,7 @@ class State:
     def reset(self) -> None:
         """Back to the seed, only the ``--faults`` rules (counters and RNG restarted), empty journal and mailbox.
 
-        Issued tokens stay valid."""
+        Issued tokens stay valid (they are signed, not stored), and so do refresh-token revocations."""
         self.settings.reset()
         self.faults.reset()
         self.faults.add(self.fault_rules)

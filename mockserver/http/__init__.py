@@ -15,8 +15,23 @@ from ..core.schemas import ErrorSchema
 from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
 
-# admin_faults, admin_journal and admin_mail are imported for their routes, which hang on admin.blp
-from . import admin, admin_faults, admin_journal, admin_mail, api, errors, faults, journaling, selfcheck, token, ui  # noqa: F401
+# admin_faults, admin_identity, admin_journal and admin_mail are imported for their routes, which hang on admin.blp
+from . import (  # noqa: F401
+    admin,
+    admin_faults,
+    admin_identity,
+    admin_journal,
+    admin_mail,
+    api,
+    errors,
+    faults,
+    journaling,
+    oidc,
+    profile,
+    selfcheck,
+    token,
+    ui,
+)
 
 __all__ = ["create_app"]
 
@@ -83,6 +98,8 @@ def create_app(
     smorest = _Api(app)
     smorest.register_blueprint(api.blp)
     smorest.register_blueprint(token.blp)
+    smorest.register_blueprint(profile.blp)
+    app.register_blueprint(oidc.blp)
     app.register_blueprint(admin.blp)
     app.register_blueprint(ui.blp)  # the dashboard, /_mock/ui/
     errors.register(app)

@@ -134,13 +134,33 @@ class RemoteServer:
     # -- the MockServer surface ------------------------------------------------------------------------------
     # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
     def token(  # nosec B107
-        self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
+        self,
+        username: str = "admin",
+        password: str = "admin",
+        *,
+        scope: str = "access_control_api",
+        lifetime: int | None = None,
+        client_id: str = "resource_owner_client",
     ) -> str:
-        form = password_grant(username, password, scope=scope, client_secret=self.client_secret)
+        """An access token from the server's token endpoint; with ``lifetime``, from ``POST /_mock/token``."""
         try:
-            token: str = self.call("POST", "/cxrestapi/auth/identity/connect/token", form=form)["access_token"]
+            if lifetime is not None:
+                body = {
+                    "username": username,
+                    "password": password,
+                    "scope": scope,
+                    "lifetime": lifetime,
+                    "client_id": client_id,
+                    "client_secret": self.client_secret,
+                }
+                response = self.call("POST", "/_mock/token", body=body)
+            else:
+                form = password_grant(username, password, scope=scope, client_secret=self.client_secret)
+                form["client_id"] = client_id
+                response = self.call("POST", "/cxrestapi/auth/identity/connect/token", form=form)
         except ServerError as exc:
             raise ConfigError(f"cannot get a token for {username!r}: {exc}") from None
+        token: str = response["access_token"]
         return token
 
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..config import Config, reachable_host
 from ..core.contract import JSON_V1, parse_seed
-from ..core.identity.identity import password_grant
+from ..core.identity.identity import DEFAULT_ISSUER, password_grant
 from ..core.journal.entry import JournalEntry
 from ..core.lint.report import assert_no_violations
 from ..core.state import State
@@ -127,12 +127,24 @@ class MockServer:
     # -- helpers -----------------------------------------------------------------------------------------------
     # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
     def token(  # nosec B107
-        self, username: str = "admin", password: str = "admin", *, scope: str = "access_control_api"
+        self,
+        username: str = "admin",
+        password: str = "admin",
+        *,
+        scope: str = "access_control_api",
+        lifetime: int | None = None,
+        client_id: str = "resource_owner_client",
     ) -> str:
-        """An access token for ``username`` (issued in-process, exactly as the token endpoint would)."""
+        """An access token (a signed JWT) for ``username``, issued in-process exactly as the token endpoint would.
+
+        :param lifetime: seconds until it expires (default: the configured ``token_lifetime``); ``0`` gives a token
+            that is already expired, for expiry tests.
+        """
         form = password_grant(username, password, scope=scope, client_secret=self.config.client_secret)
+        form["client_id"] = client_id
+        issuer = self.base_url + "/cxrestapi/auth/identity" if self.running else DEFAULT_ISSUER
         try:
-            token: str = self.state.identity.issue(form)["access_token"]
+            token: str = self.state.identity.issue(form, issuer=issuer, lifetime=lifetime)["access_token"]
         except OAuthError as exc:
             raise ConfigError(f"cannot issue a token for {username!r}: {exc.description}") from None
         return token
@@ -140,8 +152,8 @@ class MockServer:
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
         """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``.
 
-        The token is reused for half its lifetime (a session calling this per request does not flood the token
-        store, which keeps the newest 10 000); :meth:`token` always issues a fresh one."""
+        The token is reused for half its lifetime (signing one costs a fraction of a millisecond; a session calling
+        this per request need not pay it each time); :meth:`token` always issues a fresh one."""
         now = time.monotonic()
         cached = self._header_tokens.get((username, password))
         if cached is None or now >= cached[1]:
@@ -164,7 +176,7 @@ class MockServer:
     def reset(self) -> None:
         """Back to the seed: settings restored, only the ``--faults`` rules armed, journal and mail cleared.
 
-        Tokens stay valid, so a session-wide token survives the per-test reset."""
+        Tokens stay valid (they are signed, not stored), so a session-wide token survives the per-test reset."""
         self.state.reset()
 
     @property

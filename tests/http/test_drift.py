@@ -126,6 +126,7 @@ def test_every_documented_operation_is_compared() -> None:
         "deleteSmtpSettings",
         "testSmtpConnection",
         "getToken",
+        "getMyProfile",
     }
 
 

@@ -1,6 +1,13 @@
-"""Users, roles, OAuth2 clients and bearer tokens, checked against an injected clock.
+"""The identity server of one sandbox: the token endpoint's grants, bearer checks, revocation, userinfo, MyProfile.
 
-Tokens are opaque random strings; the directory remembers who each belongs to, its scopes and expiry.
+Access tokens are RS256 JWTs as IdentityServer issues them (``iss``, ``aud``, ``exp``, ``nbf``, ``iat``, ``sub``,
+``client_id``, ``scope``, ``name``, ``sast-permissions``, ``access-control-permissions``; a permission claim is a
+string when it holds one value, an array when several). They are checked by signature and expiry against the
+injected clock; nothing is stored per token, so memory does not grow with the tokens issued.
+
+Sharing: the signing key is an injected :class:`~.keys.Signer`. A server with many sandboxes builds ONE signer and
+passes it to the :class:`Identity` of every sandbox, so a token verifies in all of them, while each Identity keeps its
+own revocation set (a refresh token revoked or used in one sandbox says nothing about another).
 """
 
 from __future__ import annotations
@@ -12,87 +19,61 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from ...errors import ConfigError, Forbidden, MessageCode, OAuthError, Unauthorized
+from ...errors import Forbidden, MessageCode, OAuthError, Unauthorized
+from .clients import client_credentials
+from .keys import InvalidToken, Signer
+from .revocation import REVOCATION_LIMIT, RevocationSet
+from .users import (
+    ACCESS_CONTROL_CLAIM,
+    MANAGE_SYSTEM_SETTINGS,
+    MANAGE_SYSTEM_SETTINGS_CLAIM,
+    SAST_CLAIM,
+    Client,
+    User,
+    load_users,
+    parse_users,
+)
 
 __all__ = [
+    "API_SCOPE",
+    "DEFAULT_ISSUER",
+    "MANAGE_SYSTEM_SETTINGS",
     "Client",
     "Identity",
     "TokenInfo",
     "User",
-    "MANAGE_SYSTEM_SETTINGS",
-    "API_SCOPE",
     "load_users",
+    "parse_users",
     "password_grant",
 ]
 
-MANAGE_SYSTEM_SETTINGS = "Manage System Settings"
 API_SCOPE = "access_control_api"
-MAX_TOKENS = 10_000
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    password: str
-    permissions: frozenset[str]
-
-
-@dataclass(frozen=True)
-class Client:
-    client_id: str
-    client_secret: str
-    scopes: frozenset[str]
+OFFLINE_SCOPE = "offline_access"
+#: the issuer of tokens minted without a request (``MockServer.token()`` passes its own base URL)
+DEFAULT_ISSUER = "http://localhost/cxrestapi/auth/identity"
+ACCESS_TYP = "at+jwt"
+REFRESH_TYP = "rt+jwt"
+#: IdentityServer's default absolute refresh-token lifetime (swagger ``absoluteRefreshTokenLifetime``: 30 days)
+REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
+#: verified access tokens remembered per Identity (token text -> TokenInfo), so a client reusing its token skips the
+#: RSA check; expiry is still checked against the clock on every use
+VERIFIED_CACHE_SIZE = 512
+_NOT_RESOURCES = frozenset({"openid", "profile", OFFLINE_SCOPE})
 
 
 @dataclass(frozen=True)
 class TokenInfo:
+    """A verified access token: who, which client, which scopes, until when, and every claim."""
+
     token: str
     username: str
     scopes: frozenset[str]
     expires_at: float
-
-
-def load_users(path: str | Path, *, default_secret: str) -> tuple[list[User], list[Client]]:
-    """Read a users file (see ``fixtures/users.yaml``); ConfigError names the file and the problem."""
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read users file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"users file {path} is not valid YAML: {exc}") from None
-    return parse_users(data, default_secret=default_secret, source=str(path))
-
-
-def parse_users(data: Any, *, default_secret: str, source: str = "users") -> tuple[list[User], list[Client]]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping with 'users' (and optional 'roles', 'clients')")
-    roles = data.get("roles") or {}
-    if not isinstance(roles, dict):
-        raise ConfigError(f"{source}: 'roles' must map a role name to a list of permissions")
-    users = []
-    for i, entry in enumerate(data.get("users") or []):
-        if not isinstance(entry, dict) or not entry.get("username") or "password" not in entry:
-            raise ConfigError(f"{source}: users[{i}] needs 'username' and 'password'")
-        perms: set[str] = set(map(str, entry.get("permissions") or []))
-        for role in entry.get("roles") or []:
-            if role not in roles:
-                raise ConfigError(f"{source}: users[{i}] has unknown role {role!r}; roles: {', '.join(roles)}")
-            perms.update(map(str, roles[role] or []))
-        users.append(User(str(entry["username"]), str(entry["password"]), frozenset(perms)))
-    clients = []
-    for i, entry in enumerate(data.get("clients") or []):
-        if not isinstance(entry, dict) or not entry.get("client_id"):
-            raise ConfigError(f"{source}: clients[{i}] needs 'client_id'")
-        scopes = frozenset(map(str, entry.get("scopes") or [API_SCOPE]))
-        clients.append(Client(str(entry["client_id"]), str(entry.get("client_secret") or default_secret), scopes))
-    if not users:
-        raise ConfigError(f"{source}: no users defined")
-    return users, clients
+    client_id: str
+    claims: Mapping[str, Any]
+    not_before: float = 0.0
 
 
 def password_grant(
@@ -109,10 +90,27 @@ def password_grant(
     }
 
 
-class Identity:
-    """Issues and checks bearer tokens.
+def claim_values(claims: Mapping[str, Any], name: str) -> list[str]:
+    """A claim that is a string (one value) or an array (several) as a list."""
+    value = claims.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
+
+def _one_or_many(values: Iterable[str]) -> str | list[str]:
+    ordered = sorted(values)
+    return ordered[0] if len(ordered) == 1 else ordered
+
+
+class Identity:
+    """Issues and checks tokens for one sandbox.
+
+    :param signer: the server's signing key, shared by every Identity of the server (default: a new key).
+    :param token_lifetime: access-token lifetime in seconds (``expires_in``).
+    :param refresh_token_lifetime: absolute refresh-token lifetime, counted from the password login.
     :param clock: seconds since the epoch; injected so expiry is testable without sleeping.
+    :param revocation_limit: bound of the used/revoked refresh-token set (see :mod:`.revocation`).
     """
 
     def __init__(
@@ -120,74 +118,197 @@ class Identity:
         users: Iterable[User],
         clients: Iterable[Client],
         *,
+        signer: Signer | None = None,
         token_lifetime: int = 3600,
+        refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         clock: Callable[[], float] = time.time,
+        revocation_limit: int = REVOCATION_LIMIT,
     ) -> None:
         self._users = {u.username: u for u in users}
+        self._by_id = {str(u.id): u for u in self._users.values()}
         self._clients = {c.client_id: c for c in clients}
+        self.signer = signer or Signer()
         self.token_lifetime = token_lifetime
+        self.refresh_token_lifetime = refresh_token_lifetime
         self._clock = clock
-        self._lock = threading.Lock()
-        self._tokens: OrderedDict[str, TokenInfo] = OrderedDict()
+        self.revocations = RevocationSet(revocation_limit)
+        self._verified: OrderedDict[str, TokenInfo] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     @property
     def usernames(self) -> list[str]:
         return list(self._users)
 
-    def reset(self) -> None:
-        """Forget every issued token."""
-        with self._lock:
-            self._tokens.clear()
-
     # -- token endpoint --------------------------------------------------------------------------------------
-    def issue(self, form: Mapping[str, str]) -> dict[str, Any]:
-        """Handle a token request (form fields); returns the token response or raises :class:`OAuthError`."""
+    def issue(
+        self,
+        form: Mapping[str, str],
+        *,
+        authorization: str | None = None,
+        issuer: str = DEFAULT_ISSUER,
+        lifetime: int | None = None,
+    ) -> dict[str, Any]:
+        """Handle a token request; returns the token response (``access_token`` first) or raises
+        :class:`OAuthError`. Client credentials come from the form or an HTTP Basic ``authorization`` header."""
         grant = form.get("grant_type")
         if not grant:
-            raise OAuthError("invalid_request", "grant_type is required (use grant_type=password)")
-        client_id = form.get("client_id")
-        if not client_id:
-            raise OAuthError("invalid_request", "client_id is required")
+            raise OAuthError("invalid_request", "grant_type is required (password or refresh_token)")
+        client = self._client(form, authorization)
+        now = self._clock()
+        if grant == "password":
+            user, scopes = self._password(form, client)
+            auth_time, refresh_exp = int(now), int(now) + self.refresh_token_lifetime
+        elif grant == "refresh_token":
+            user, scopes, auth_time, refresh_exp = self._refresh(form, client, now)
+        else:
+            raise OAuthError(
+                "unsupported_grant_type", f"grant_type {grant[:40]!r} is not supported; use password or refresh_token"
+            )
+        expires_in = self.token_lifetime if lifetime is None else lifetime
+        response: dict[str, Any] = {
+            "access_token": self._access_token(user, client, scopes, issuer, now, expires_in, auth_time),
+            "expires_in": expires_in,
+            "token_type": "Bearer",
+        }
+        if OFFLINE_SCOPE in scopes:
+            response["refresh_token"] = self._refresh_token(user, client, scopes, issuer, now, auth_time, refresh_exp)
+        response["scope"] = " ".join(scopes)
+        return response
+
+    def _client(self, form: Mapping[str, str], authorization: str | None) -> Client:
+        client_id, secret = client_credentials(form, authorization)
         client = self._clients.get(client_id)
-        secret = form.get("client_secret", "")
         if client is None or not hmac.compare_digest(secret.encode(), client.client_secret.encode()):
             raise OAuthError("invalid_client", "unknown client or wrong client_secret")
-        if grant != "password":
-            raise OAuthError("unsupported_grant_type", f"grant_type {grant[:40]!r} is not supported; use 'password'")
+        return client
+
+    def _password(self, form: Mapping[str, str], client: Client) -> tuple[User, tuple[str, ...]]:
         username, password = form.get("username"), form.get("password")
         if not username or password is None:
             raise OAuthError("invalid_request", "username and password are required for grant_type=password")
         user = self._users.get(username)
         if user is None or not hmac.compare_digest(password.encode(), user.password.encode()):
             raise OAuthError("invalid_grant", "invalid username or password")
-        requested = frozenset((form.get("scope") or " ".join(sorted(client.scopes))).split())
-        unknown = requested - client.scopes
-        if unknown or not requested:
+        return user, self._scopes(form.get("scope"), sorted(client.scopes), client)
+
+    @staticmethod
+    def _scopes(requested: str | None, allowed: Iterable[str], client: Client) -> tuple[str, ...]:
+        """The requested scopes (all of ``allowed`` when none are named), in request order; invalid_scope unless
+        every one is allowed."""
+        allowed = tuple(allowed)
+        scopes = tuple(dict.fromkeys((requested or " ".join(allowed)).split()))
+        unknown = [s for s in scopes if s not in allowed]
+        if unknown or not scopes:
             raise OAuthError(
                 "invalid_scope",
-                f"scope not allowed for this client: {' '.join(sorted(unknown))[:80] or '(empty)'}; "
-                f"allowed: {' '.join(sorted(client.scopes))}",
+                f"scope not allowed for client {client.client_id}: {' '.join(unknown)[:80] or '(empty)'}; "
+                f"allowed: {' '.join(sorted(allowed))}",
             )
-        token = secrets.token_urlsafe(32)
-        info = TokenInfo(token, user.username, requested, self._clock() + self.token_lifetime)
-        with self._lock:
-            self._tokens[token] = info
-            self._prune()
-        return {
-            "access_token": token,
-            "token_type": "Bearer",
-            "expires_in": self.token_lifetime,
-            "scope": " ".join(sorted(requested)),
-        }
+        return scopes
 
-    def _prune(self) -> None:
-        now = self._clock()
-        while self._tokens and (len(self._tokens) > MAX_TOKENS or next(iter(self._tokens.values())).expires_at < now):
-            self._tokens.popitem(last=False)
+    def _refresh(self, form: Mapping[str, str], client: Client, now: float) -> tuple[User, tuple[str, ...], int, int]:
+        token = form.get("refresh_token")
+        if not token:
+            raise OAuthError("invalid_request", "refresh_token is required for grant_type=refresh_token")
+        try:
+            claims = self.signer.verify(token, typ=REFRESH_TYP)
+        except InvalidToken as exc:
+            raise OAuthError("invalid_grant", f"the refresh token is not valid: {exc}") from None
+        if claims.get("client_id") != client.client_id:
+            raise OAuthError("invalid_grant", "the refresh token was issued to another client")
+        exp, iat, jti = int(claims.get("exp", 0)), int(claims.get("iat", 0)), str(claims.get("jti", ""))
+        if exp <= now:
+            raise OAuthError("invalid_grant", "the refresh token has expired; log in again with grant_type=password")
+        user = self._by_id.get(str(claims.get("sub")))
+        if user is None:
+            raise OAuthError("invalid_grant", "the refresh token's user no longer exists")
+        scopes = self._scopes(form.get("scope"), tuple(claim_values(claims, "scope")), client)
+        if not self.revocations.consume(jti, iat, exp, now):
+            raise OAuthError(
+                "invalid_grant",
+                "the refresh token was already used or revoked (each refresh returns a new one: use the newest)",
+            )
+        return user, scopes, int(claims.get("auth_time", iat)), exp
+
+    def _access_token(
+        self,
+        user: User,
+        client: Client,
+        scopes: tuple[str, ...],
+        issuer: str,
+        now: float,
+        lifetime: int,
+        auth_time: int,
+    ) -> str:
+        resources = sorted(s for s in scopes if s not in _NOT_RESOURCES)
+        claims: dict[str, Any] = {
+            "iss": issuer,
+            "nbf": int(now),
+            "iat": int(now),
+            "exp": int(now) + lifetime,
+            "aud": _one_or_many(resources) if resources else f"{issuer}/resources",
+            "scope": list(scopes),
+            "amr": ["pwd"],
+            "client_id": client.client_id,
+            "sub": str(user.id),
+            "auth_time": auth_time,
+            "idp": "local",
+            "name": user.username,
+        }
+        for claim in (SAST_CLAIM, ACCESS_CONTROL_CLAIM):
+            values = user.permissions.get(claim)
+            if values:
+                claims[claim] = _one_or_many(values)
+        claims["jti"] = secrets.token_hex(16)
+        return self.signer.sign(claims, typ=ACCESS_TYP)
+
+    def _refresh_token(
+        self,
+        user: User,
+        client: Client,
+        scopes: tuple[str, ...],
+        issuer: str,
+        now: float,
+        auth_time: int,
+        exp: int,
+    ) -> str:
+        claims = {
+            "iss": issuer,
+            "iat": int(now),
+            "exp": exp,
+            "sub": str(user.id),
+            "client_id": client.client_id,
+            "scope": list(scopes),
+            "auth_time": auth_time,
+            "jti": secrets.token_hex(16),
+        }
+        return self.signer.sign(claims, typ=REFRESH_TYP)
+
+    # -- revocation (RFC 7009) -------------------------------------------------------------------------------
+    def revoke(self, form: Mapping[str, str], *, authorization: str | None = None) -> None:
+        """Revoke a refresh token of the authenticated client. Anything else is accepted and ignored (RFC 7009:
+        an unknown or invalid token is no error; a JWT access token is self-contained and cannot be revoked)."""
+        client = self._client(form, authorization)
+        token = form.get("token")
+        if not token:
+            raise OAuthError("invalid_request", "token is required (the refresh token to revoke)")
+        hint = form.get("token_type_hint")
+        if hint not in (None, "", "refresh_token", "access_token"):
+            raise OAuthError(
+                "unsupported_token_type", f"token_type_hint {hint[:40]!r} is not refresh_token or access_token"
+            )
+        try:
+            claims = self.signer.verify(token, typ=REFRESH_TYP)
+        except InvalidToken:
+            return
+        if claims.get("client_id") == client.client_id:
+            self.revocations.revoke(
+                str(claims.get("jti", "")), int(claims.get("iat", 0)), int(claims.get("exp", 0)), self._clock()
+            )
 
     # -- bearer checks ---------------------------------------------------------------------------------------
     def authenticate(self, authorization: str | None) -> TokenInfo:
-        """The token of an ``Authorization`` header; 401 (with the right WWW-Authenticate) otherwise."""
+        """The verified token of an ``Authorization`` header; 401 (with the right WWW-Authenticate) otherwise."""
         if not authorization:
             raise Unauthorized(
                 "no access token; send Authorization: Bearer <token> from POST /cxrestapi/auth/identity/connect/token",
@@ -197,40 +318,83 @@ class Identity:
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
             raise _invalid_token("the Authorization header must be 'Bearer <token>'")
-        with self._lock:
-            info = self._tokens.get(token)
+        with self._verified_lock:
+            info = self._verified.get(token)
+            if info is not None:
+                self._verified.move_to_end(token)
         if info is None:
-            raise _invalid_token("the access token is unknown (issued by another server run, or malformed)")
-        if info.expires_at <= self._clock():
+            info = self._verify(token)
+            with self._verified_lock:
+                self._verified[token] = info
+                if len(self._verified) > VERIFIED_CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        now = self._clock()
+        if info.expires_at <= now:
             raise _invalid_token("the access token has expired; request a new one from the token endpoint")
+        if info.not_before > now:
+            raise _invalid_token("the access token is not valid yet (nbf is in the future)")
         return info
+
+    def _verify(self, token: str) -> TokenInfo:
+        try:
+            claims = self.signer.verify(token, typ=ACCESS_TYP)
+        except InvalidToken as exc:
+            raise _invalid_token(f"the access token is not valid: {exc}") from None
+        expires_at, not_before = claims.get("exp"), claims.get("nbf", 0)
+        if not isinstance(expires_at, int | float) or not isinstance(not_before, int | float):
+            raise _invalid_token("the access token's exp or nbf is not a number")
+        return TokenInfo(
+            token,
+            str(claims.get("name", "")),
+            frozenset(claim_values(claims, "scope")),
+            float(expires_at),
+            str(claims.get("client_id", "")),
+            claims,
+            float(not_before),
+        )
 
     def peek(self, authorization: str | None) -> str | None:
         """The username of a valid, unexpired bearer token in ``authorization``; None otherwise. Never raises.
 
         For code that needs to know who is calling before the request is authenticated (fault rules that match
         on ``user``); use :meth:`authenticate` to decide whether the request may proceed."""
-        if not authorization:
+        try:
+            return self.authenticate(authorization).username
+        except Unauthorized:
             return None
-        scheme, _, token = authorization.strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            return None
-        with self._lock:
-            info = self._tokens.get(token)
-        if info is None or info.expires_at <= self._clock():
-            return None
-        return info.username
 
     def authorize(self, info: TokenInfo) -> None:
-        """403 unless the token's user may manage system settings and the token has the API scope."""
+        """403 unless the token has the API scope and its ``sast-permissions`` hold manage-system-settings."""
         if API_SCOPE not in info.scopes:
             raise Forbidden(
                 f"the access token lacks the {API_SCOPE!r} scope; request scope={API_SCOPE} at the token endpoint"
             )
-        user = self._users.get(info.username)
-        if user is None or MANAGE_SYSTEM_SETTINGS not in user.permissions:
-            raise Forbidden(f"user {info.username!r} lacks the {MANAGE_SYSTEM_SETTINGS!r} permission")
+        if MANAGE_SYSTEM_SETTINGS_CLAIM not in claim_values(info.claims, SAST_CLAIM):
+            raise Forbidden(
+                f"user {info.username!r} lacks the {MANAGE_SYSTEM_SETTINGS!r} permission "
+                f"({MANAGE_SYSTEM_SETTINGS_CLAIM} in the token's {SAST_CLAIM} claim)"
+            )
+
+    def user_of(self, info: TokenInfo) -> User:
+        """The user a verified token names (401 when the users file no longer has them)."""
+        user = self._by_id.get(str(info.claims.get("sub")))
+        if user is None:
+            raise _invalid_token("the access token's user does not exist on this server")
+        return user
+
+    def userinfo(self, info: TokenInfo) -> dict[str, Any]:
+        """The ``connect/userinfo`` claims; 403 ``insufficient_scope`` without the ``openid`` scope."""
+        if "openid" not in info.scopes:
+            raise Forbidden(
+                "userinfo needs a token with the 'openid' scope; add openid to the scope of the token request",
+                headers={"WWW-Authenticate": 'Bearer error="insufficient_scope", scope="openid"'},
+            )
+        user = self.user_of(info)
+        out: dict[str, Any] = {"sub": str(user.id), "name": user.username}
+        if "profile" in info.scopes:
+            profile = user.my_profile()
+            out.update(given_name=profile["firstName"], family_name=profile["lastName"], email=profile["email"])
+        return out
 
 
 def _invalid_token(details: str) -> Unauthorized:

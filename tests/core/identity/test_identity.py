@@ -1,14 +1,19 @@
-"""Identity (mockserver/core/identity/): users file, token issue, bearer checks against an injected clock."""
+"""Identity (mockserver/core/identity/identity.py): grants, JWT access tokens, bearer checks against an injected clock,
+refresh-token rotation and revocation, userinfo."""
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.identity.identity import API_SCOPE, MANAGE_SYSTEM_SETTINGS, Identity, load_users, parse_users
+from mockserver.core.identity.keys import Signer
 from mockserver.core.resources import fixture_path
 from mockserver.errors import ConfigError, Forbidden, OAuthError, Unauthorized
 
@@ -48,21 +53,86 @@ def identity(clock: FakeClock) -> Identity:
 def test_default_users_file() -> None:
     users, clients = load_users(fixture_path("users.yaml"), default_secret="s")
     by_name = {u.username: u for u in users}
-    assert MANAGE_SYSTEM_SETTINGS in by_name["admin"].permissions
-    assert MANAGE_SYSTEM_SETTINGS not in by_name["viewer"].permissions
+    assert by_name["admin"].has("sast-permissions", "manage-system-settings")
+    assert not by_name["viewer"].has("sast-permissions", "manage-system-settings")
     assert by_name["admin"].password == "admin" and by_name["viewer"].password == "viewer"
-    assert {c.client_id for c in clients} == {"resource_owner_client", "resource_owner_sast_client"}
-    assert all(c.client_secret == "s" for c in clients)
-    assert all(API_SCOPE in c.scopes for c in clients)
+    secrets = {c.client_id: c.client_secret for c in clients}
+    assert secrets == {
+        "resource_owner_client": "s",
+        "resource_owner_sast_client": "s",
+        "cli_client": "B9D84EA8-E476-4E83-A628-8A342D74D3BD",
+    }
+    assert all({API_SCOPE, "sast_api", "sast_rest_api", "offline_access"} <= c.scopes for c in clients)
 
 
 def test_issue_and_authenticate(identity: Identity, clock: FakeClock) -> None:
     response = identity.issue(form())
     assert response["token_type"] == "Bearer" and response["expires_in"] == 60
+    assert list(response)[0] == "access_token"
     info = identity.authenticate(f"Bearer {response['access_token']}")
     assert info.username == "admin"
     assert info.expires_at == clock.now + 60
     identity.authorize(info)
+
+
+def test_the_access_token_is_an_rs256_jwt_with_the_services_claims(identity: Identity, clock: FakeClock) -> None:
+    token = identity.issue(form(scope="sast_api access_control_api"))["access_token"]
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "RS256" and header["kid"] == identity.signer.kid
+    key = jwt.PyJWK(identity.signer.jwks()["keys"][0]).key
+    claims = jwt.decode(token, key, algorithms=["RS256"], audience="access_control_api", options={"verify_exp": False})
+    assert claims["exp"] == claims["iat"] + 60 == int(clock.now) + 60 and claims["nbf"] == claims["iat"]
+    assert claims["sub"] == "1" and claims["name"] == "admin" and claims["client_id"] == "resource_owner_client"
+    assert claims["scope"] == ["sast_api", "access_control_api"]
+    assert "manage-system-settings" in claims["sast-permissions"]
+    assert isinstance(claims["access-control-permissions"], list)
+
+
+def test_a_permission_claim_with_one_value_is_a_string(identity: Identity) -> None:
+    token = identity.issue(form(username="viewer", password="viewer"))["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["sast-permissions"] == "view-results"
+    assert "access-control-permissions" not in claims
+
+
+def test_a_token_of_another_key_is_invalid(identity: Identity) -> None:
+    other = Identity(*load_users(fixture_path("users.yaml"), default_secret=DEFAULT_CLIENT_SECRET), signer=Signer())
+    token = other.issue(form())["access_token"]
+    with pytest.raises(Unauthorized) as info:
+        identity.authenticate(f"Bearer {token}")
+    assert "another key" in info.value.details
+
+
+def test_identities_sharing_a_signer_accept_each_others_tokens(identity: Identity, clock: FakeClock) -> None:
+    users, clients = load_users(fixture_path("users.yaml"), default_secret=DEFAULT_CLIENT_SECRET)
+    sandbox = Identity(users, clients, signer=identity.signer, clock=clock)
+    assert sandbox.authenticate("Bearer " + identity.issue(form())["access_token"]).username == "admin"
+
+
+def test_tampered_token_is_invalid(identity: Identity) -> None:
+    token = identity.issue(form(username="viewer", password="viewer"))["access_token"]
+    head, payload, sig = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["sast-permissions"] = ["manage-system-settings"]
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    with pytest.raises(Unauthorized):
+        identity.authenticate(f"Bearer {head}.{forged}.{sig}")
+
+
+def test_a_refresh_token_is_no_access_token(identity: Identity) -> None:
+    refresh = identity.issue(form(scope="access_control_api offline_access"))["refresh_token"]
+    with pytest.raises(Unauthorized):
+        identity.authenticate(f"Bearer {refresh}")
+
+
+def test_lifetime_per_token(identity: Identity, clock: FakeClock) -> None:
+    response = identity.issue(form(), lifetime=5)
+    assert response["expires_in"] == 5
+    clock.now += 5
+    with pytest.raises(Unauthorized, match="expired"):
+        identity.authenticate(f"Bearer {response['access_token']}")
+    with pytest.raises(Unauthorized, match="expired"):
+        identity.authenticate("Bearer " + identity.issue(form(), lifetime=0)["access_token"])
 
 
 def test_tokens_are_unique(identity: Identity) -> None:
@@ -102,16 +172,10 @@ def test_viewer_and_missing_scope_are_forbidden(identity: Identity) -> None:
     )
     with pytest.raises(Forbidden, match=MANAGE_SYSTEM_SETTINGS):
         identity.authorize(viewer)
+    assert "manage-system-settings" not in viewer.claims["sast-permissions"]
     no_scope = identity.authenticate("Bearer " + identity.issue(form(scope="sast_rest_api"))["access_token"])
     with pytest.raises(Forbidden, match=API_SCOPE):
         identity.authorize(no_scope)
-
-
-def test_reset_forgets_tokens(identity: Identity) -> None:
-    token = identity.issue(form())["access_token"]
-    identity.reset()
-    with pytest.raises(Unauthorized):
-        identity.authenticate(f"Bearer {token}")
 
 
 @pytest.mark.parametrize(
@@ -122,7 +186,9 @@ def test_reset_forgets_tokens(identity: Identity) -> None:
         ({"client_id": "nope"}, "invalid_client"),
         ({"client_secret": "wrong"}, "invalid_client"),
         ({"client_secret": DEFAULT_CLIENT_SECRET.lower()}, "invalid_client"),
-        ({"grant_type": "refresh_token"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
+        ({"grant_type": "refresh_token", "refresh_token": "x.y.z"}, "invalid_grant"),
+        ({"grant_type": "client_credentials"}, "unsupported_grant_type"),
         ({"username": None}, "invalid_request"),
         ({"password": "nope"}, "invalid_grant"),
         ({"username": "ghost"}, "invalid_grant"),
@@ -141,11 +207,10 @@ def test_default_scope_is_the_clients_scopes(identity: Identity) -> None:
     assert API_SCOPE in response["scope"].split()
 
 
-def test_expired_tokens_are_pruned(identity: Identity, clock: FakeClock) -> None:
-    old = identity.issue(form())["access_token"]
-    clock.now += 61
-    identity.issue(form())
-    assert old not in identity._tokens  # noqa: SLF001 - bounded memory is the point
+def test_nothing_is_stored_per_token(identity: Identity) -> None:
+    for _ in range(20):
+        identity.issue(form(scope="access_control_api offline_access"))
+    assert len(identity.revocations) == 0  # issuing stores nothing; only used/revoked refresh tokens are kept
 
 
 def test_parse_users_roles_and_direct_permissions() -> None:
@@ -160,7 +225,7 @@ def test_parse_users_roles_and_direct_permissions() -> None:
         },
         default_secret="d",
     )
-    assert all(MANAGE_SYSTEM_SETTINGS in u.permissions for u in users)
+    assert all(u.has("sast-permissions", "manage-system-settings") for u in users)
     assert clients[0].client_secret == "own"
 
 
@@ -173,6 +238,9 @@ def test_parse_users_roles_and_direct_permissions() -> None:
         ({"users": [{"username": "a", "password": "p", "roles": ["Nope"]}]}, "Nope"),
         ({"roles": ["x"], "users": [{"username": "a", "password": "p"}]}, "roles"),
         ({"users": [{"username": "a", "password": "p"}], "clients": [{}]}, "clients[0]"),
+        ({"users": [{"username": "a", "password": "p", "id": 0}]}, "users[0].id"),
+        ({"users": [{"username": "a", "password": "p", "profile": {"mail": "x"}}]}, "mail"),
+        ({"users": [{"username": "a", "password": "p", "profile": []}]}, "users[0].profile"),
     ],
 )
 def test_parse_users_errors(data: Any, fragment: str) -> None:
