@@ -13,20 +13,18 @@ own revocation set (a refresh token revoked or used in one sandbox says nothing 
 from __future__ import annotations
 
 import hmac
-import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ...errors import Forbidden, MessageCode, OAuthError, Unauthorized
 from .clients import client_credentials
 from .keys import InvalidToken, Signer
 from .revocation import REVOCATION_LIMIT, RevocationSet
+from .tokens import ACCESS_TYP, OFFLINE_SCOPE, REFRESH_TYP, TokenInfo, access_token, claim_values, refresh_token
 from .users import (
-    ACCESS_CONTROL_CLAIM,
     MANAGE_SYSTEM_SETTINGS,
     MANAGE_SYSTEM_SETTINGS_CLAIM,
     SAST_CLAIM,
@@ -50,30 +48,13 @@ __all__ = [
 ]
 
 API_SCOPE = "access_control_api"
-OFFLINE_SCOPE = "offline_access"
 #: the issuer of tokens minted without a request (``MockServer.token()`` passes its own base URL)
 DEFAULT_ISSUER = "http://localhost/cxrestapi/auth/identity"
-ACCESS_TYP = "at+jwt"
-REFRESH_TYP = "rt+jwt"
 #: IdentityServer's default absolute refresh-token lifetime (swagger ``absoluteRefreshTokenLifetime``: 30 days)
 REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
 #: verified access tokens remembered per Identity (token text -> TokenInfo), so a client reusing its token skips the
 #: RSA check; expiry is still checked against the clock on every use
 VERIFIED_CACHE_SIZE = 512
-_NOT_RESOURCES = frozenset({"openid", "profile", OFFLINE_SCOPE})
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """A verified access token: who, which client, which scopes, until when, and every claim."""
-
-    token: str
-    username: str
-    scopes: frozenset[str]
-    expires_at: float
-    client_id: str
-    claims: Mapping[str, Any]
-    not_before: float = 0.0
 
 
 def password_grant(
@@ -88,19 +69,6 @@ def password_grant(
         "client_id": client_id,
         "client_secret": client_secret,
     }
-
-
-def claim_values(claims: Mapping[str, Any], name: str) -> list[str]:
-    """A claim that is a string (one value) or an array (several) as a list."""
-    value = claims.get(name)
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def _one_or_many(values: Iterable[str]) -> str | list[str]:
-    ordered = sorted(values)
-    return ordered[0] if len(ordered) == 1 else ordered
 
 
 class Identity:
@@ -166,12 +134,14 @@ class Identity:
             )
         expires_in = self.token_lifetime if lifetime is None else lifetime
         response: dict[str, Any] = {
-            "access_token": self._access_token(user, client, scopes, issuer, now, expires_in, auth_time),
+            "access_token": access_token(self.signer, user, client, scopes, issuer, now, expires_in, auth_time),
             "expires_in": expires_in,
             "token_type": "Bearer",
         }
         if OFFLINE_SCOPE in scopes:
-            response["refresh_token"] = self._refresh_token(user, client, scopes, issuer, now, auth_time, refresh_exp)
+            response["refresh_token"] = refresh_token(
+                self.signer, user, client, scopes, issuer, now, auth_time, refresh_exp
+            )
         response["scope"] = " ".join(scopes)
         return response
 
@@ -229,60 +199,6 @@ class Identity:
                 "the refresh token was already used or revoked (each refresh returns a new one: use the newest)",
             )
         return user, scopes, int(claims.get("auth_time", iat)), exp
-
-    def _access_token(
-        self,
-        user: User,
-        client: Client,
-        scopes: tuple[str, ...],
-        issuer: str,
-        now: float,
-        lifetime: int,
-        auth_time: int,
-    ) -> str:
-        resources = sorted(s for s in scopes if s not in _NOT_RESOURCES)
-        claims: dict[str, Any] = {
-            "iss": issuer,
-            "nbf": int(now),
-            "iat": int(now),
-            "exp": int(now) + lifetime,
-            "aud": _one_or_many(resources) if resources else f"{issuer}/resources",
-            "scope": list(scopes),
-            "amr": ["pwd"],
-            "client_id": client.client_id,
-            "sub": str(user.id),
-            "auth_time": auth_time,
-            "idp": "local",
-            "name": user.username,
-        }
-        for claim in (SAST_CLAIM, ACCESS_CONTROL_CLAIM):
-            values = user.permissions.get(claim)
-            if values:
-                claims[claim] = _one_or_many(values)
-        claims["jti"] = secrets.token_hex(16)
-        return self.signer.sign(claims, typ=ACCESS_TYP)
-
-    def _refresh_token(
-        self,
-        user: User,
-        client: Client,
-        scopes: tuple[str, ...],
-        issuer: str,
-        now: float,
-        auth_time: int,
-        exp: int,
-    ) -> str:
-        claims = {
-            "iss": issuer,
-            "iat": int(now),
-            "exp": exp,
-            "sub": str(user.id),
-            "client_id": client.client_id,
-            "scope": list(scopes),
-            "auth_time": auth_time,
-            "jti": secrets.token_hex(16),
-        }
-        return self.signer.sign(claims, typ=REFRESH_TYP)
 
     # -- revocation (RFC 7009) -------------------------------------------------------------------------------
     def revoke(self, form: Mapping[str, str], *, authorization: str | None = None) -> None:
