@@ -6,6 +6,7 @@ import smtplib
 from collections.abc import Iterator
 from email.message import EmailMessage
 
+import jwt
 import pytest
 import requests
 
@@ -157,3 +158,16 @@ def test_addresses_and_ca(local: MockServer, remote: RemoteServer) -> None:
     assert remote.sink.smtp_port == local.sink.smtp_port and remote.sink.smtps_port == local.sink.smtps_port
     assert remote.ca_pem == local.ca_pem == remote.sink.ca_pem
     assert remote.ca_pem.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+def test_token_helpers_mint_jwts_with_a_lifetime(remote: RemoteServer) -> None:
+    """``token()`` goes through the token endpoint; ``token(lifetime=...)`` through ``POST /_mock/token``."""
+    plain = jwt.decode(remote.token(), options={"verify_signature": False})
+    assert plain["name"] == "admin" and plain["exp"] - plain["iat"] == 3600
+    short = jwt.decode(remote.token("viewer", "viewer", lifetime=30), options={"verify_signature": False})
+    assert short["name"] == "viewer" and short["exp"] - short["iat"] == 30
+    expired = remote.token(lifetime=0)
+    auth = {"Authorization": f"Bearer {expired}"}
+    with requests.get(remote.api_url + "/SMTPSettings", headers=auth, timeout=TIMEOUT) as response:
+        assert response.status_code == 401
+    assert remote.auth_headers()["Authorization"].startswith("Bearer ey")
