@@ -259,3 +259,19 @@ def test_admin_token_route_mints_a_token_with_a_lifetime(server: MockServer) -> 
     assert jwt.decode(body["access_token"], options={"verify_signature": False})["name"] == "viewer"
     with requests.post(server.base_url + "/_mock/token", json={"lifetime": -1}, timeout=TIMEOUT) as response:
         assert response.status_code == 400 and "lifetime" in response.text
+
+
+def test_the_journal_keeps_no_token_or_secret(server: MockServer) -> None:
+    """Token, refresh and revocation requests are journaled with every credential redacted."""
+    with login(server, "offline_access access_control_api") as response:
+        tokens = response.json()
+    basic = ("resource_owner_sast_client", DEFAULT_CLIENT_SECRET)
+    url = server.api_url + "/identity/connect/"
+    with requests.post(url + "revocation", data={"token": tokens["refresh_token"]}, auth=basic, timeout=TIMEOUT):
+        pass
+    with requests.get(url + "userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=TIMEOUT):
+        pass
+    journal = repr([entry.to_dict() for entry in server.requests()])
+    assert "/identity/connect/revocation" in journal and "/identity/connect/userinfo" in journal
+    for secret in (tokens["access_token"], tokens["refresh_token"], DEFAULT_CLIENT_SECRET, "admin@cx.local"):
+        assert secret not in journal
