@@ -49,6 +49,12 @@ _HELP = {
     "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
     "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
     "smtp_data_timeout": "SMTP: seconds for a whole DATA (354 to the final dot); then 421 4.4.2 and close.",
+    "http_threads": "Worker threads running the app (requests handled at once; idle connections need none).",
+    "http_head_timeout": "Seconds for a whole request head (not per byte); 408 after.",
+    "http_body_timeout": "Seconds for a whole request body (not per byte); 408 after.",
+    "http_idle_timeout": "Seconds an idle keep-alive connection stays open.",
+    "http_max_connections": "Open HTTP connections at most; beyond, 503 + Retry-After: 1.",
+    "http_grace": "On stop/SIGTERM, seconds in-flight requests get to finish before every connection closes.",
 }
 
 

@@ -67,6 +67,15 @@ class Config:
     #: the most a list endpoint of the admin API (/_mock/messages, /_mock/requests) answers in one page
     max_page_bytes: int = 8 * 1024 * 1024
     http_threads: int = 16
+    #: seconds for a whole request head, and for a whole body (not per byte): 408 when they pass
+    http_head_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    #: seconds an idle keep-alive connection stays open
+    http_idle_timeout: float = 60.0
+    #: open connections at most (idle ones included); beyond, 503 + Retry-After and close
+    http_max_connections: int = 4096
+    #: on stop (SIGTERM, MockServer.stop()), seconds requests in flight get to finish before every socket closes
+    http_grace: float = 2.0
     # SMTP sink
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 0
@@ -116,12 +125,16 @@ class Config:
             "smtp_max_connections",
             "capture_raw_limit",
             "max_page_bytes",
+            "http_max_connections",
         ):
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("smtp_timeout", "smtp_command_timeout", "smtp_data_timeout"):
+        timeouts = ("smtp_timeout", "smtp_command_timeout", "smtp_data_timeout")
+        for name in (*timeouts, "http_head_timeout", "http_body_timeout", "http_idle_timeout"):
             if getattr(self, name) <= 0:
                 problems.append(f"{name} must be positive, got {getattr(self, name)}")
+        if self.http_grace < 0:
+            problems.append(f"http_grace must be 0 or more, got {self.http_grace}")
         for cred in self.smtp_credentials:
             if ":" not in cred:
                 problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")

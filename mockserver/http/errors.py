@@ -28,6 +28,24 @@ def json_bytes(body: Any) -> bytes:
     return data.encode("utf-8", "backslashreplace")
 
 
+#: the ``messageCode`` of an error answered outside any view (the HTTP server's own 4xx), by status
+_SERVER_CODES = {
+    401: MessageCode.UNAUTHORIZED,
+    404: MessageCode.NOT_FOUND,
+    405: MessageCode.METHOD_NOT_ALLOWED,
+    413: MessageCode.PAYLOAD_TOO_LARGE,
+    414: MessageCode.PAYLOAD_TOO_LARGE,
+    431: MessageCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def error_body(status: int, details: str) -> dict[str, Any]:
+    """The vendor error body of a ``status`` answer whose sentence is ``details``: the one place its shape is built
+    for answers made outside the API's views (the HTTP server's own 4xx, werkzeug's HTTP errors)."""
+    code = _SERVER_CODES.get(status, MessageCode.MOCK_INTERNAL if status >= 500 else MessageCode.INVALID_BODY)
+    return {"messageCode": code, "messageDetails": details}
+
+
 def json_response(
     body: Any, status: int = 200, *, content_type: str = JSON_V1, headers: dict[str, str] | None = None
 ) -> Response:
@@ -54,7 +72,7 @@ def _http_error(exc: HTTPException) -> Response:
         code = MessageCode.NOT_FOUND
     else:
         details = exc.description or exc.name
-        code = MessageCode.INVALID_BODY
+        code = MessageCode.PAYLOAD_TOO_LARGE if status == 413 else MessageCode.INVALID_BODY
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
     return json_response({"messageCode": code, "messageDetails": details}, status, headers=headers)
 

@@ -13,8 +13,8 @@ of its bearer token (``Identity.peek``: an invalid token is not an error here). 
   ``"reset"`` and returns a placeholder the server never sends; the HTTP front end (``mockserver.runtime.http_server``)
   then closes the connection: ``drop`` with a FIN, ``reset`` with a RST (``SO_LINGER`` 1, 0). ``hang`` holds the
   request up to ``seconds`` (ending early when the server stops, ``environ[STOPPING_KEY]``, or the client goes
-  away), then drops. Under a WSGI server that does not offer ``ABORT_KEY`` (Flask's test client), these three
-  answer 502 with a body explaining why.
+  away, ``environ[GONE_KEY]``), then drops. Under a WSGI server that does not offer ``ABORT_KEY`` (Flask's test
+  client), these three answer 502 with a body explaining why.
 
 Each firing is added to ``g.cx_faults`` so the journal entry lists ``{ruleId, name, action}``. A request that got
 no response (drop, reset, hang) is journaled with ``status`` null (``g.cx_no_response``).
@@ -23,8 +23,6 @@ no response (drop, reset, hang) is journaled with ``status`` null (``g.cx_no_res
 from __future__ import annotations
 
 import re
-import select
-import socket
 import threading
 import time
 from typing import Any, cast
@@ -38,10 +36,11 @@ from ..core.state import State
 from ..errors import MessageCode
 from .errors import json_response
 
-__all__ = ["ABORT_KEY", "SOCKET_KEY", "STOPPING_KEY", "init_app", "operation_ids"]
+__all__ = ["ABORT_KEY", "GONE_KEY", "STOPPING_KEY", "init_app", "operation_ids"]
 
-#: WSGI environ key of the connection's socket (set by the cxmock HTTP server)
-SOCKET_KEY = "cxmock.socket"
+#: WSGI environ key of a ``threading.Event`` the cxmock HTTP server sets when the client closes its side of the
+#: connection or the connection breaks (ends a hang early)
+GONE_KEY = "cxmock.gone"
 #: WSGI environ key the app sets to "drop" or "reset" to get no response and the connection closed; the cxmock
 #: HTTP server puts it in every environ (as None), which is how the app knows the server supports it
 ABORT_KEY = "cxmock.abort"
@@ -210,28 +209,12 @@ def _wait(seconds: float) -> None:
 
 
 def _hold(seconds: float) -> None:
-    """Hold the request up to ``seconds``; return early when the server stops or the client closes."""
+    """Hold the request up to ``seconds``; return early when the server stops or the client goes away."""
     stopping = _stopping()
-    sock = request.environ.get(SOCKET_KEY)
+    gone = request.environ.get(GONE_KEY)
     deadline = time.monotonic() + seconds
     while (remaining := deadline - time.monotonic()) > 0:
         if stopping.wait(min(remaining, HANG_POLL_SECONDS)):
             return
-        if isinstance(sock, socket.socket) and _peer_closed(sock):
+        if isinstance(gone, threading.Event) and gone.is_set():
             return
-
-
-def _peer_closed(sock: socket.socket) -> bool:
-    """Whether the client closed its side (EOF waiting) or the socket broke; never blocks."""
-    try:
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(sock, select.POLLIN)
-            ready = bool(poller.poll(0))
-        else:  # pragma: no cover - Windows
-            ready = bool(select.select([sock], [], [], 0)[0])
-        if not ready:
-            return False
-        return sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
-        return True

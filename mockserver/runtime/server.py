@@ -24,12 +24,28 @@ from ..errors import ConfigError, OAuthError, ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
 from .faults import Faults
-from .http_server import HttpServer
+from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
 from .smtp_path import SmtpPath
 
 __all__ = ["MockServer"]
 
 log = logging.getLogger("cxmock")
+
+
+#: bodies up to this size are read into memory whatever ``max_body`` says (the app answers 413 beyond its limit)
+FRONT_END_MIN_BODY = 1024 * 1024
+
+
+def http_limits(config: Config) -> Limits:
+    """The HTTP front end's deadlines and sizes for ``config``."""
+    return Limits(
+        head_timeout=config.http_head_timeout,
+        body_timeout=config.http_body_timeout,
+        idle_timeout=config.http_idle_timeout,
+        max_head=MAX_HEAD_BYTES,
+        max_body=max(config.max_body, FRONT_END_MIN_BODY),
+        max_connections=config.http_max_connections,
+    )
 
 
 class MockServer:
@@ -67,7 +83,14 @@ class MockServer:
             if self._http is not None:
                 return self
             self._smtp.start()
-            http = HttpServer(self.app, host=self.config.host, port=self.config.port, threads=self.config.http_threads)
+            http = HttpServer(
+                self.app,
+                host=self.config.host,
+                port=self.config.port,
+                threads=self.config.http_threads,
+                limits=http_limits(self.config),
+                grace=self.config.http_grace,
+            )
             try:
                 http.start()
             except BaseException:

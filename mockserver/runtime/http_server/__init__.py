@@ -1,0 +1,217 @@
+"""cxmock's HTTP front end: one asyncio event loop (its own thread, in-process) holds every connection, idle or
+slow, at the cost of its buffers; only COMPLETE requests (head and body read) reach the bounded pool of worker
+threads that run the WSGI app. Same server for the pytest fixture (ephemeral ports) and ``cxmock serve``.
+
+Parsing is ``httptools`` (llhttp, Node's parser: strict RFC 9112 framing, C speed) on an ``asyncio.Protocol``,
+both public, documented APIs; ``bench/`` compares it with cheroot and waitress (docs/benchmarks.md). What the
+connection does is in ``protocol.py`` (framing, deadlines, limits, faults), what a worker does in ``wsgi.py``.
+
+Socket-level faults (``mockserver.http.faults``) stay real: the app sets ``environ["cxmock.abort"]`` to ``"drop"``
+(nothing sent, FIN) or ``"reset"`` (nothing sent, RST via ``SO_LINGER`` 0); ``environ["cxmock.stopping"]`` is set
+when the server stops and ``environ["cxmock.gone"]`` when the client goes away, so a hang ends early.
+
+Stop: the listener closes at once, idle and half-received connections close at once, requests in flight get up to
+``grace`` seconds to be answered, then every connection is aborted. No client can delay it further.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import socket
+import threading
+import time
+from typing import Any
+
+from ...config import reachable_host
+from ...errors import ServerError
+from .protocol import Connection, Hub, Limits
+from .wsgi import Request, base_environ, environ, respond
+
+__all__ = ["MAX_HEAD_BYTES", "HttpServer", "Limits"]
+
+log = logging.getLogger("cxmock.server")
+
+#: the request line and headers together may not exceed this
+MAX_HEAD_BYTES = 64 * 1024
+
+
+class _Workers:
+    """A fixed pool of daemon threads, all started with the server (a test's leak check sees them as the server's),
+    each stopped by a sentinel."""
+
+    def __init__(self, size: int, name: str, run: Any) -> None:
+        self._run = run
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.submit = self._queue.put
+        self._threads = [threading.Thread(target=self._loop, name=f"{name}-{i}", daemon=True) for i in range(size)]
+        for thread in self._threads:
+            thread.start()
+
+    def _loop(self) -> None:
+        get, run = self._queue.get, self._run
+        while True:
+            item = get()
+            if item is None:
+                return
+            try:
+                run(*item)
+            except BaseException:  # noqa: BLE001 - a worker must survive whatever one request does
+                log.exception("HTTP worker failed")
+
+    def stop(self, deadline: float) -> None:
+        threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+class HttpServer:
+    """The HTTP front end running ``app`` (WSGI) on ``host:port`` in background threads.
+
+    :param host: address to bind (default loopback).
+    :param port: 0 picks a free ephemeral port; :attr:`port` reports the bound one after :meth:`start`.
+    :param threads: worker threads running the app (the most requests handled at once).
+    :param limits: deadlines and sizes (:class:`Limits`); ``max_body`` is the largest body read into memory.
+    :param grace: on :meth:`stop`, how long requests in flight get to be answered.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        threads: int = 16,
+        limits: Limits | None = None,
+        grace: float = 2.0,
+    ) -> None:
+        self._app = app
+        self.host = host
+        self._requested_port = port
+        self._threads = threads
+        self._limits = limits or Limits(max_head=MAX_HEAD_BYTES)
+        self._grace = grace
+        self._stopping = threading.Event()
+        self._hub: Hub | None = None
+        self._workers: _Workers | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 5.0) -> None:
+        """Bind, start serving, and return once a real connection is answered (or raise :class:`ServerError`)."""
+        sock = self._bind()
+        self.port = int(sock.getsockname()[1])
+        self._stopping = threading.Event()
+        workers = _Workers(self._threads, f"cxmock-http-{self.port}", self._handle)
+        hub = Hub(self._app, self._limits, lambda *item: workers.submit(item), self._stopping)
+        hub.base = base_environ(self.host, self.port)
+        self._hub, self._workers = hub, workers
+        loop = asyncio.new_event_loop()
+        hub.loop = self._loop = loop
+        ready = threading.Event()
+        self._thread = threading.Thread(
+            target=self._serve, args=(loop, sock, hub, ready), name=f"cxmock-http-{self.port}", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout) or self._error is not None:
+            self.stop()
+            raise ServerError(f"the HTTP server on port {self.port} did not start: {self._error!r}")
+        self._wait_ready(timeout)
+
+    def _bind(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.host, self._requested_port))
+            sock.listen(1024)
+            sock.setblocking(False)
+        except OSError as exc:
+            sock.close()
+            raise ServerError(
+                f"cannot listen on {self.host}:{self._requested_port}: {exc}; pick another --port or use 0"
+            ) from None
+        return sock
+
+    def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, hub: Hub, ready: threading.Event) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            server = loop.run_until_complete(loop.create_server(lambda: Connection(hub), sock=sock, backlog=1024))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by start()
+            self._error = exc
+            sock.close()
+            ready.set()
+            loop.close()
+            return
+        hub.listener = server
+        ready.set()
+        try:
+            loop.run_forever()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by check()
+            self._error = exc
+        finally:
+            server.close()
+            hub.abort_all()
+            for _ in range(3):  # let the aborted transports finish closing (connection_lost runs soon after)
+                loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
+
+    def _handle(self, conn: Connection, req: Request) -> None:
+        """(worker thread) Run the app on one request and hand the answer back to the loop."""
+        hub = conn.hub
+        outcome = respond(hub.app, environ(req, conn.base, hub.stopping), req)
+        loop = hub.loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(conn.done, req, outcome)
+            except RuntimeError:
+                pass  # the loop closed meanwhile (stop after the grace): nobody is left to answer
+
+    def _wait_ready(self, timeout: float) -> None:
+        host = reachable_host(self.host)
+        try:
+            with socket.create_connection((host, self.port), timeout=timeout) as sock:
+                sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                sock.settimeout(timeout)
+                first = sock.recv(64)
+        except OSError as exc:
+            self.stop()
+            raise ServerError(f"the HTTP server on port {self.port} did not answer within {timeout} s: {exc}") from None
+        if not first.startswith(b"HTTP/1.1 "):
+            self.stop()
+            raise ServerError(f"the HTTP server on port {self.port} answered {first[:40]!r} to a health probe")
+
+    def check(self) -> None:
+        """Re-raise an error of the server thread in the caller."""
+        if self._error is not None:
+            raise ServerError(f"the HTTP server thread failed: {self._error!r}") from self._error
+
+    def signal_stopping(self) -> None:
+        """Set ``environ[STOPPING_KEY]`` of every request, in flight or new: delays, hangs and waits end now.
+
+        :meth:`stop` does it too; call this first to wake other waiters only once no new wait can begin."""
+        self._stopping.set()
+
+    def stop(self) -> None:
+        """Stop accepting, close idle connections, give requests in flight up to ``grace`` s, close the rest."""
+        loop, self._loop = self._loop, None
+        hub, workers, thread = self._hub, self._workers, self._thread
+        self._hub = self._workers = self._thread = None
+        self._stopping.set()  # ends injected delays and hangs at once
+        deadline = time.monotonic() + self._grace
+        if loop is not None and hub is not None and thread is not None and thread.is_alive():
+            try:
+                loop.call_soon_threadsafe(hub.close_all)
+                hub.all_closed.wait(max(0.0, deadline - time.monotonic()))
+                loop.call_soon_threadsafe(loop.stop)
+            except RuntimeError:
+                pass  # the loop is already closed
+        if thread is not None:
+            thread.join(timeout=max(1.0, deadline - time.monotonic()))
+        if workers is not None:
+            workers.stop(max(deadline, time.monotonic() + 0.05))
