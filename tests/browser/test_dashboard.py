@@ -23,7 +23,7 @@ from mockserver.runtime.server import MockServer
 
 pytest.importorskip("selenium", reason="the browser tests need selenium: pip install selenium")
 
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
@@ -89,7 +89,9 @@ def mock(shared: MockServer, chrome: Any) -> MockServer:
 
 @pytest.fixture
 def wait(chrome: Any) -> Callable[[Callable[[Any], Any]], Any]:
-    return lambda condition: WebDriverWait(chrome, TIMEOUT).until(condition)
+    # the page re-renders a list on every poll: an element found a moment ago may be replaced before it is read
+    stale = (StaleElementReferenceException,)
+    return lambda condition: WebDriverWait(chrome, TIMEOUT, ignored_exceptions=stale).until(condition)
 
 
 def open_dashboard(chrome: Any, base_url: str) -> None:
