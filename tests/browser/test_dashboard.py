@@ -25,6 +25,7 @@ pytest.importorskip("selenium", reason="the browser tests need selenium: pip ins
 
 from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
@@ -264,4 +265,51 @@ def test_screenshots_at_1280_and_375(mock: MockServer, chrome: Any, wait: Any, t
     _screenshot(chrome, out / "dashboard-375.png", 375, 812)
     for name in ("dashboard-1280.png", "dashboard-375.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert severe_logs(chrome) == []
+
+
+def test_settings_seed_upload_reset_and_the_server_tab(
+    make_server: Callable[..., MockServer], chrome: Any, wait: Any, tmp_path: Path
+) -> None:
+    mock = make_server()  # its own server: the seed it uploads must not outlive the test
+    open_dashboard(chrome, mock.base_url)
+    chrome.find_element(By.ID, "tab-settings").click()
+    wait(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#settings-list tr")) == 1)
+    seeded = chrome.find_element(By.ID, "settings-list").text
+    assert "pod55017.outlook.com" in seeded
+    seed = tmp_path / "seed.json"
+    record = {
+        "host": "smtp.ui.example",
+        "port": 25,
+        "encryptionType": "None",
+        "fromAddress": "ui@example.org",
+        "useDefaultCredentials": False,
+        "username": "ui-user",
+        "password": PASSWORD,
+    }
+    seed.write_text(json.dumps([record]), encoding="utf-8")
+    chrome.find_element(By.ID, "seed-file").send_keys(str(seed))
+    chrome.find_element(By.CSS_SELECTOR, "#seed-form button[type=submit]").click()
+    wait(lambda d: "smtp.ui.example" in d.find_element(By.ID, "settings-list").text)
+    assert "Loaded 1 setting(s)" in chrome.find_element(By.ID, "notice").text
+    assert PASSWORD not in chrome.page_source
+    requests.post(
+        mock.api_url + "/SMTPSettings",
+        data=json.dumps({**record, "host": "smtp.added.example"}),
+        headers={**mock.auth_headers(), "Content-Type": "application/json;v=1.0"},
+        timeout=TIMEOUT,
+    ).raise_for_status()
+    chrome.find_element(By.ID, "reset").click()  # back to the uploaded seed
+    wait(lambda d: "Reset" in d.find_element(By.ID, "notice").text or "reset" in d.find_element(By.ID, "notice").text)
+    wait(lambda d: "smtp.added.example" not in d.find_element(By.ID, "settings-list").text)
+    assert "smtp.ui.example" in chrome.find_element(By.ID, "settings-list").text
+
+    chrome.find_element(By.ID, "tab-server").click()
+    wait(lambda d: "Version" in d.find_element(By.ID, "server-meta").text)
+    meta = chrome.find_element(By.ID, "server-meta").text
+    assert f"http {mock.http_port}" in meta and f"smtp {mock.sink.smtp_port}" in meta
+    # keyboard: the tabs answer the arrow keys
+    chrome.find_element(By.ID, "tab-server").send_keys(Keys.ARROW_LEFT)
+    wait(lambda d: d.find_element(By.ID, "tab-faults").get_attribute("aria-selected") == "true")
+    assert chrome.switch_to.active_element.get_attribute("id") == "tab-faults"
     assert severe_logs(chrome) == []

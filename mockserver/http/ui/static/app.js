@@ -124,6 +124,7 @@
   }
 
   // -- mail ----------------------------------------------------------------------------------------------------
+  const limits = { mail: 1000, journal: 1000 }; // what the server keeps (from ui/api/info): the lists keep as many
   const mails = []; // oldest first
   let lastMail = 0;
   let openMail = null;
@@ -144,13 +145,31 @@
     if (openMail === m.id) button.setAttribute('aria-current', 'true');
     return el('li', {}, button);
   }
-  function renderMail() {
-    const q = $('mail-search').value.trim().toLowerCase();
-    const list = $('mail-list');
+  // a full render (on a search, on "show more") or, with fresh rows, only those prepended: a poll never rebuilds
+  // the list; at most `shown` rows are in the DOM (the newest), the button below the list shows more
+  const PAGE = 200;
+  const shown = { mail: PAGE, requests: PAGE };
+  function render(name, list, rows, fresh, makeRow, matches, q) {
     const fragment = document.createDocumentFragment();
-    for (let i = mails.length - 1; i >= 0; i--) if (mailMatches(mails[i], q)) fragment.append(mailRow(mails[i]));
-    clear(list);
-    list.append(fragment);
+    const source = fresh || rows;
+    let added = 0;
+    for (let i = source.length - 1; i >= 0 && added < shown[name]; i--) {
+      if (matches(source[i], q)) { fragment.append(makeRow(source[i])); added++; }
+    }
+    if (fresh) list.prepend(fragment); else { clear(list); list.append(fragment); }
+    while (list.children.length > shown[name]) list.lastElementChild.remove();
+    const total = q ? rows.filter((r) => matches(r, q)).length : rows.length;
+    const more = $(name + '-more');
+    more.hidden = total <= list.children.length;
+    more.textContent = `Show ${Math.min(PAGE, total - list.children.length)} more (${total - list.children.length} not shown)`;
+  }
+  function keep(rows, fresh, limit) {
+    rows.push(...fresh);
+    if (rows.length > limit) rows.splice(0, rows.length - limit);
+  }
+  function renderMail(fresh) {
+    render('mail', $('mail-list'), mails, Array.isArray(fresh) ? fresh : null, mailRow, mailMatches,
+      $('mail-search').value.trim().toLowerCase());
     $('mail-empty').hidden = mails.length > 0;
     $('count-mail').textContent = String(mails.length);
   }
@@ -220,13 +239,9 @@
       el('td', { class: 'num', text: Number(r.durationMs).toFixed(1) }),
       notes);
   }
-  function renderRequests() {
-    const q = $('req-search').value.trim().toLowerCase();
-    const body = $('req-list');
-    const fragment = document.createDocumentFragment();
-    for (let i = reqs.length - 1; i >= 0; i--) if (reqMatches(reqs[i], q)) fragment.append(reqRow(reqs[i]));
-    clear(body);
-    body.append(fragment);
+  function renderRequests(fresh) {
+    render('requests', $('req-list'), reqs, Array.isArray(fresh) ? fresh : null, reqRow, reqMatches,
+      $('req-search').value.trim().toLowerCase());
     $('req-empty').hidden = reqs.length > 0;
     $('count-requests').textContent = String(reqs.length);
   }
@@ -316,10 +331,8 @@
   async function poll() {
     const [newMail, newReqs] = await Promise.all([
       getJson('ui/api/mail?since=' + lastMail), getJson('ui/api/requests?since=' + lastReq)]);
-    for (const m of newMail) { mails.push(m); lastMail = Math.max(lastMail, m.id); }
-    for (const r of newReqs) { reqs.push(r); lastReq = Math.max(lastReq, r.id); }
-    if (newMail.length) renderMail();
-    if (newReqs.length) renderRequests();
+    if (newMail.length) { keep(mails, newMail, limits.mail); lastMail = newMail[newMail.length - 1].id; renderMail(newMail); }
+    if (newReqs.length) { keep(reqs, newReqs, limits.journal); lastReq = newReqs[newReqs.length - 1].id; renderRequests(newReqs); }
     if (newReqs.length && current === 'faults') await loadFaults();
     return newMail.length + newReqs.length > 0;
   }
@@ -357,7 +370,10 @@
   }
   async function start() {
     try {
-      await getJson('ui/api/info');
+      // the server facts and the first rows at once; the mark (after the next frame) tells a benchmark when the
+      // lists were on screen
+      await Promise.all([getJson('ui/api/info').then((info) => Object.assign(limits, info.limits)), poll()]);
+      requestAnimationFrame(() => setTimeout(() => performance.mark('cxmock:lists-painted'), 0));
     } catch (e) {
       if (e instanceof Locked) { lock('The admin token was refused.'); return; }
       $('live').textContent = 'cannot reach the server: ' + e.message;
@@ -365,14 +381,18 @@
     }
     $('lock').hidden = true;
     $('app').hidden = false;
-    schedule(0);
+    $('live').textContent = 'live';
+    $('live').className = 'live on';
+    schedule(FAST);
   }
   function setup() {
     setupTabs();
     arrowKeys($('mail-list'));
     arrowKeys($('req-list'));
-    $('mail-search').addEventListener('input', renderMail);
-    $('req-search').addEventListener('input', renderRequests);
+    $('mail-search').addEventListener('input', () => { shown.mail = PAGE; renderMail(); });
+    $('mail-more').addEventListener('click', () => { shown.mail += PAGE; renderMail(); });
+    $('requests-more').addEventListener('click', () => { shown.requests += PAGE; renderRequests(); });
+    $('req-search').addEventListener('input', () => { shown.requests = PAGE; renderRequests(); });
     $('mail-raw').addEventListener('click', () => {
       const id = $('mail-view').dataset.id;
       download('messages/' + id + '/raw', 'message-' + id + '.eml').catch(failed);
