@@ -215,7 +215,7 @@ def test_with_an_admin_token_the_page_demands_it(make_server: Callable[..., Mock
     server = make_server(admin_token="ui-lock-7d1e")
     send_mail(server, "behind the lock", "<p>locked</p>")
     chrome.get(server.base_url + "/_mock/ui/")
-    wait = WebDriverWait(chrome, TIMEOUT)
+    wait = WebDriverWait(chrome, TIMEOUT, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(lambda d: d.find_element(By.ID, "lock").is_displayed())
     assert not chrome.find_element(By.ID, "app").is_displayed()
     assert "behind the lock" not in chrome.page_source
