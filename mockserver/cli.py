@@ -41,6 +41,7 @@ _HELP = {
     "smtp_mode": "testconnection routing: 'sink' (embedded sink) or 'direct' (allow-listed hosts only).",
     "smtp_allow": "direct mode allow-list: comma-separated CIDRs, IPs or host names.",
     "faults": "Fault rule file(s) (YAML/JSON), comma-separated or repeated.",
+    "settings_limit": "SMTP settings records POST may create at most (one more: 400); GET /SMTPSettings lists all.",
     "journal_limit": "Request journal: entries kept (oldest dropped); each entry keeps at most --max-body of body.",
     "capture_limit": "Captured mail: messages kept (oldest dropped); each holds at most --capture-raw-limit.",
     "capture_raw_limit": "Captured mail: bytes of raw source and characters of text kept per message (cut: marked).",

@@ -64,6 +64,8 @@ class Config:
     log_format: str = "text"
     log_requests: bool = False
     journal_limit: int = 1000
+    #: how many SMTP settings records POST may create (the seed and the admin API are bounded by --max-body)
+    settings_limit: int = 10_000
     #: the most a list endpoint of the admin API (/_mock/messages, /_mock/requests) answers in one page
     max_page_bytes: int = 8 * 1024 * 1024
     http_threads: int = 16
@@ -124,6 +126,7 @@ class Config:
             "http_threads",
             "smtp_max_connections",
             "capture_raw_limit",
+            "settings_limit",
             "max_page_bytes",
             "http_max_connections",
         ):

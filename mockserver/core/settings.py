@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 
 __all__ = ["SettingsRecord", "SettingsStore"]
 
@@ -49,9 +49,11 @@ class SettingsStore:
 
     :param seed: records (canonical field dicts, see :func:`mockserver.core.contract.parse_seed`) restored by
         :meth:`reset`.
+    :param limit: how many records :meth:`create` lets the store hold (``None``: no limit); one more is a 400.
     """
 
-    def __init__(self, seed: Iterable[Mapping[str, Any]] = ()) -> None:
+    def __init__(self, seed: Iterable[Mapping[str, Any]] = (), *, limit: int | None = None) -> None:
+        self.limit = limit
         self._lock = threading.Lock()
         self._records: dict[int, SettingsRecord] = {}
         self._next_id = 1
@@ -109,6 +111,11 @@ class SettingsStore:
 
     def create(self, fields: Mapping[str, Any]) -> SettingsRecord:
         with self._lock:
+            if self.limit is not None and len(self._records) >= self.limit:
+                raise BadRequest(
+                    f"this mock holds at most {self.limit} SMTP settings records (--settings-limit); delete some, "
+                    "or reset the mock (POST /_mock/reset)"
+                )
             new_id = self._next_id
             self._next_id += 1
             record = _record(new_id, fields)

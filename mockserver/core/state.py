@@ -72,7 +72,7 @@ class State:
         fault_rules = load_rule_sources(config.faults)
         state = cls(
             config=config,
-            settings=SettingsStore(load_seed(config.seed)),
+            settings=SettingsStore(load_seed(config.seed), limit=config.settings_limit),
             identity=Identity(
                 users,
                 clients,

@@ -14,6 +14,7 @@ import pytest
 from flask import Flask
 
 from mockserver.core.contract import JSON_V1, MAX_JSON_DEPTH
+from mockserver.core.identity.identity import password_grant
 from mockserver.core.state import State
 from mockserver.http.paging import DEFAULT_LIMIT, MAX_LIMIT
 from mockserver.remote import RemoteServer
@@ -230,3 +231,44 @@ def test_nesting_up_to_the_limit_is_parsed(server: MockServer) -> None:
         server, "/cxrestapi/auth/SMTPSettings", text, {**server.auth_headers(), "Content-Type": JSON_V1}
     )
     assert status == 400 and "levels" not in json.dumps(error)  # the usual validation answers (credentials)
+
+
+# -- other stores ----------------------------------------------------------------------------------------------
+
+
+def test_settings_past_the_limit_are_a_400_naming_the_option(make_app: Callable[..., tuple[State, Flask]]) -> None:
+    state, app = make_app(seed="none", settings_limit=2)
+    client = app.test_client()
+    form = password_grant("admin", "admin", scope="access_control_api", client_secret=state.config.client_secret)
+    token = state.identity.issue(form)["access_token"]
+    headers = {"Authorization": f"Bearer {token}", "Accept": JSON_V1, "Content-Type": JSON_V1}
+    record = {
+        "host": "h",
+        "port": 25,
+        "fromAddress": "a@b.org",
+        "encryptionType": "None",
+        "useDefaultCredentials": True,
+    }
+    assert [
+        client.post("/cxrestapi/auth/SMTPSettings", json=record, headers=headers).status_code for _ in range(2)
+    ] == [
+        201,
+        201,
+    ]
+    refused = client.post("/cxrestapi/auth/SMTPSettings", json=record, headers=headers)
+    assert refused.status_code == 400 and "--settings-limit" in refused.get_data(as_text=True)
+    client.delete("/cxrestapi/auth/SMTPSettings/1", headers=headers)
+    assert client.post("/cxrestapi/auth/SMTPSettings", json=record, headers=headers).status_code == 201
+
+
+def test_fault_rules_past_the_limit_are_refused_whole(make_app: Callable[..., tuple[State, Flask]]) -> None:
+    from mockserver.core.faults.engine import RULES_LIMIT
+
+    _, app = make_app()
+    client = app.test_client()
+    rule = {"match": {"method": "GET", "path": "/nowhere"}, "action": {"type": "status", "status": 503}}
+    for size in [100] * (RULES_LIMIT // 100 - 1) + [99]:  # in bodies under --max-body
+        assert client.post("/_mock/faults", json=[rule] * size).status_code == 201
+    refused = client.post("/_mock/faults", json=[rule, rule])
+    assert refused.status_code == 400 and f"at most {RULES_LIMIT}" in refused.get_data(as_text=True)
+    assert client.post("/_mock/faults", json=rule).status_code == 201

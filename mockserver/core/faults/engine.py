@@ -55,6 +55,7 @@ from .rules import Rule as Rule
 __all__ = [
     "ADMIN_PREFIX",
     "FIRINGS_LIMIT",
+    "RULES_LIMIT",
     "HTTP_ACTIONS",
     "SMTP_ACTIONS",
     "SMTP_STAGES",
@@ -74,6 +75,8 @@ __all__ = [
 ADMIN_PREFIX = "/_mock"
 #: how many firings ``FaultEngine.firings()`` keeps (the oldest are dropped first)
 FIRINGS_LIMIT = 1000
+#: fault rules one engine holds at most (an add past it is refused whole)
+RULES_LIMIT = 1000
 
 
 @dataclass(eq=False)
@@ -141,6 +144,11 @@ class FaultEngine:
             rules = fields
         parsed = parse_rules(rules)
         with self._lock:
+            if len(self._entries) + len(parsed) > RULES_LIMIT:
+                raise ConfigError(
+                    f"rules: at most {RULES_LIMIT} fault rules at once ({len(self._entries)} in place, "
+                    f"{len(parsed)} given); remove some (DELETE /_mock/faults)"
+                )
             ids = []
             for rule in parsed:
                 self._ordinal += 1
