@@ -186,7 +186,7 @@ class _Poller:
             while not self._stop.is_set():
                 for name in last:
                     conn.request("GET", f"/_mock/ui/api/{name}?since={last[name]}")
-                    got = json.loads(conn.getresponse().read())
+                    got = json.loads(conn.getresponse().read())["rows"]
                     if got:
                         last[name] = got[-1]["id"]
                     self.rows += len(got)

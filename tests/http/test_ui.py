@@ -3,12 +3,15 @@ routes the page polls, and the inert rewrite of a mail's HTML part. The page its
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
 
 from mockserver.config import Config
 from mockserver.core.state import State
@@ -53,19 +56,23 @@ def test_the_data_is_locked_but_the_shell_asks_for_the_token(
 def test_the_live_lists_answer_what_is_new_since_the_last_id(client: FlaskClient, app_state: State) -> None:
     for _ in range(3):
         app_state.mail.add(MAIL, mail_from="a@example.org", rcpt_tos=["b@example.org"], peer="p", listener="smtp")
-    rows = client.get("/_mock/ui/api/mail").get_json()
+    mail = client.get("/_mock/ui/api/mail").get_json()
+    rows = mail["rows"]
     assert [r["id"] for r in rows] == [1, 2, 3] and rows[0]["subject"] == "<script>x</script>"
-    assert "text" not in rows[0]  # list rows carry no bodies
-    assert [r["id"] for r in client.get("/_mock/ui/api/mail?since=2").get_json()] == [3]
+    assert "text" not in rows[0] and mail["oldest"] == 1  # list rows carry no bodies
+    assert client.get("/_mock/ui/api/mail?since=2").get_json() == {"rows": [rows[2]], "oldest": 1}
     assert client.get("/_mock/ui/api/mail?since=x").status_code == 400
     client.get("/cxrestapi/auth/SMTPSettings")
-    entries = client.get("/_mock/ui/api/requests").get_json()
+    entries = client.get("/_mock/ui/api/requests").get_json()["rows"]
     assert entries[-1]["status"] == 401 and entries[-1]["path"] == "/cxrestapi/auth/SMTPSettings"
     last = entries[-1]["id"]
-    assert client.get(f"/_mock/ui/api/requests?since={last}").get_json() == []
+    assert client.get(f"/_mock/ui/api/requests?since={last}").get_json() == {"rows": [], "oldest": entries[0]["id"]}
     assert client.get(f"/_mock/ui/api/requests/{last}").get_json()["headers"] is not None
-    missing = client.get(f"/_mock/ui/api/requests/{last + 10}")
-    assert missing.status_code == 404
+    app_state.reset()  # what the page learns from "oldest": nothing it shows is held any more
+    assert client.get("/_mock/ui/api/mail?since=3").get_json() == {"rows": [], "oldest": None}
+    assert client.get(f"/_mock/ui/api/requests?since={last}").get_json() == {"rows": [], "oldest": None}
+    missing = client.get(f"/_mock/ui/api/requests/{last}")
+    assert missing.status_code == 404 and "journal" in json.dumps(missing.get_json())
 
 
 def test_the_html_part_is_served_inert(client: FlaskClient, app_state: State) -> None:
@@ -110,3 +117,15 @@ def test_inert_html_keeps_the_mail_and_drops_what_runs_or_loads(html: str, kept:
 def test_the_serve_banner_names_the_dashboard(make_server: Callable[..., MockServer]) -> None:
     server = make_server()
     assert f"  dashboard   {server.base_url}/_mock/ui/" in banner(server).splitlines()
+
+
+def test_the_page_works_under_a_prefix(app: Flask) -> None:
+    """Per sandbox the app is mounted under ``/sandbox/<name>``: the page's URLs are relative, so they follow."""
+    mounted = DispatcherMiddleware(Flask("outer"), {"/sandbox/team-a": app})
+    client = Client(mounted)
+    page = client.get("/sandbox/team-a/_mock/ui/")
+    assert page.status_code == 200 and 'src="static/app.js"' in page.get_data(as_text=True)
+    assert "/_mock" not in page.get_data(as_text=True).split("<body>")[0]  # no absolute URL in the head
+    with client.get("/sandbox/team-a/_mock/ui/static/app.js") as script:
+        assert script.status_code == 200 and b"new URL('../', UI)" in script.get_data()
+    assert client.get("/sandbox/team-a/_mock/ui/api/info").status_code == 200

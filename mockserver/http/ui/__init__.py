@@ -128,9 +128,13 @@ def _mail_row(m: CapturedMessage) -> dict[str, Any]:
 
 @blp.get("/api/mail")
 def mail_rows() -> Response:
-    """The newest captured messages as list rows (no bodies), oldest first; ``since=<id>`` for the new ones."""
-    found = state().mail.list(since=_since())
-    return ok([_mail_row(m) for m in found[-LIST_LIMIT:]])
+    """``{"rows", "oldest"}``: the newest captured messages as list rows (no bodies), oldest first, ``since=<id>``
+    for the new ones; ``oldest`` is the id of the oldest message held (None when empty), so the page drops what a
+    reset, a clear or an eviction removed."""
+    held = state().mail.list()
+    since = _since()
+    found = held if since is None else [m for m in held if m.id > since]
+    return ok({"rows": [_mail_row(m) for m in found[-LIST_LIMIT:]], "oldest": held[0].id if held else None})
 
 
 @blp.get("/api/mail/<int:message_id>/html")
@@ -160,9 +164,12 @@ def _request_row(e: JournalEntry) -> dict[str, Any]:
 
 @blp.get("/api/requests")
 def request_rows() -> Response:
-    """The newest journal entries as list rows, oldest first; ``since=<id>`` for the new ones."""
-    found = state().journal.entries(since_id=_since(), limit=LIST_LIMIT)
-    return ok([_request_row(e) for e in found])
+    """``{"rows", "oldest"}``: the newest journal entries as list rows, oldest first, ``since=<id>`` for the new
+    ones; ``oldest`` is the id of the oldest entry held (None when empty)."""
+    held = state().journal.entries()
+    since = _since()
+    found = held if since is None else [e for e in held if e.id > since]
+    return ok({"rows": [_request_row(e) for e in found[-LIST_LIMIT:]], "oldest": held[0].id if held else None})
 
 
 @blp.get("/api/requests/<int:request_id>")

@@ -189,7 +189,8 @@
       ['Received', m.receivedAt], ['Date', m.date], ['Size', m.size + ' bytes' + (m.rawTruncated ? ' (raw source truncated)' : '')],
       ['TLS', tls], ['AUTH user', m.authUser || 'none'], ['Listener', m.listener], ['Peer', m.peer], ['Message-ID', m.messageId],
     ]);
-    $('mail-text').textContent = m.text === null || m.text === undefined ? '(no text part)' : m.text;
+    $('mail-text').textContent = (m.text === null || m.text === undefined ? '(no text part)' : m.text) +
+      (m.textTruncated ? '\n[… cut: the sink keeps a bounded part of each message]' : '');
     // the HTML part is attacker-controlled: the server rewrites it inert (no script, handler or remote reference),
     // and it is shown in an iframe with sandbox="" (no script, opaque origin) under its own CSP and the page's
     const frame = $('mail-html');
@@ -197,7 +198,8 @@
       const inert = await getJson('ui/api/mail/' + id + '/html');
       frame.hidden = false;
       frame.srcdoc = inert.html;
-      $('mail-html-note').textContent = inert.blocked ? inert.blocked + ' remote reference(s) blocked.' : 'Scripts and remote content are never loaded.';
+      $('mail-html-note').textContent = (inert.blocked ? inert.blocked + ' remote reference(s) blocked.' : 'Scripts and remote content are never loaded.') +
+        (m.htmlTruncated ? ' The HTML part was cut (the sink keeps a bounded part of each message).' : '');
     } else {
       frame.hidden = true;
       frame.removeAttribute('srcdoc');
@@ -328,9 +330,21 @@
   // -- live: poll with back-off --------------------------------------------------------------------------------
   let delay = FAST;
   let timer = null;
+  // rows the server no longer holds (a reset, a clear, an eviction) leave the lists
+  function forget(rows, oldest) {
+    const keepFrom = oldest === null ? Infinity : oldest;
+    const drop = rows.findIndex((r) => r.id >= keepFrom);
+    const gone = drop < 0 ? rows.length : drop;
+    if (gone) rows.splice(0, gone);
+    return gone > 0;
+  }
   async function poll() {
-    const [newMail, newReqs] = await Promise.all([
+    const [mail, journal] = await Promise.all([
       getJson('ui/api/mail?since=' + lastMail), getJson('ui/api/requests?since=' + lastReq)]);
+    const newMail = mail.rows;
+    const newReqs = journal.rows;
+    if (forget(mails, mail.oldest)) renderMail();
+    if (forget(reqs, journal.oldest)) renderRequests();
     if (newMail.length) { keep(mails, newMail, limits.mail); lastMail = newMail[newMail.length - 1].id; renderMail(newMail); }
     if (newReqs.length) { keep(reqs, newReqs, limits.journal); lastReq = newReqs[newReqs.length - 1].id; renderRequests(newReqs); }
     if (newReqs.length && current === 'faults') await loadFaults();
