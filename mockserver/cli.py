@@ -56,6 +56,8 @@ _HELP = {
     "http_idle_timeout": "Seconds an idle keep-alive connection stays open.",
     "http_max_connections": "Open HTTP connections at most; beyond, 503 + Retry-After: 1.",
     "http_grace": "On stop/SIGTERM, seconds in-flight requests get to finish before every connection closes.",
+    "max_sandboxes": "Most named sandboxes (/sandbox/<name>) at once; one more is a 429. 0 disables them.",
+    "sandbox_idle_timeout": "Seconds a named sandbox may go unused before it is dropped (its next use starts afresh).",
 }
 
 

@@ -104,6 +104,11 @@ class Config:
     # faults
     faults: tuple[str, ...] = ()
     fault_seed: int = 0
+    # sandboxes (/sandbox/<name>: isolated instances of the whole mock in one server)
+    #: at most this many named sandboxes at once (the root, the default sandbox, not counted); 0 disables them
+    max_sandboxes: int = 100
+    #: a named sandbox unused for this many seconds is dropped; its next use starts a fresh one
+    sandbox_idle_timeout: float = 3600.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -138,6 +143,10 @@ class Config:
                 problems.append(f"{name} must be positive, got {getattr(self, name)}")
         if self.http_grace < 0:
             problems.append(f"http_grace must be 0 or more, got {self.http_grace}")
+        if self.max_sandboxes < 0:
+            problems.append(f"max_sandboxes must be at least 0, got {self.max_sandboxes}")
+        if self.sandbox_idle_timeout <= 0:
+            problems.append(f"sandbox_idle_timeout must be positive, got {self.sandbox_idle_timeout}")
         for cred in self.smtp_credentials:
             if ":" not in cred:
                 problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")

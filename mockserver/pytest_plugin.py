@@ -3,7 +3,9 @@
 Fixtures:
 
 - ``cxmock_server`` (session): one :class:`~mockserver.MockServer` on ephemeral ports for the whole session
-  (each pytest-xdist worker gets its own), or a :class:`~mockserver.remote.server.RemoteServer` with ``--cxmock-url``.
+  (each pytest-xdist worker gets its own), or a :class:`~mockserver.remote.server.RemoteServer` with ``--cxmock-url``:
+  then in a fresh sandbox of that server of its own (each xdist worker too), deleted at the end of the session, so
+  many workers and pipelines share one server without seeing each other (``--cxmock-sandbox``).
 - ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test;
   applies ``@pytest.mark.cxmock(seed=[...], faults=[...])``.
 - ``smtp_sink``: the server's SMTP sink (``messages``, ``wait_for``, ``clear``), after the same reset.
@@ -16,12 +18,15 @@ A failing test that used cxmock gets a report section with the tail of the reque
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
 
 from mockserver.core.lint.lint import SEVERITIES, severity_at_least
+from mockserver.remote.http import _HttpError
 from mockserver.remote.server import RemoteServer
 from mockserver.runtime.server import MockServer
 
@@ -44,6 +49,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="fail a test whose requests produced contract violations at or above this severity",
     )
     group.addoption("--cxmock-admin-token", default=None, help="admin token of the server given by --cxmock-url")
+    group.addoption(
+        "--cxmock-sandbox",
+        default="auto",
+        help="with --cxmock-url: 'auto' (default) works in a fresh sandbox per session/xdist worker, deleted at the "
+        "end; 'none' at the server's root (shared state: one session at a time); NAME in that sandbox (kept)",
+    )
     parser.addini("cxmock_url", "base URL of a running cxmock server", default="")
     parser.addini("cxmock_seed", "seed for the in-process server: default, none or a file path", default="default")
     parser.addini("cxmock_users", "users file for the in-process server", default="")
@@ -60,7 +71,7 @@ def cxmock_server(pytestconfig: pytest.Config) -> Iterator[AnyServer]:
     """One cxmock server for the session: in-process on ephemeral ports, or the one at ``--cxmock-url``."""
     url = pytestconfig.getoption("cxmock_url") or pytestconfig.getini("cxmock_url")
     if url:
-        yield RemoteServer(url, admin_token=pytestconfig.getoption("cxmock_admin_token"))
+        yield from _remote_server(url, pytestconfig)
         return
     options: dict[str, Any] = {"seed": pytestconfig.getini("cxmock_seed") or "default"}
     users = pytestconfig.getini("cxmock_users")
@@ -71,6 +82,34 @@ def cxmock_server(pytestconfig: pytest.Config) -> Iterator[AnyServer]:
         yield server
     finally:
         server.stop()
+
+
+def _remote_server(url: str, pytestconfig: pytest.Config) -> Iterator[RemoteServer]:
+    """The server at ``url``, in this session's own sandbox (``--cxmock-sandbox``; see the module docstring)."""
+    root = RemoteServer(url, admin_token=pytestconfig.getoption("cxmock_admin_token"))
+    choice = pytestconfig.getoption("cxmock_sandbox") or "auto"
+    if choice == "none":
+        yield root
+        return
+    if choice != "auto":
+        yield root.sandbox(choice)
+        return
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    try:
+        server = root.create_sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
+    except _HttpError as exc:
+        if exc.status != 404:
+            raise
+        # a cxmock without sandboxes: its root, as before (tests of parallel workers then share its state)
+        yield root
+        return
+    try:
+        yield server
+    finally:
+        try:
+            server.delete_sandbox()
+        except _HttpError:
+            pass  # expired or deleted meanwhile: nothing left to clean
 
 
 @pytest.fixture

@@ -130,12 +130,32 @@ def test_remote(cxmock, smtp_sink):
     r = requests.get(cxmock.api_url + "/SMTPSettings", headers=cxmock.auth_headers(), timeout=10)
     assert r.status_code == 200
     assert type(cxmock).__name__ == "RemoteServer"
+    assert "/sandbox/pytest-main-" in cxmock.base_url
+    assert len(cxmock.requests(operation_id="getAllSmtpSettings")) == 1
 """
     )
     with MockServer() as external:
         result = _run(pytester, f"--cxmock-url={external.base_url}")
         result.assert_outcomes(passed=1)
-        # the requests landed in the external server's journal
+        # the session worked in a sandbox of its own, deleted at the end: the root's journal never saw it
+        assert not external.requests(operation_id="getAllSmtpSettings")
+        assert len(external.sandboxes.registry) == 0
+
+
+def test_cxmock_sandbox_none_works_at_the_external_servers_root(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_remote="""
+import requests
+
+def test_remote(cxmock):
+    r = requests.get(cxmock.api_url + "/SMTPSettings", headers=cxmock.auth_headers(), timeout=10)
+    assert r.status_code == 200
+    assert "/sandbox/" not in cxmock.base_url
+"""
+    )
+    with MockServer() as external:
+        result = _run(pytester, f"--cxmock-url={external.base_url}", "--cxmock-sandbox=none")
+        result.assert_outcomes(passed=1)
         assert external.requests(operation_id="getAllSmtpSettings")
 
 

@@ -1,6 +1,8 @@
 """Everything one mock server instance remembers, built from a :class:`~mockserver.config.Config`.
 
-The adapters (HTTP, SMTP) and the runtime share one ``State``; ``reset()`` brings it back to the seed.
+The adapters (HTTP, SMTP) and the runtime share one ``State``; ``reset()`` brings it back to the seed. A server
+holds one per sandbox (the root's, and ``fresh()`` ones for named sandboxes, see ``core/sandboxes``): the files are
+parsed once, and every ``State`` of a server starts from the same :class:`Baseline`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .mail.store import MailStore
 from .resources import fixture_path
 from .settings import SettingsStore
 
-__all__ = ["State", "load_seed"]
+__all__ = ["Baseline", "State", "load_seed"]
 
 
 def load_seed(seed: str) -> list[dict[str, Any]]:
@@ -48,6 +50,18 @@ def load_seed(seed: str) -> list[dict[str, Any]]:
     return parse_seed(data, source=f"seed file {path}")
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What every fresh ``State`` of one server starts from, parsed once from the config's files."""
+
+    #: the records of ``--seed``
+    seed: list[dict[str, Any]]
+    #: the rules of the ``--faults`` files/presets
+    fault_rules: list[Rule]
+    #: builds the identity (users and clients of ``--users``; no token issued yet)
+    identity: Callable[[], Identity]
+
+
 @dataclass
 class State:
     config: Config
@@ -58,6 +72,8 @@ class State:
     mail: MailStore
     #: the rules of the ``--faults`` files/presets: armed at start and re-armed by ``reset()`` (the baseline)
     fault_rules: list[Rule] = field(default_factory=list)
+    #: what :meth:`fresh` starts from (None: a State built by hand cannot make fresh ones)
+    baseline: Baseline | None = field(default=None, repr=False)
 
     @classmethod
     def from_config(
@@ -69,11 +85,11 @@ class State:
             signer = Signer.from_file(config.signing_key) if config.signing_key else Signer()
         users_file = config.users or str(fixture_path("users.yaml"))
         users, clients = load_users(users_file, default_secret=config.client_secret)
-        fault_rules = load_rule_sources(config.faults)
-        state = cls(
-            config=config,
-            settings=SettingsStore(load_seed(config.seed), limit=config.settings_limit),
-            identity=Identity(
+        baseline = Baseline(
+            seed=load_seed(config.seed),
+            fault_rules=load_rule_sources(config.faults),
+            # one signer for the server: a token verifies in every sandbox's Identity, revocations stay per Identity
+            identity=lambda: Identity(
                 users,
                 clients,
                 signer=signer,
@@ -81,13 +97,31 @@ class State:
                 refresh_token_lifetime=config.refresh_token_lifetime,
                 clock=clock,
             ),
+        )
+        return cls.from_baseline(config, baseline)
+
+    @classmethod
+    def from_baseline(cls, config: Config, baseline: Baseline) -> State:
+        """A state at its seed, with only the ``--faults`` rules armed, an empty journal and mailbox."""
+        state = cls(
+            config=config,
+            settings=SettingsStore(baseline.seed, limit=config.settings_limit),
+            identity=baseline.identity(),
             journal=Journal(config.journal_limit),
             faults=FaultEngine(seed=config.fault_seed),
             mail=MailStore(config.capture_limit, config.capture_raw_limit),
-            fault_rules=fault_rules,
+            fault_rules=baseline.fault_rules,
+            baseline=baseline,
         )
-        state.faults.add(fault_rules)
+        state.faults.add(baseline.fault_rules)
         return state
+
+    def fresh(self) -> State:
+        """A new, independent state of the same server, as this one was at start: the configured seed (not one
+        posted since), the ``--faults`` rules, no journal, mail or tokens. What a new sandbox gets."""
+        if self.baseline is None:
+            raise ValueError("this State was built by hand, not by from_config(): it cannot make fresh ones")
+        return State.from_baseline(self.config, self.baseline)
 
     def reset(self) -> None:
         """Back to the seed, only the ``--faults`` rules (counters and RNG restarted), empty journal and mailbox.

@@ -15,13 +15,15 @@ from ..core.schemas import ErrorSchema
 from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
 
-# admin_faults, admin_identity, admin_journal and admin_mail are imported for their routes, which hang on admin.blp
+# admin_faults, admin_identity, admin_journal, admin_mail and admin_sandboxes are imported for their routes, which hang
+# on admin.blp
 from . import (  # noqa: F401
     admin,
     admin_faults,
     admin_identity,
     admin_journal,
     admin_mail,
+    admin_sandboxes,
     api,
     errors,
     faults,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from flask import Response, current_app, request
+from flask import Flask, Response, current_app, request
 
 from ..core.mail.store import CapturedMessage
 from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
@@ -39,13 +39,24 @@ def long_poll_limit(http_threads: int) -> int:
     return max(1, http_threads // 4)
 
 
-def _slots() -> tuple[threading.BoundedSemaphore, int]:
+def long_poll_slots(app: Flask) -> tuple[threading.BoundedSemaphore, int]:
+    """The long-poll slots of ``app`` (created on first use). A server's sandboxes share the root app's: they share
+    its worker threads (``app.extensions[...] = long_poll_slots(root)``, see ``share_long_poll_slots``)."""
     with _SLOTS_LOCK:
-        slots: tuple[threading.BoundedSemaphore, int] | None = current_app.extensions.get(_SLOTS_KEY)
+        slots: tuple[threading.BoundedSemaphore, int] | None = app.extensions.get(_SLOTS_KEY)
         if slots is None:
-            limit = long_poll_limit(state().config.http_threads)
-            slots = current_app.extensions[_SLOTS_KEY] = (threading.BoundedSemaphore(limit), limit)
+            limit = long_poll_limit(app.extensions["cxmock.state"].config.http_threads)
+            slots = app.extensions[_SLOTS_KEY] = (threading.BoundedSemaphore(limit), limit)
     return slots
+
+
+def share_long_poll_slots(app: Flask, root: Flask) -> None:
+    """Count ``app``'s long-polls against ``root``'s limit (a sandbox's app: one server, one pool of threads)."""
+    app.extensions[_SLOTS_KEY] = long_poll_slots(root)
+
+
+def _slots() -> tuple[threading.BoundedSemaphore, int]:
+    return long_poll_slots(current_app)
 
 
 def _filters() -> dict[str, str | None]:

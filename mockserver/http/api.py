@@ -156,7 +156,8 @@ class SettingsCollection(MethodView):
         st = state()
         parsed = _record_violations(contract.parse_settings(read_json_body(), strict=st.config.strict))
         record = st.settings.create(parsed.fields)
-        return no_content(201, {"Location": f"{API_PREFIX}/SMTPSettings/{record.id}"})
+        # in a sandbox the script root is /sandbox/<name>: the Location is the record's URL there
+        return no_content(201, {"Location": f"{request.script_root}{API_PREFIX}/SMTPSettings/{record.id}"})
 
 
 @blp.route("/SMTPSettings/<settings_id:id>")

@@ -8,6 +8,10 @@ return :class:`~mockserver.core.journal.entry.JournalEntry` objects, ``sink.mess
 :class:`RemoteMessage` objects with the attributes of :class:`~mockserver.core.mail.store.CapturedMessage`, and
 ``faults.add()`` / ``faults.preset()`` a :class:`RemoteFaultHandle` usable as a context manager.
 
+Sandboxes: ``RemoteServer(url, sandbox="ci-1")`` (or ``server.sandbox("ci-1")``) is the same surface scoped to the
+sandbox at ``<url>/sandbox/ci-1``; ``server.create_sandbox()`` makes a fresh one with a unique name (409 never: the
+name is generated), ``delete_sandbox()`` removes it. The pytest plugin gives each session one this way.
+
 This module holds the transport and the server surface; the mail side lives in ``mockserver.remote.mail``, the fault
 side in ``mockserver.remote.faults`` (both re-exported here).
 """
@@ -28,6 +32,7 @@ from ..core.journal.assertions import assert_called
 from ..core.journal.entry import JournalEntry
 from ..core.lint.lint import Violation
 from ..core.lint.report import assert_no_violations
+from ..core.sandboxes.names import is_valid_name
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
@@ -43,6 +48,8 @@ class RemoteServer:
 
     :param base_url: e.g. ``http://127.0.0.1:8080``.
     :param admin_token: the server's ``--admin-token``, if it has one.
+    :param sandbox: work in the named sandbox ``<base_url>/sandbox/<name>`` (created on first use) instead of the
+        server's root (the default sandbox).
     """
 
     def __init__(
@@ -52,10 +59,20 @@ class RemoteServer:
         admin_token: str | None = None,
         client_secret: str = DEFAULT_CLIENT_SECRET,
         timeout: float = 10.0,
+        sandbox: str | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
-        if urllib.parse.urlsplit(self.base_url).scheme not in ("http", "https"):
+        #: the server's root URL (``base_url`` without the sandbox)
+        self.server_url = base_url.rstrip("/")
+        if urllib.parse.urlsplit(self.server_url).scheme not in ("http", "https"):
             raise ConfigError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        if sandbox is not None and not is_valid_name(sandbox):
+            raise ConfigError(
+                f"invalid sandbox name {sandbox[:70]!r}: 1 to 64 characters of a-z, 0-9, '.', '_' and '-', starting "
+                "with a letter or digit"
+            )
+        #: the sandbox this handle works in (None: the root, the default sandbox)
+        self.sandbox_name = sandbox
+        self.base_url = self.server_url + (f"/sandbox/{sandbox}" if sandbox else "")
         self.api_url = self.base_url + "/cxrestapi/auth"
         self.admin_token = admin_token
         self.client_secret = client_secret
@@ -73,8 +90,11 @@ class RemoteServer:
         body: Any = None,
         form: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        at_root: bool = False,
     ) -> bytes:
-        """One request; returns the raw body. A 4xx/5xx raises :class:`ServerError` with the details."""
+        """One request; returns the raw body. A 4xx/5xx raises :class:`ServerError` with the details.
+
+        :param at_root: send it to the server's root, not to this handle's sandbox (``/_mock/sandboxes``)."""
         headers = {}
         data = None
         if form is not None:
@@ -85,14 +105,15 @@ class RemoteServer:
             headers["Content-Type"] = "application/json"
         if self.admin_token and path.startswith("/_mock"):
             headers["X-Cxmock-Admin-Token"] = self.admin_token
-        request = urllib.request.Request(self.base_url + path, data=data, method=method, headers=headers)
+        url = (self.server_url if at_root else self.base_url) + path
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
             # bandit B310: base_url is http(s), checked in __init__
             with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:  # noqa: S310  # nosec B310
                 payload: bytes = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
-            raise _HttpError(f"{method} {self.base_url}{path} answered HTTP {exc.code}: {detail}", exc.code) from None
+            raise _HttpError(f"{method} {url} answered HTTP {exc.code}: {detail}", exc.code) from None
         except OSError as exc:
             raise ServerError(f"cannot reach the cxmock server at {self.base_url}: {exc}") from None
         return payload
@@ -105,9 +126,10 @@ class RemoteServer:
         body: Any = None,
         form: Mapping[str, str] | None = None,
         timeout: float | None = None,
+        at_root: bool = False,
     ) -> Any:
         """One request; returns the decoded JSON (or None). A 4xx/5xx raises :class:`ServerError` with the details."""
-        payload = self.fetch(method, path, body=body, form=form, timeout=timeout)
+        payload = self.fetch(method, path, body=body, form=form, timeout=timeout, at_root=at_root)
         return json.loads(payload) if payload.strip() else None
 
     # -- addresses ---------------------------------------------------------------------------------------------
@@ -193,6 +215,35 @@ class RemoteServer:
 
     def check(self) -> None:
         self.call("GET", "/_mock/health")
+
+    # -- sandboxes ---------------------------------------------------------------------------------------------
+    def sandbox(self, name: str) -> RemoteServer:
+        """The same server's sandbox ``name`` (created on first use), as a ``RemoteServer`` scoped to it."""
+        return RemoteServer(
+            self.server_url,
+            admin_token=self.admin_token,
+            client_secret=self.client_secret,
+            timeout=self.timeout,
+            sandbox=name,
+        )
+
+    def create_sandbox(self, name: str | None = None) -> RemoteServer:
+        """Create a fresh sandbox (``POST /_mock/sandboxes``; a unique generated name when ``name`` is None) and
+        return it. Raises :class:`ServerError` when it exists (409) or the server holds its maximum (429)."""
+        created = self.call("POST", "/_mock/sandboxes", body={} if name is None else {"name": name}, at_root=True)
+        return self.sandbox(str(created["name"]))
+
+    def delete_sandbox(self, name: str | None = None) -> None:
+        """Delete sandbox ``name`` (default: this handle's own) with everything in it."""
+        target = name or self.sandbox_name
+        if target is None:
+            raise ConfigError("this RemoteServer works at the server root, not in a sandbox: name the sandbox")
+        self.call("DELETE", f"/_mock/sandboxes/{urllib.parse.quote(target, safe='')}", at_root=True)
+
+    def sandboxes(self) -> list[dict[str, Any]]:
+        """``GET /_mock/sandboxes``: each sandbox with its sizes and last use."""
+        listing: dict[str, Any] = self.call("GET", "/_mock/sandboxes", at_root=True)
+        return list(listing["sandboxes"])
 
     def stop(self) -> None:
         """Nothing to stop: the remote server's lifetime is not ours."""

@@ -9,23 +9,19 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
 from ..config import Config, reachable_host
-from ..core.contract import JSON_V1, parse_seed
-from ..core.identity.identity import DEFAULT_ISSUER, password_grant
-from ..core.journal.entry import JournalEntry
-from ..core.lint.report import assert_no_violations
+from ..core.identity.identity import DEFAULT_ISSUER
 from ..core.state import State
-from ..errors import ConfigError, OAuthError, ServerError
+from ..errors import ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
-from .faults import Faults
 from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
+from .sandboxes import MockSandbox, Sandboxes
 from .smtp_path import SmtpPath
+from .surface import StateSurface
 
 __all__ = ["MockServer"]
 
@@ -48,7 +44,7 @@ def http_limits(config: Config) -> Limits:
     )
 
 
-class MockServer:
+class MockServer(StateSurface):
     """A running cxmock server (HTTP API, admin API and SMTP sink) in background threads.
 
     Use it as a context manager::
@@ -73,6 +69,8 @@ class MockServer:
         self.app = create_app(
             self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem, ports=self._bound_ports
         )
+        #: the named sandboxes under ``/sandbox/<name>`` (the root is the default one); ``sandbox(name)`` gives a handle
+        self.sandboxes = Sandboxes(self.config, self.state, self.app, self._smtp, self._bound_ports)
         if start:
             self.start()
 
@@ -84,7 +82,7 @@ class MockServer:
                 return self
             self._smtp.start()
             http = HttpServer(
-                self.app,
+                self.sandboxes.wsgi,
                 host=self.config.host,
                 port=self.config.port,
                 threads=self.config.http_threads,
@@ -108,6 +106,7 @@ class MockServer:
             # its workers. The event first, so a wait that begins now sees it, then wake the waits already pending.
             http.signal_stopping()
             self.state.mail.interrupt_waiters()
+            self.sandboxes.interrupt_waiters()
             http.stop()
             self._smtp.stop()
 
@@ -142,93 +141,23 @@ class MockServer:
         host = reachable_host(self.config.host)
         return f"http://{f'[{host}]' if ':' in host else host}:{self.http_port}"
 
-    @property
-    def api_url(self) -> str:
-        """``base_url + "/cxrestapi/auth"``."""
-        return self.base_url + "/cxrestapi/auth"
+    def _current_state(self) -> State:
+        return self.state
 
-    # -- helpers -----------------------------------------------------------------------------------------------
-    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
-    def token(  # nosec B107
-        self,
-        username: str = "admin",
-        password: str = "admin",
-        *,
-        scope: str = "access_control_api",
-        lifetime: int | None = None,
-        client_id: str = "resource_owner_client",
-    ) -> str:
-        """An access token (a signed JWT) for ``username``, issued in-process exactly as the token endpoint would.
+    def _issuer(self) -> str:
+        return self.base_url + "/cxrestapi/auth/identity" if self.running else DEFAULT_ISSUER
 
-        :param lifetime: seconds until it expires (default: the configured ``token_lifetime``); ``0`` gives a token
-            that is already expired, for expiry tests.
+    def sandbox(self, name: str) -> MockSandbox:
+        """The named sandbox ``name`` of this server (created now if it does not exist): an isolated instance of the
+        whole mock at ``base_url + "/sandbox/<name>"``, with this object's test surface (``api_url``,
+        ``auth_headers``, ``faults``, ``sink``, ``requests``, ``assert_called``, ``reset``...) scoped to it.
+
+        :raises BadRequest: ``name`` is not ``[a-z0-9][a-z0-9._-]{0,63}``.
+        :raises TooManySandboxes: ``max_sandboxes`` sandboxes exist already.
         """
-        form = password_grant(username, password, scope=scope, client_secret=self.config.client_secret)
-        form["client_id"] = client_id
-        issuer = self.base_url + "/cxrestapi/auth/identity" if self.running else DEFAULT_ISSUER
-        try:
-            token: str = self.state.identity.issue(form, issuer=issuer, lifetime=lifetime)["access_token"]
-        except OAuthError as exc:
-            raise ConfigError(f"cannot issue a token for {username!r}: {exc.description}") from None
-        return token
-
-    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
-        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``.
-
-        The token is reused for half its lifetime (signing one costs a fraction of a millisecond; a session calling
-        this per request need not pay it each time); :meth:`token` always issues a fresh one."""
-        now = time.monotonic()
-        cached = self._header_tokens.get((username, password))
-        if cached is None or now >= cached[1]:
-            cached = (self.token(username, password), now + self.config.token_lifetime / 2)
-            self._header_tokens[(username, password)] = cached
-        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
-
-    def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
-        """Replace the stored settings with ``records`` (API JSON shape, ``id`` optional).
-
-        :param persist: ``True`` makes them the seed that every later :meth:`reset` restores; ``False`` keeps
-            them only until the next reset (what ``@pytest.mark.cxmock(seed=...)`` uses).
-        """
-        parsed = parse_seed(list(records), source="MockServer.seed()")
-        if persist:
-            self.state.settings.set_seed(parsed)
-        else:
-            self.state.settings.load(parsed)
-
-    def reset(self) -> None:
-        """Back to the seed: settings restored, only the ``--faults`` rules armed, journal and mail cleared.
-
-        Tokens stay valid (they are signed, not stored), so a session-wide token survives the per-test reset."""
-        self.state.reset()
-
-    @property
-    def faults(self) -> Faults:
-        """The fault rules: ``faults.add(match=..., action=..., times=...)`` (a handle, usable as a context manager
-        removing the rule), ``preset(name)``, ``remove(id)``, ``clear()``, ``list()``, ``firings()``.
-        :meth:`reset` removes the rules added here; the ``--faults`` ones are re-armed."""
-        return Faults(self.state.faults)
-
-    # -- journal and contract-lint ---------------------------------------------------------------------------
-    def requests(
-        self,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | str | None = None,
-    ) -> list[JournalEntry]:
-        """The journaled API requests (oldest first), filtered; see :meth:`Journal.entries`."""
-        return self.state.journal.entries(method=method, path=path, operation_id=operation_id, status=status)
-
-    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
-        """Assert the code under test called ``operation_id`` (``times`` times, if given) with ``where`` matching
-        (``method``, ``path``, ``status``, ``user``, ``body`` subset, ``header``); the failure message shows the
-        closest calls seen."""
-        return self.state.journal.assert_called(operation_id, times, **where)
-
-    def assert_no_violations(self, min_severity: str = "warning") -> None:
-        """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
-        assert_no_violations(self.state.journal.entries(), min_severity)
+        return MockSandbox(
+            name, config=self.config, sandboxes=self.sandboxes, root_url=lambda: self.base_url, sink=self._smtp.sink
+        )
 
     # -- SMTP --------------------------------------------------------------------------------------------------
     @property

@@ -3,24 +3,32 @@
 ``SmtpPath.test(fields)`` routes (sink mode: the embedded sink's listener for the encryption; direct mode: the
 body's host when allow-listed, decided on resolved addresses), runs one real SMTP session with the configured
 time budget, and records on the captured message the request's target and the session transcript.
+
+Sandboxes: ``test(fields, state)`` runs for the sandbox whose API was called; its session connects from a source
+address registered first, so the sink's :meth:`SmtpPath.route` sends that session's fault decisions and mail to
+that sandbox. Mail sent straight to the sink names its sandbox by AUTH user or recipient (``core/sandboxes/names``).
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 import secrets
 import socket
 import ssl
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import Config, reachable_host
 from ..core.mail.store import MailStore
 from ..core.routing import resolve_smtp_target
+from ..core.sandboxes.names import sandbox_of_recipients, split_login
 from ..core.state import State
 from ..errors import ConfigError
 from ..smtp import SmtpSink, TlsMaterial, run_test_connection
 from ..smtp.limits import SinkLimits
+from ..smtp.protocol import MailRoute
 
 __all__ = ["SmtpPath"]
 
@@ -50,7 +58,12 @@ class SmtpPath:
 
     def __init__(self, config: Config, state: State) -> None:
         self.config = config
+        self.state = state
         self.mail: MailStore = state.mail
+        #: the named sandbox's state (created on first use); set by the runtime when it has sandboxes
+        self.sandbox_state: Callable[[str], State] | None = None
+        self._sessions: dict[tuple[str, int], State] = {}  # testconnection source address -> whose session
+        self._sessions_lock = threading.Lock()
         if config.smtp_cert or config.smtp_key:
             if not (config.smtp_cert and config.smtp_key):
                 raise ConfigError("--smtp-cert and --smtp-key go together: give both, or neither to generate one")
@@ -73,6 +86,7 @@ class SmtpPath:
                 command_timeout=config.smtp_command_timeout,
                 data_timeout=config.smtp_data_timeout,
             ),
+            router=self.route,
         )
         #: the mock's own listeners {port: name}, never a direct-mode target (MockServer sets it to its HTTP port)
         self.own_listeners: Callable[[], dict[int, str]] = lambda: {config.port: "HTTP"} if config.port else {}
@@ -102,8 +116,25 @@ class SmtpPath:
             self._direct_context = context
         return self._direct_context, None
 
-    def test(self, fields: dict[str, Any]) -> str:
+    def route(self, peer: Any, login: str | None, recipients: Sequence[str]) -> MailRoute | None:
+        """Whose session this is: a testconnection's (by its registered source address), else the sandbox named by
+        the AUTH login or a recipient; None for the default sandbox. Raises when a named sandbox cannot be made."""
+        state = None
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            state = self._sessions.get((str(peer[0]), int(peer[1])))
+        if state is None and self.sandbox_state is not None:
+            name = split_login(login)[0] or sandbox_of_recipients(recipients)
+            if name is not None:
+                state = self.sandbox_state(name)
+        if state is None or state is self.state:
+            return None
+        return MailRoute(state.mail, state.faults.decide_smtp)
+
+    def test(self, fields: dict[str, Any], state: State | None = None) -> str:
         """One testconnection session for validated ``fields``; returns the correlation of the captured mail.
+
+        :param state: the sandbox whose API was called (default: the root's); its faults apply and its mailbox
+            gets the mail when the session reaches the embedded sink.
 
         :raises BadRequest: host not allowed (direct mode); no socket is opened to it.
         :raises SmtpTestFailed: the session failed; names the stage, quotes the reply, carries the transcript.
@@ -124,7 +155,44 @@ class SmtpPath:
         context, sink_name = self._context()
         correlation = secrets.token_hex(12)
         requested = f"{fields['host']}:{fields['port']}"
-        result = run_test_connection(
+        state = state or self.state
+        registered: list[tuple[str, int]] = []
+
+        def on_bound(source: tuple[str, int]) -> None:
+            with self._sessions_lock:
+                self._sessions[source] = state
+            registered.append(source)
+
+        try:
+            result = self._run(fields, address, port, context, sink_name, correlation, requested, on_bound)
+        finally:
+            with self._sessions_lock:
+                for source in registered:
+                    self._sessions.pop(source, None)
+        info = {
+            "requestId": None,
+            "host": fields["host"],
+            "port": fields["port"],
+            "encryptionType": fields["encryption_type"],
+            "connectedTo": f"{address}:{port}",
+        }
+        state.mail.attach_testconnection(correlation, info, result.transcript)
+        return correlation
+
+    def _run(
+        self,
+        fields: dict[str, Any],
+        address: str,
+        port: int,
+        context: ssl.SSLContext,
+        sink_name: str | None,
+        correlation: str,
+        requested: str,
+        on_bound: Callable[[tuple[str, int]], None],
+    ) -> Any:
+        # only a session to this machine can be recognised by the sink: the sink itself, or loopback in direct mode
+        local = self.config.smtp_mode == "sink" or _is_loopback(address)
+        return run_test_connection(
             host=address,
             port=port,
             encryption=fields["encryption_type"],
@@ -138,13 +206,12 @@ class SmtpPath:
             correlation=correlation,
             requested_target=requested,
             tls_server_name=sink_name or fields["host"],
+            on_bound=on_bound if local else None,
         )
-        info = {
-            "requestId": None,
-            "host": fields["host"],
-            "port": fields["port"],
-            "encryptionType": fields["encryption_type"],
-            "connectedTo": f"{address}:{port}",
-        }
-        self.mail.attach_testconnection(correlation, info, result.transcript)
-        return correlation
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False

@@ -8,6 +8,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
+from ..core.sandboxes.names import split_login
+
 __all__ = ["Authenticator"]
 
 
@@ -34,6 +36,10 @@ class Authenticator:
         if self.mode == "any":
             return AuthResult(success=True, auth_data=auth_data)
         ok = False
+        # "<sandbox>/<user>" addresses a sandbox (see core/sandboxes/names.py): the credentials are <user>'s
+        sandbox, plain = split_login(auth_data.login.decode("utf-8", "replace"))
+        logins = [auth_data.login] + ([plain.encode()] if sandbox is not None and plain is not None else [])
         for user, password in self._credentials:  # compare every pair: no early exit to time
-            ok |= hmac.compare_digest(user, auth_data.login) & hmac.compare_digest(password, auth_data.password)
+            for login in logins:
+                ok |= hmac.compare_digest(user, login) & hmac.compare_digest(password, auth_data.password)
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

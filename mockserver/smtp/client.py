@@ -18,6 +18,7 @@ import hmac
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import formatdate, make_msgid
 
@@ -62,6 +63,7 @@ def run_test_connection(
     requested_target: str,
     tls_server_name: str | None = None,
     local_hostname: str = LOCAL_HOSTNAME,
+    on_bound: Callable[[tuple[str, int]], None] | None = None,
 ) -> TestConnectionResult:
     """Run one SMTP session that sends a short test message; return its facts or raise ``SmtpTestFailed``.
 
@@ -72,6 +74,8 @@ def run_test_connection(
     :param correlation: value of the ``X-Cxmock-Correlation`` header, to find the mail in the sink.
     :param requested_target: the ``host:port`` the API request named (written in the message body).
     :param tls_server_name: the name for SNI and certificate checks when ``host`` is a resolved address.
+    :param on_bound: connect from ``host`` itself (one of this machine's addresses, e.g. the embedded sink) and tell
+        this callable the source address before connecting (how the sink knows whose session it is).
     :raises SmtpTestFailed: any failure, with ``stage``, ``reply_code``, ``reply_text`` and ``transcript``.
     """
     encryption = {"none": "None", "ssl": "Ssl", "tls": "Tls"}.get(encryption.lower(), encryption)
@@ -98,6 +102,7 @@ def run_test_connection(
             local_hostname=local_hostname,
             implicit_tls=context if encryption == "Ssl" else None,
             server_name=tls_server_name or host,
+            on_bound=on_bound,
         )
         auth_user = None if use_default_credentials else (username or "")
         _converse(smtp, host, port, encryption, context, tls_server_name or host, auth_user, password or "")

@@ -13,6 +13,11 @@ of proceeding, ``delay`` waits ``delay_s`` then proceeds, ``drop`` closes the co
 before anything is sent (a reply there is sent, then the connection closed), ``greeting`` replaces the ``220`` line
 (a non-2xx greeting refuses every later command but QUIT), ``data`` is asked once the message has been received (a
 reply there rejects it: nothing is captured).
+
+Sandboxes: when the sink has a ``router``, each session asks it where its fault decisions and mail go
+(:class:`MailRoute`), from what is known so far: the peer (a testconnection session registers its source address),
+the AUTH login (``<sandbox>/<user>``: the user is then ``<user>``) and the accepted recipients
+(``user+sandbox-<name>@...``). No route: the sink's own store and fault hook (the default sandbox).
 """
 
 from __future__ import annotations
@@ -22,22 +27,47 @@ import base64
 import binascii
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, AnyStr, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session, TLSSetupException
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
+from ..core.sandboxes.names import split_login
+from ..errors import CxMockError
 from .auth import Authenticator as Authenticator
 from .limits import SinkLimits
 
-__all__ = ["Authenticator", "CaptureHandler", "ClientLineTooLong", "SinkSMTP", "SinkServices", "TrackedSMTP"]
+__all__ = [
+    "Authenticator",
+    "CaptureHandler",
+    "ClientLineTooLong",
+    "MailRoute",
+    "Router",
+    "SinkSMTP",
+    "SinkServices",
+    "TrackedSMTP",
+]
 
 log = logging.getLogger("cxmock.smtp")
 
 #: recipients of one message (RFC 5321 4.5.3.1.8 asks for at least 100); beyond: 452, as the RFC says
 MAX_RECIPIENTS = 1000
+
+
+@dataclass(frozen=True)
+class MailRoute:
+    """Where one SMTP session's fault decisions and captured mail go (a sandbox's store and fault hook)."""
+
+    store: MailStore
+    fault_hook: Callable[[str, str | None, str], SmtpFault | None] | None
+
+
+#: ``router(peer, login, recipients) -> MailRoute | None`` (None: the sink's own store and fault hook); raises a
+#: ``CxMockError`` when the session addresses a sandbox that cannot be used (its message is the SMTP reply text)
+Router = Callable[[Any, "str | None", Sequence[str]], "MailRoute | None"]
 
 
 class SinkServices(Protocol):
@@ -48,6 +78,7 @@ class SinkServices(Protocol):
     require_auth: bool
     store: MailStore
     limits: SinkLimits
+    router: Router | None
 
     @property
     def fault_hook(self) -> Callable[[str, str | None, str], SmtpFault | None] | None: ...
@@ -199,19 +230,42 @@ class SinkSMTP(TrackedSMTP):
         # a pipelined flood (thousands of NOOPs in one read) must not hold the loop: let other connections run
         await asyncio.sleep(0)
 
-    def current_user(self) -> str | None:
+    def current_login(self) -> str | None:
+        """The AUTH login as sent (``<sandbox>/<user>`` included)."""
         if self.session is not None and self.session.authenticated:
             data = self.session.auth_data
             if isinstance(data, LoginPassword):
                 return data.login.decode("utf-8", "replace")
         return None
 
+    def current_user(self) -> str | None:
+        """The authenticated user; with sandboxes, without the ``<sandbox>/`` of the login."""
+        login = self.current_login()
+        return split_login(login)[1] if self._sink.router is not None else login
+
+    def route(self) -> MailRoute:
+        """Where this session's faults and mail go now (see the module docstring); raises ``CxMockError``."""
+        router = self._sink.router
+        if router is not None and self.session is not None:
+            recipients = self.envelope.rcpt_tos if self.envelope is not None else []
+            found = router(self.session.peer, self.current_login(), recipients)
+            if found is not None:
+                return found
+        return MailRoute(self._sink.store, self._sink.fault_hook)
+
     async def fault(self, stage: str, user: str | None = None) -> SmtpFault | None:
         """Ask the hook about ``stage``; sleep for ``delay``, close for ``drop``; return what the caller must
         still act on (a ``reply``, or a ``drop`` whose connection is closed), else ``None``."""
-        hook = self._sink.fault_hook
-        if hook is None or self._is_probe:
+        if self._is_probe:
             return None
+        try:
+            hook = self.route().fault_hook
+        except CxMockError:  # an unusable sandbox: no faults; DATA answers why
+            return None
+        if hook is None:
+            return None
+        if self._sink.router is not None and user is not None:
+            user = split_login(user)[1]
         decision = hook(stage, user, self.listener)
         if decision is None:
             return None
@@ -301,14 +355,14 @@ class SinkSMTP(TrackedSMTP):
             await super().smtp_AUTH(arg)
 
     async def smtp_MAIL(self, arg: str | None) -> None:
-        if not await self._gate("mail", self.current_user()):
+        if not await self._gate("mail", self.current_login()):
             await super().smtp_MAIL(arg)
 
     async def smtp_RCPT(self, arg: str | None) -> None:
         if self.envelope is not None and len(self.envelope.rcpt_tos) >= MAX_RECIPIENTS:
             await self.push(f"452 4.5.3 Error: too many recipients (at most {MAX_RECIPIENTS} per message)")
             return
-        if not await self._gate("rcpt", self.current_user()):
+        if not await self._gate("rcpt", self.current_login()):
             await super().smtp_RCPT(arg)
 
 
@@ -352,7 +406,7 @@ class CaptureHandler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         assert isinstance(server, SinkSMTP)
         user = server.current_user()
-        decision = await server.fault("data", user)
+        decision = await server.fault("data", server.current_login())
         if decision is not None:
             return _reply_line(decision)
         ssl_object = server.transport.get_extra_info("ssl_object") if server.transport else None
@@ -361,7 +415,11 @@ class CaptureHandler:
             cipher = ssl_object.cipher()
             tls = {"version": ssl_object.version() or "", "cipher": cipher[0] if cipher else ""}
         raw = envelope.original_content or b""
-        message = self._sink.store.add(
+        try:
+            store = server.route().store
+        except CxMockError as exc:
+            return f"452 4.3.1 {printable(str(exc))[:400]}"
+        message = store.add(
             raw,
             mail_from=printable(envelope.mail_from or ""),
             rcpt_tos=[printable(rcpt) for rcpt in envelope.rcpt_tos],

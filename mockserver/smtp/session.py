@@ -10,6 +10,7 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -27,8 +28,15 @@ class RecordingSMTP(smtplib.SMTP):
     _host: str  # smtplib's name for the TLS server name (STARTTLS)
 
     def __init__(
-        self, *, deadline: float, local_hostname: str, implicit_tls: ssl.SSLContext | None, server_name: str
+        self,
+        *,
+        deadline: float,
+        local_hostname: str,
+        implicit_tls: ssl.SSLContext | None,
+        server_name: str,
+        on_bound: Callable[[tuple[str, int]], None] | None = None,
     ) -> None:
+        self._on_bound = on_bound
         self.transcript: list[str] = []
         self.stage = "connect"
         self.redact_next: str | None = None
@@ -47,7 +55,10 @@ class RecordingSMTP(smtplib.SMTP):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         self.stage = "connect"
         self.transcript.append(f"* connect {format_target(host, port)}")
-        sock = socket.create_connection((host, port), self.remaining(), self.source_address)
+        if self._on_bound is not None:
+            sock = bound_connection(host, port, self.remaining(), self._on_bound)
+        else:
+            sock = socket.create_connection((host, port), self.remaining(), self.source_address)
         if self._implicit_tls is not None:
             self.stage = "tls"
             try:
@@ -103,6 +114,25 @@ class RecordingSMTP(smtplib.SMTP):
             sep = " " if index == len(lines) - 1 else "-"
             self.transcript.append(f"S: {code}{sep}{line.decode('utf-8', 'replace')}".rstrip())
         return code, message
+
+
+def bound_connection(
+    host: str, port: int, timeout: float, on_bound: Callable[[tuple[str, int]], None]
+) -> socket.socket:
+    """A connection to ``host`` (an address of this machine: the sink) from ``host`` itself, whose source address
+    is told to ``on_bound`` *before* connecting: the sink can tell whose session it is from its first byte."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.bind((address[0], 0))
+        bound = sock.getsockname()
+        on_bound((str(bound[0]), int(bound[1])))
+        sock.settimeout(timeout)
+        sock.connect(address)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 def format_target(host: str, port: int) -> str:

@@ -1,0 +1,106 @@
+"""Admin routes of the sandboxes, at the server root only: ``GET /_mock/sandboxes`` (each with its sizes and last
+use), ``POST /_mock/sandboxes`` (``{"name": ...}``, or none for a generated name; 201, 409 when it exists, 429 past
+the maximum), ``DELETE /_mock/sandboxes/<name>`` (204, 404). They hang on the admin blueprint (same lock).
+
+The runtime puts the registry in ``app.extensions[REGISTRY_KEY]`` of the root app; inside a sandbox (and in an app
+without sandboxes) these routes answer 404 saying where sandboxes are managed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from flask import Response, current_app, request
+
+from ..core.sandboxes.registry import SandboxInfo, SandboxRegistry
+from ..core.state import State
+from ..errors import BadRequest, NotFound
+from .admin import blp, json_body, ok
+from .sandboxes import PREFIX
+
+__all__ = ["REGISTRY_KEY", "HasState"]
+
+#: ``app.extensions`` key of the root app's :class:`SandboxRegistry`
+REGISTRY_KEY = "cxmock.sandboxes"
+
+
+class HasState(Protocol):
+    """What the registry holds per sandbox, as far as these routes care."""
+
+    @property
+    def state(self) -> State: ...
+
+
+def _registry() -> SandboxRegistry[HasState]:
+    registry: SandboxRegistry[HasState] | None = current_app.extensions.get(REGISTRY_KEY)
+    if registry is None:
+        raise NotFound(
+            "sandboxes are managed at the server root: GET/POST /_mock/sandboxes and DELETE /_mock/sandboxes/<name> "
+            "(not under /sandbox/<name>)"
+        )
+    return registry
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _describe(info: SandboxInfo[HasState], idle_timeout: float) -> dict[str, Any]:
+    state = info.value.state
+    return {
+        "name": info.name,
+        "path": PREFIX + info.name,
+        "createdAt": _iso(info.created),
+        "lastUsedAt": _iso(info.last_used),
+        "expiresInSeconds": round(max(0.0, idle_timeout - info.idle_seconds), 1),
+        "settings": len(state.settings),
+        "requests": len(state.journal),
+        "messages": len(state.mail),
+        "faultRules": len(state.faults),
+    }
+
+
+@blp.get("/sandboxes")
+def list_sandboxes() -> Response:
+    registry = _registry()
+    sandboxes = [_describe(info, registry.idle_timeout) for info in registry.list()]
+    return ok(
+        {
+            "count": len(sandboxes),
+            "maxSandboxes": registry.limit,
+            "idleTimeoutSeconds": registry.idle_timeout,
+            "sandboxes": sandboxes,
+        }
+    )
+
+
+@blp.post("/sandboxes")
+def create_sandbox() -> Response:
+    registry = _registry()
+    body = json_body()
+    if body is None:
+        body = {}
+    if not isinstance(body, dict) or set(body) - {"name"}:
+        raise BadRequest('the body must be a JSON object {"name": "<sandbox name>"} (or empty for a generated name)')
+    name = body.get("name")
+    if name is None:
+        name = "sb-" + secrets.token_hex(6)
+    if not isinstance(name, str):
+        raise BadRequest(f"name must be a string, got {type(name).__name__}")
+    registry.create(name)
+    path = request.script_root + PREFIX + name
+    return _created(name, path)
+
+
+def _created(name: str, path: str) -> Response:
+    response = ok({"name": name, "path": path}, 201)
+    response.headers["Location"] = path
+    return response
+
+
+@blp.delete("/sandboxes/<name>")
+def delete_sandbox(name: str) -> Response:
+    _registry().delete(name)
+    return Response(status=204)

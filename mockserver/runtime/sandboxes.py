@@ -1,0 +1,198 @@
+"""The named sandboxes of one ``MockServer``: their registry, how one is built, and ``MockSandbox``, the handle.
+
+A sandbox is a fresh :class:`~mockserver.core.state.State` (``root.fresh()``: the configured seed and ``--faults``
+rules, nothing else) and its own Flask app from ``create_app``, so everything the root serves (API, admin API,
+whatever later blueprints add) is served per sandbox with no code of its own. The apps share the server's HTTP
+worker threads (and so its long-poll slots), SMTP sink and TLS material. ``Sandboxes.wsgi`` is what the HTTP server
+runs: the root app, or a sandbox's under ``/sandbox/<name>`` (``mockserver.http.sandboxes``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask
+
+from ..config import Config
+from ..core.mail.store import CapturedMessage
+from ..core.sandboxes.names import check_name
+from ..core.sandboxes.registry import SandboxRegistry
+from ..core.state import State
+from ..http import create_app
+from ..http.admin_mail import share_long_poll_slots
+from ..http.admin_sandboxes import REGISTRY_KEY
+from ..http.sandboxes import PREFIX, SandboxDispatcher
+from ..smtp import SmtpSink, TlsMaterial
+from .smtp_path import SmtpPath
+from .surface import StateSurface
+
+__all__ = ["MockSandbox", "Sandbox", "SandboxSink", "Sandboxes"]
+
+
+@dataclass
+class Sandbox:
+    """One named sandbox: its state and the app serving it."""
+
+    name: str
+    state: State
+    app: Flask
+
+
+class Sandboxes:
+    """The registry of a server's named sandboxes (``--max-sandboxes``, ``--sandbox-idle-timeout``) and the WSGI
+    app that dispatches to them.
+
+    :param root_app: the default sandbox's app; gets the registry (``/_mock/sandboxes`` answers there).
+    :param ports: what ``GET /_mock/health`` reports in every sandbox.
+    """
+
+    def __init__(
+        self, config: Config, root: State, root_app: Flask, smtp: SmtpPath, ports: Callable[[], dict[str, int]]
+    ) -> None:
+        self._root, self._root_app, self._smtp, self._ports = root, root_app, smtp, ports
+        self.registry: SandboxRegistry[Sandbox] = SandboxRegistry(
+            self._build, limit=config.max_sandboxes, idle_timeout=config.sandbox_idle_timeout, on_drop=_dropped
+        )
+        root_app.extensions[REGISTRY_KEY] = self.registry
+        smtp.sandbox_state = self.state
+        self.wsgi = SandboxDispatcher(root_app, self._app)
+
+    def state(self, name: str) -> State:
+        """The state of sandbox ``name`` (created on first use)."""
+        return self.registry.get(name).state
+
+    def _app(self, name: str) -> Flask:
+        return self.registry.get(name).app
+
+    def _build(self, name: str) -> Sandbox:
+        state = self._root.fresh()
+        app = create_app(
+            state,
+            smtp_test=functools.partial(self._smtp.test, state=state),
+            reset=state.reset,
+            ca_pem=self._smtp.ca_pem,
+            ports=self._ports,
+        )
+        share_long_poll_slots(app, self._root_app)
+        return Sandbox(name, state, app)
+
+    def interrupt_waiters(self) -> None:
+        """End every sandbox's pending mail long-polls (the server is stopping)."""
+        for sandbox in self.registry.values():
+            sandbox.state.mail.interrupt_waiters()
+
+
+def _dropped(sandbox: Sandbox) -> None:
+    sandbox.state.mail.interrupt_waiters()  # a long-poll of a deleted sandbox answers now
+
+
+class SandboxSink:
+    """The SMTP sink as one sandbox sees it: the server's listeners and TLS, the sandbox's mailbox."""
+
+    def __init__(self, sink: SmtpSink, state: Callable[[], State]) -> None:
+        self._sink = sink
+        self._state = state
+
+    @property
+    def messages(self) -> list[CapturedMessage]:
+        """The sandbox's captured messages, oldest first."""
+        return self._state().mail.list()
+
+    def clear(self) -> None:
+        """Forget the sandbox's captured messages."""
+        self._state().mail.clear()
+
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> list[CapturedMessage]:
+        """See :meth:`MailStore.wait_for` (over the sandbox's mailbox)."""
+        return self._state().mail.wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
+
+    @property
+    def smtp_port(self) -> int:
+        return self._sink.smtp_port
+
+    @property
+    def smtps_port(self) -> int:
+        return self._sink.smtps_port
+
+    @property
+    def ports(self) -> dict[str, int]:
+        return self._sink.ports
+
+    @property
+    def tls(self) -> TlsMaterial:
+        return self._sink.tls
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self._sink.ca_pem
+
+
+class MockSandbox(StateSurface):
+    """One named sandbox of a running :class:`~mockserver.MockServer` (``server.sandbox("ci-1")``), with the
+    server's test surface scoped to it: ``base_url`` (``<server>/sandbox/ci-1``), ``api_url``, ``token``,
+    ``auth_headers``, ``seed``, ``reset``, ``faults``, ``requests``, ``assert_called``, ``assert_no_violations``,
+    ``sink`` (the sandbox's mailbox), ``ports()``, ``ca_pem``, ``delete()``.
+
+    The sandbox is created on first use; each call finds it by name, so after it expired or was deleted the next
+    call works on a fresh, empty one.
+    """
+
+    def __init__(
+        self, name: str, *, config: Config, sandboxes: Sandboxes, root_url: Callable[[], str], sink: SmtpSink
+    ) -> None:
+        self.name = check_name(name)
+        self.config = config
+        self._sandboxes = sandboxes
+        self._root_url = root_url
+        self._sink = sink
+        self._header_tokens = {}
+        self._seen: State | None = None
+        self._current_state()  # created now: a full registry fails here, not at the first request
+
+    def _current_state(self) -> State:
+        state = self._sandboxes.state(self.name)
+        if state is not self._seen:  # recreated (deleted or expired): the tokens of the old one are unknown there
+            self._seen = state
+            self._header_tokens.clear()
+        return state
+
+    @property
+    def base_url(self) -> str:
+        """``<server base_url>/sandbox/<name>``: point any client, SDK or ``RemoteServer`` at it."""
+        return self._root_url() + PREFIX + self.name
+
+    @property
+    def sink(self) -> SandboxSink:
+        """The server's SMTP sink with this sandbox's mailbox: ``messages``, ``wait_for``, ``clear``, ports, TLS."""
+        return SandboxSink(self._sink, self._current_state)
+
+    @property
+    def ca_pem(self) -> bytes:
+        return self._sink.ca_pem
+
+    def ports(self) -> dict[str, int]:
+        """The server's bound ports (shared by every sandbox)."""
+        port = int(self._root_url().rsplit(":", 1)[1])
+        return {"http": port, **self._sink.ports}
+
+    def check(self) -> None:
+        """Nothing of its own to check: the server's threads are the server's (``MockServer.check``)."""
+
+    def delete(self) -> None:
+        """Delete the sandbox now (the next use of its name creates a fresh one)."""
+        self._sandboxes.registry.delete(self.name)
+
+    def __repr__(self) -> str:
+        return f"<MockSandbox {self.name!r}>"

@@ -1,0 +1,48 @@
+"""``RemoteServer(url, sandbox=...)``, ``create_sandbox``/``delete_sandbox``/``sandboxes()`` over real sockets."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from mockserver.errors import ConfigError, ServerError
+from mockserver.remote.server import RemoteServer
+from mockserver.runtime.server import MockServer
+
+
+def test_remote_server_scoped_to_a_sandbox(server: MockServer) -> None:
+    remote = RemoteServer(server.base_url, sandbox="ci-1")
+    assert remote.base_url == server.base_url + "/sandbox/ci-1"
+    response = requests.get(remote.api_url + "/SMTPSettings", headers=remote.auth_headers(), timeout=10)
+    assert response.status_code == 200
+    remote.seed([], persist=True)
+    remote.faults.add(match={"method": "GET"}, action={"type": "status", "status": 503}, times=1)
+    assert requests.get(remote.api_url + "/SMTPSettings", headers=remote.auth_headers(), timeout=10).status_code == 503
+    assert [e.status for e in remote.requests(operation_id="getAllSmtpSettings")] == [200, 503]
+    remote.assert_called("getAllSmtpSettings", times=2)
+    # nothing of it at the root
+    assert server.requests() == [] and len(server.state.settings) == 1 and len(server.faults) == 0
+    assert remote.ports()["smtp"] == server.sink.smtp_port
+    assert [s["name"] for s in remote.sandboxes()] == ["ci-1"]
+    remote.reset()
+    assert remote.requests() == []
+
+
+def test_create_and_delete_a_fresh_sandbox(server: MockServer) -> None:
+    root = RemoteServer(server.base_url)
+    mine = root.create_sandbox()
+    assert mine.sandbox_name is not None and mine.sandbox_name.startswith("sb-")
+    named = root.create_sandbox("pipeline-42")
+    with pytest.raises(ServerError, match="409"):
+        root.create_sandbox("pipeline-42")
+    assert {s["name"] for s in root.sandboxes()} == {mine.sandbox_name, "pipeline-42"}
+    named.delete_sandbox()
+    mine.delete_sandbox()
+    assert root.sandboxes() == []
+    with pytest.raises(ConfigError, match="server root"):
+        root.delete_sandbox()
+
+
+def test_an_invalid_sandbox_name_is_refused_before_any_request() -> None:
+    with pytest.raises(ConfigError, match="invalid sandbox name"):
+        RemoteServer("http://127.0.0.1:9", sandbox="../x")
