@@ -16,7 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import bench_api, bench_dashboard, bench_identity, bench_lifecycle, bench_testconnection, report, servers
+from . import (
+    bench_api,
+    bench_dashboard,
+    bench_identity,
+    bench_lifecycle,
+    bench_sandboxes,
+    bench_testconnection,
+    report,
+    servers,
+)
 from ._common import ROOT, Mode, Row, machine
 from .loadgen import available_tool
 
@@ -60,6 +69,7 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
         bench_lifecycle.large_mail_memory,
     ],
     "dashboard": [bench_dashboard.page_load, bench_dashboard.feed_cost],
+    "sandboxes": [bench_sandboxes.throughput, bench_sandboxes.memory],
 }
 
 

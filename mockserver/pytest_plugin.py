@@ -95,8 +95,8 @@ def _remote_server(url: str, pytestconfig: pytest.Config) -> Iterator[RemoteServ
         yield root.sandbox(choice)
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    try:
-        server = root.create_sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
+    try:  # a new random name is a fresh sandbox; its first request creates it (all traffic under its own prefix)
+        server = root.sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
     except _HttpError as exc:
         if exc.status != 404:
             raise

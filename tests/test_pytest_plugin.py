@@ -130,7 +130,7 @@ def test_remote(cxmock, smtp_sink):
     r = requests.get(cxmock.api_url + "/SMTPSettings", headers=cxmock.auth_headers(), timeout=10)
     assert r.status_code == 200
     assert type(cxmock).__name__ == "RemoteServer"
-    assert "/sandbox/pytest-main-" in cxmock.base_url
+    assert "/sandbox/pytest-" in cxmock.base_url
     assert len(cxmock.requests(operation_id="getAllSmtpSettings")) == 1
 """
     )
@@ -163,3 +163,29 @@ def test_two_xdist_workers_do_not_clash(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_basic=BASIC, test_more=BASIC.replace("def test_", "def test_more_"))
     result = _run(pytester, "-n", "2", "-p", "xdist")
     result.assert_outcomes(passed=6)
+
+
+SHARED = """
+import pytest, requests
+
+BODY = {"host": "smtp.example.org", "port": 25, "encryptionType": "None", "fromAddress": "a@check.org",
+        "useDefaultCredentials": True}
+
+@pytest.mark.parametrize("n", range(6))
+def test_create_then_count(cxmock, n):
+    headers = {**cxmock.auth_headers(), "Content-Type": "application/json;v=1.0"}
+    for _ in range(3):
+        assert requests.post(cxmock.api_url + "/SMTPSettings", json=BODY, headers=headers, timeout=10).status_code == 201
+    # another worker's reset or records would show here on a shared root
+    assert len(requests.get(cxmock.api_url + "/SMTPSettings", headers=headers, timeout=10).json()) == 4
+    assert [e.status for e in cxmock.requests() if e.operation_id != "getToken"] == [201, 201, 201, 200]
+"""
+
+
+def test_xdist_workers_share_one_external_server_each_in_its_own_sandbox(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_shared=SHARED)
+    with MockServer() as external:
+        result = _run(pytester, "-n", "2", "-p", "xdist", f"--cxmock-url={external.base_url}")
+        result.assert_outcomes(passed=6)
+        assert len(external.sandboxes.registry) == 0  # each worker deleted its sandbox
+        assert external.requests() == []

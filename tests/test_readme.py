@@ -72,12 +72,15 @@ def test_readme_pytest_example_passes_against_an_external_server(pytester: pytes
             "-p",
             "no:hypothesispytest",
             f"--cxmock-url={external.base_url}",
+            "--cxmock-sandbox=readme",
             timeout=120,
         )
         result.assert_outcomes(passed=1)
-        # it ran against the external server: the call and the mail are in its journal and sink
-        external.assert_called("testSmtpConnection", times=1, status=200)
-        assert [m.auth_user for m in external.sink.messages] == ["mailer"]
+        # it ran against the external server, in the sandbox named (kept at the end): the call and the mail are in
+        # that sandbox's journal and mailbox, and none at the server's root
+        external.sandbox("readme").assert_called("testSmtpConnection", times=1, status=200)
+        assert [m.auth_user for m in external.sandbox("readme").sink.messages] == ["mailer"]
+        assert external.requests() == [] and external.sink.messages == []
 
 
 def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,6 +1,8 @@
 """Admin routes of the sandboxes, at the server root only: ``GET /_mock/sandboxes`` (each with its sizes and last
 use), ``POST /_mock/sandboxes`` (``{"name": ...}``, or none for a generated name; 201, 409 when it exists, 429 past
-the maximum), ``DELETE /_mock/sandboxes/<name>`` (204, 404). They hang on the admin blueprint (same lock).
+the maximum), ``DELETE /_mock/sandboxes/<name>`` (204, 404). Inside a sandbox, ``DELETE /_mock/sandbox`` deletes
+the sandbox it is sent to (so a router that routes by the ``/sandbox/<name>`` prefix reaches the right replica).
+They hang on the admin blueprint (same lock).
 
 The runtime puts the registry in ``app.extensions[REGISTRY_KEY]`` of the root app; inside a sandbox (and in an app
 without sandboxes) these routes answer 404 saying where sandboxes are managed.
@@ -20,10 +22,12 @@ from ..errors import BadRequest, NotFound
 from .admin import blp, json_body, ok
 from .sandboxes import PREFIX
 
-__all__ = ["REGISTRY_KEY", "HasState"]
+__all__ = ["OWNER_KEY", "REGISTRY_KEY", "HasState"]
 
 #: ``app.extensions`` key of the root app's :class:`SandboxRegistry`
 REGISTRY_KEY = "cxmock.sandboxes"
+#: ``app.extensions`` key of a sandbox app: ``(registry, name)`` of the sandbox it serves
+OWNER_KEY = "cxmock.sandbox_owner"
 
 
 class HasState(Protocol):
@@ -103,4 +107,18 @@ def _created(name: str, path: str) -> Response:
 @blp.delete("/sandboxes/<name>")
 def delete_sandbox(name: str) -> Response:
     _registry().delete(name)
+    return Response(status=204)
+
+
+@blp.delete("/sandbox")
+def delete_this_sandbox() -> Response:
+    """``DELETE /sandbox/<name>/_mock/sandbox``: delete the sandbox this request was sent to."""
+    owner: tuple[SandboxRegistry[HasState], str] | None = current_app.extensions.get(OWNER_KEY)
+    if owner is None:
+        raise NotFound(
+            "DELETE /_mock/sandbox deletes the sandbox it is sent to (/sandbox/<name>/_mock/sandbox); the root is "
+            "not a sandbox that can be deleted (DELETE /_mock/sandboxes/<name> deletes one by name)"
+        )
+    registry, name = owner
+    registry.delete(name)
     return Response(status=204)

@@ -10,7 +10,8 @@ return :class:`~mockserver.core.journal.entry.JournalEntry` objects, ``sink.mess
 
 Sandboxes: ``RemoteServer(url, sandbox="ci-1")`` (or ``server.sandbox("ci-1")``) is the same surface scoped to the
 sandbox at ``<url>/sandbox/ci-1``; ``server.create_sandbox()`` makes a fresh one with a unique name (409 never: the
-name is generated), ``delete_sandbox()`` removes it. The pytest plugin gives each session one this way.
+name is generated), ``delete_sandbox()`` removes it. The pytest plugin uses a sandbox of a random name of its own
+(created by its first request, deleted at the end through its own prefix: all its traffic routes by the prefix).
 
 This module holds the transport and the server surface; the mail side lives in ``mockserver.remote.mail``, the fault
 side in ``mockserver.remote.faults`` (both re-exported here).
@@ -234,11 +235,14 @@ class RemoteServer:
         return self.sandbox(str(created["name"]))
 
     def delete_sandbox(self, name: str | None = None) -> None:
-        """Delete sandbox ``name`` (default: this handle's own) with everything in it."""
-        target = name or self.sandbox_name
-        if target is None:
+        """Delete sandbox ``name`` (``DELETE /_mock/sandboxes/<name>`` at the root) or, without a name, this handle's
+        own sandbox (``DELETE <base_url>/_mock/sandbox``: under its own prefix, so a router reaches its replica)."""
+        if name is not None:
+            self.call("DELETE", f"/_mock/sandboxes/{urllib.parse.quote(name, safe='')}", at_root=True)
+            return
+        if self.sandbox_name is None:
             raise ConfigError("this RemoteServer works at the server root, not in a sandbox: name the sandbox")
-        self.call("DELETE", f"/_mock/sandboxes/{urllib.parse.quote(target, safe='')}", at_root=True)
+        self.call("DELETE", "/_mock/sandbox")
 
     def sandboxes(self) -> list[dict[str, Any]]:
         """``GET /_mock/sandboxes``: each sandbox with its sizes and last use."""

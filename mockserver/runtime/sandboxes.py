@@ -23,7 +23,7 @@ from ..core.sandboxes.registry import SandboxRegistry
 from ..core.state import State
 from ..http import create_app
 from ..http.admin_mail import share_long_poll_slots
-from ..http.admin_sandboxes import REGISTRY_KEY
+from ..http.admin_sandboxes import OWNER_KEY, REGISTRY_KEY
 from ..http.sandboxes import PREFIX, SandboxDispatcher
 from ..smtp import SmtpSink, TlsMaterial
 from .smtp_path import SmtpPath
@@ -77,6 +77,7 @@ class Sandboxes:
             ports=self._ports,
         )
         share_long_poll_slots(app, self._root_app)
+        app.extensions[OWNER_KEY] = (self.registry, name)
         return Sandbox(name, state, app)
 
     def interrupt_waiters(self) -> None:

@@ -46,3 +46,12 @@ def test_create_and_delete_a_fresh_sandbox(server: MockServer) -> None:
 def test_an_invalid_sandbox_name_is_refused_before_any_request() -> None:
     with pytest.raises(ConfigError, match="invalid sandbox name"):
         RemoteServer("http://127.0.0.1:9", sandbox="../x")
+
+
+def test_a_sandbox_deletes_itself_under_its_own_prefix(server: MockServer) -> None:
+    mine = RemoteServer(server.base_url, sandbox="ci-9")
+    assert len(server.sandboxes.registry) == 1
+    mine.delete_sandbox()
+    assert len(server.sandboxes.registry) == 0
+    at_root = requests.delete(server.base_url + "/_mock/sandbox", timeout=10)
+    assert at_root.status_code == 404 and "DELETE /_mock/sandboxes/<name>" in at_root.json()["messageDetails"]
