@@ -28,7 +28,7 @@ from ..core.state import State
 from ..errors import ConfigError
 from ..smtp import SmtpSink, TlsMaterial, run_test_connection
 from ..smtp.limits import SinkLimits
-from ..smtp.protocol import MailRoute
+from ..smtp.routing import MailRoute
 
 __all__ = ["SmtpPath"]
 
@@ -86,10 +86,10 @@ class SmtpPath:
                 command_timeout=config.smtp_command_timeout,
                 data_timeout=config.smtp_data_timeout,
             ),
-            router=self.route,
         )
         #: the mock's own listeners {port: name}, never a direct-mode target (MockServer sets it to its HTTP port)
         self.own_listeners: Callable[[], dict[int, str]] = lambda: {config.port: "HTTP"} if config.port else {}
+        self.sink.router = self.route
         self._direct_context: ssl.SSLContext | None = None
         self._sink_context: ssl.SSLContext | None = None
 

@@ -13,11 +13,7 @@ of proceeding, ``delay`` waits ``delay_s`` then proceeds, ``drop`` closes the co
 before anything is sent (a reply there is sent, then the connection closed), ``greeting`` replaces the ``220`` line
 (a non-2xx greeting refuses every later command but QUIT), ``data`` is asked once the message has been received (a
 reply there rejects it: nothing is captured).
-
-Sandboxes: when the sink has a ``router``, each session asks it where its fault decisions and mail go
-(:class:`MailRoute`), from what is known so far: the peer (a testconnection session registers its source address),
-the AUTH login (``<sandbox>/<user>``: the user is then ``<user>``) and the accepted recipients
-(``user+sandbox-<name>@...``). No route: the sink's own store and fault hook (the default sandbox).
+Sandboxes: a session's faults and mail follow :meth:`SinkSMTP.route` (``smtp/routing.py``).
 """
 
 from __future__ import annotations
@@ -27,47 +23,23 @@ import base64
 import binascii
 import logging
 import ssl
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, AnyStr, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session, TLSSetupException
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
-from ..core.sandboxes.names import split_login
-from ..errors import CxMockError
 from .auth import Authenticator as Authenticator
 from .limits import SinkLimits
+from .routing import MailRoute, Router, plain_user, resolve, route_of
 
-__all__ = [
-    "Authenticator",
-    "CaptureHandler",
-    "ClientLineTooLong",
-    "MailRoute",
-    "Router",
-    "SinkSMTP",
-    "SinkServices",
-    "TrackedSMTP",
-]
+__all__ = ["Authenticator", "CaptureHandler", "ClientLineTooLong", "Router", "SinkSMTP", "SinkServices", "TrackedSMTP"]
 
 log = logging.getLogger("cxmock.smtp")
 
 #: recipients of one message (RFC 5321 4.5.3.1.8 asks for at least 100); beyond: 452, as the RFC says
 MAX_RECIPIENTS = 1000
-
-
-@dataclass(frozen=True)
-class MailRoute:
-    """Where one SMTP session's fault decisions and captured mail go (a sandbox's store and fault hook)."""
-
-    store: MailStore
-    fault_hook: Callable[[str, str | None, str], SmtpFault | None] | None
-
-
-#: ``router(peer, login, recipients) -> MailRoute | None`` (None: the sink's own store and fault hook); raises a
-#: ``CxMockError`` when the session addresses a sandbox that cannot be used (its message is the SMTP reply text)
-Router = Callable[[Any, "str | None", Sequence[str]], "MailRoute | None"]
 
 
 class SinkServices(Protocol):
@@ -230,8 +202,7 @@ class SinkSMTP(TrackedSMTP):
         # a pipelined flood (thousands of NOOPs in one read) must not hold the loop: let other connections run
         await asyncio.sleep(0)
 
-    def current_login(self) -> str | None:
-        """The AUTH login as sent (``<sandbox>/<user>`` included)."""
+    def current_login(self) -> str | None:  # as sent: "<sandbox>/<user>" included
         if self.session is not None and self.session.authenticated:
             data = self.session.auth_data
             if isinstance(data, LoginPassword):
@@ -240,33 +211,19 @@ class SinkSMTP(TrackedSMTP):
 
     def current_user(self) -> str | None:
         """The authenticated user; with sandboxes, without the ``<sandbox>/`` of the login."""
-        login = self.current_login()
-        return split_login(login)[1] if self._sink.router is not None else login
+        return plain_user(self.current_login(), self._sink.router)
 
     def route(self) -> MailRoute:
-        """Where this session's faults and mail go now (see the module docstring); raises ``CxMockError``."""
-        router = self._sink.router
-        if router is not None and self.session is not None:
-            recipients = self.envelope.rcpt_tos if self.envelope is not None else []
-            found = router(self.session.peer, self.current_login(), recipients)
-            if found is not None:
-                return found
-        return MailRoute(self._sink.store, self._sink.fault_hook)
+        """Where this session's faults and mail go now (``smtp/routing.py``); raises ``CxMockError``."""
+        return route_of(self._sink, self.session, self.envelope, self.current_login())
 
     async def fault(self, stage: str, user: str | None = None) -> SmtpFault | None:
         """Ask the hook about ``stage``; sleep for ``delay``, close for ``drop``; return what the caller must
         still act on (a ``reply``, or a ``drop`` whose connection is closed), else ``None``."""
-        if self._is_probe:
+        found = None if self._is_probe else resolve(self.route)  # an unusable sandbox: no faults; DATA says why
+        if not isinstance(found, MailRoute) or found.fault_hook is None:
             return None
-        try:
-            hook = self.route().fault_hook
-        except CxMockError:  # an unusable sandbox: no faults; DATA answers why
-            return None
-        if hook is None:
-            return None
-        if self._sink.router is not None and user is not None:
-            user = split_login(user)[1]
-        decision = hook(stage, user, self.listener)
+        decision = found.fault_hook(stage, plain_user(user, self._sink.router), self.listener)
         if decision is None:
             return None
         log.info("SMTP fault %s at %s (%s): %s", decision.rule_id, stage, self.listener, decision.action)
@@ -415,11 +372,10 @@ class CaptureHandler:
             cipher = ssl_object.cipher()
             tls = {"version": ssl_object.version() or "", "cipher": cipher[0] if cipher else ""}
         raw = envelope.original_content or b""
-        try:
-            store = server.route().store
-        except CxMockError as exc:
-            return f"452 4.3.1 {printable(str(exc))[:400]}"
-        message = store.add(
+        found = resolve(server.route)
+        if isinstance(found, str):  # the sandbox it names cannot be used (e.g. too many sandboxes)
+            return f"452 4.3.1 {found}"
+        message = found.store.add(
             raw,
             mail_from=printable(envelope.mail_from or ""),
             rcpt_tos=[printable(rcpt) for rcpt in envelope.rcpt_tos],

@@ -61,9 +61,9 @@ class SmtpSink:
     :param max_message_size: bigger messages are refused with 552 (and advertised with EHLO SIZE).
     :param fault_hook: ``fault_hook(stage, user, listener) -> SmtpFault | None``, asked at every stage.
     :param limits: connection limit and deadlines (:class:`~mockserver.smtp.limits.SinkLimits`).
-    :param router: where a session's faults and mail go when not to ``store``/``fault_hook`` (sandboxes; see
-        :mod:`mockserver.smtp.protocol`).
     """
+
+    router: Router | None = None  # sandboxes: where a session's faults and mail go instead (smtp/routing.py)
 
     def __init__(
         self,
@@ -80,7 +80,6 @@ class SmtpSink:
         fault_hook: FaultHook | None = None,
         server_hostname: str = SERVER_HOSTNAME,
         limits: SinkLimits | None = None,
-        router: Router | None = None,
     ) -> None:
         self.limits = limits if limits is not None else SinkLimits()
         self._authenticator = Authenticator(auth_mode, credentials)
@@ -90,7 +89,6 @@ class SmtpSink:
         self.require_auth = require_auth
         self.max_message_size = max_message_size
         self.fault_hook = fault_hook
-        self.router = router
         self.server_hostname = server_hostname
         self._ports = {"smtp": smtp_port, "smtps": smtps_port}
         self._handler = CaptureHandler(self)

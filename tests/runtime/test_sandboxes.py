@@ -318,3 +318,13 @@ def test_a_sandbox_handle_survives_its_sandboxs_deletion(server: MockServer) -> 
     assert a.ports()["http"] == server.http_port and a.ca_pem == server.ca_pem
     with pytest.raises(Exception, match="invalid sandbox name"):
         server.sandbox("../etc")
+
+
+def test_the_dashboard_is_served_per_sandbox(server: MockServer) -> None:
+    base = server.base_url + "/sandbox/a/_mock/ui/"
+    page = requests.get(base, timeout=10)
+    assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
+    # its URLs are relative: under the prefix they reach the sandbox's own assets
+    for asset in ("static/app.css", "static/app.js"):
+        assert f'"{asset}"' in page.text
+        assert requests.get(base + asset, timeout=10).status_code == 200
