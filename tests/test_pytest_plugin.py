@@ -175,7 +175,8 @@ BODY = {"host": "smtp.example.org", "port": 25, "encryptionType": "None", "fromA
 def test_create_then_count(cxmock, n):
     headers = {**cxmock.auth_headers(), "Content-Type": "application/json;v=1.0"}
     for _ in range(3):
-        assert requests.post(cxmock.api_url + "/SMTPSettings", json=BODY, headers=headers, timeout=10).status_code == 201
+        r = requests.post(cxmock.api_url + "/SMTPSettings", json=BODY, headers=headers, timeout=10)
+        assert r.status_code == 201
     # another worker's reset or records would show here on a shared root
     assert len(requests.get(cxmock.api_url + "/SMTPSettings", headers=headers, timeout=10).json()) == 4
     assert [e.status for e in cxmock.requests() if e.operation_id != "getToken"] == [201, 201, 201, 200]
