@@ -27,6 +27,7 @@ from .identity.keys import Signer
 from .journal.journal import Journal
 from .mail.store import MailStore
 from .resources import fixture_path
+from .sandboxes.tokens import SandboxSigner
 from .settings import SettingsStore
 
 __all__ = ["Baseline", "State", "load_seed"]
@@ -58,8 +59,9 @@ class Baseline:
     seed: list[dict[str, Any]]
     #: the rules of the ``--faults`` files/presets
     fault_rules: list[Rule]
-    #: builds the identity (users and clients of ``--users``; no token issued yet)
-    identity: Callable[[], Identity]
+    #: builds the identity of the root (None) or of a named sandbox (users and clients of ``--users``, the server's
+    #: one signing key scoped to it: see ``core/sandboxes/tokens``)
+    identity: Callable[[str | None], Identity]
 
 
 @dataclass
@@ -89,10 +91,10 @@ class State:
             seed=load_seed(config.seed),
             fault_rules=load_rule_sources(config.faults),
             # one signer for the server: a token verifies in every sandbox's Identity, revocations stay per Identity
-            identity=lambda: Identity(
+            identity=lambda sandbox: Identity(
                 users,
                 clients,
-                signer=signer,
+                signer=SandboxSigner(signer, sandbox),
                 token_lifetime=config.token_lifetime,
                 refresh_token_lifetime=config.refresh_token_lifetime,
                 clock=clock,
@@ -101,12 +103,13 @@ class State:
         return cls.from_baseline(config, baseline)
 
     @classmethod
-    def from_baseline(cls, config: Config, baseline: Baseline) -> State:
-        """A state at its seed, with only the ``--faults`` rules armed, an empty journal and mailbox."""
+    def from_baseline(cls, config: Config, baseline: Baseline, sandbox: str | None = None) -> State:
+        """A state at its seed, with only the ``--faults`` rules armed, an empty journal and mailbox; the root's, or
+        named ``sandbox``'s (whose tokens work only there)."""
         state = cls(
             config=config,
             settings=SettingsStore(baseline.seed, limit=config.settings_limit),
-            identity=baseline.identity(),
+            identity=baseline.identity(sandbox),
             journal=Journal(config.journal_limit),
             faults=FaultEngine(seed=config.fault_seed),
             mail=MailStore(config.capture_limit, config.capture_raw_limit),
@@ -116,12 +119,13 @@ class State:
         state.faults.add(baseline.fault_rules)
         return state
 
-    def fresh(self) -> State:
+    def fresh(self, sandbox: str | None = None) -> State:
         """A new, independent state of the same server, as this one was at start: the configured seed (not one
-        posted since), the ``--faults`` rules, no journal, mail or tokens. What a new sandbox gets."""
+        posted since), the ``--faults`` rules, no journal or mail. What the new sandbox ``sandbox`` gets: tokens
+        signed with the server's key, valid only in it."""
         if self.baseline is None:
             raise ValueError("this State was built by hand, not by from_config(): it cannot make fresh ones")
-        return State.from_baseline(self.config, self.baseline)
+        return State.from_baseline(self.config, self.baseline, sandbox)
 
     def reset(self) -> None:
         """Back to the seed, only the ``--faults`` rules (counters and RNG restarted), empty journal and mailbox.

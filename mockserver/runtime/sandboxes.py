@@ -68,7 +68,7 @@ class Sandboxes:
         return self.registry.get(name).app
 
     def _build(self, name: str) -> Sandbox:
-        state = self._root.fresh()
+        state = self._root.fresh(name)
         app = create_app(
             state,
             smtp_test=functools.partial(self._smtp.test, state=state),

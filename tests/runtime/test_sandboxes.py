@@ -252,7 +252,13 @@ def test_a_token_works_only_in_the_sandbox_that_issued_it(server: MockServer) ->
     token_a = {"Authorization": a.auth_headers()["Authorization"], "Accept": JSON_V1}
     assert requests.get(a.api_url + "/SMTPSettings", headers=token_a, timeout=10).status_code == 200
     assert requests.get(b.api_url + "/SMTPSettings", headers=token_a, timeout=10).status_code == 401
-    assert requests.get(server.api_url + "/SMTPSettings", headers=token_a, timeout=10).status_code == 401
+    at_root = requests.get(server.api_url + "/SMTPSettings", headers=token_a, timeout=10)
+    assert at_root.status_code == 401 and "issued by sandbox 'a'" in at_root.text
+    root_token = {"Authorization": server.auth_headers()["Authorization"], "Accept": JSON_V1}
+    assert requests.get(a.api_url + "/SMTPSettings", headers=root_token, timeout=10).status_code == 401
+    # one key for the whole server: every sandbox publishes the same JWKS
+    jwks = "/cxrestapi/auth/identity/.well-known/openid-configuration/jwks"
+    assert requests.get(a.base_url + jwks, timeout=10).json() == requests.get(server.base_url + jwks, timeout=10).json()
 
 
 def _scenario(where: MockSandbox) -> None:

@@ -1,2 +1,1 @@
-"""The contract-lint: ``lint`` (violation codes, severities, "did you mean"), ``report`` (text/JSON/JUnit reports).
-"""
+"""The contract-lint: ``lint`` (violation codes, severities, "did you mean"), ``report`` (text/JSON/JUnit reports)."""

@@ -1,2 +1,1 @@
-"""Captured mail: ``store`` (the bounded store and its waiters), ``parse`` (raw message -> parsed record, filters).
-"""
+"""Captured mail: ``store`` (the bounded store and its waiters), ``parse`` (raw message -> parsed record, filters)."""
