@@ -31,6 +31,7 @@ from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session, TLSSetupExcept
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
 from .auth import Authenticator as Authenticator
+from .data import receive_data
 from .limits import SinkLimits
 from .routing import MailRoute, Router, plain_user, resolve, route_of
 
@@ -177,7 +178,7 @@ class SinkSMTP(TrackedSMTP):
         self._waiting_for = "DATA"
         self._reset_timeout(self._sink.limits.data_timeout)
         try:
-            await super().smtp_DATA(arg)
+            await receive_data(self, arg)  # aiosmtpd's DATA with the message in one buffer (smtp/data.py)
         finally:
             self._waiting_for = "a command"
             if self.transport is not None:

@@ -378,3 +378,33 @@ def test_help_still_lists_the_overridden_commands(sink: SmtpSink) -> None:
     assert reply.startswith(b"Supported commands:")
     for command in (b"EHLO", b"HELO", b"MAIL", b"RCPT", b"AUTH", b"STARTTLS", b"DATA"):
         assert command in reply
+
+
+# -- DATA reading (smtp/data.py) -------------------------------------------------------------------------------
+
+
+def _read(data: bytes, limit: int | None = 1000, line_limit: int = 1001) -> tuple[str, bytearray]:
+    import asyncio
+
+    from mockserver.smtp.data import read_data
+
+    async def run() -> tuple[str, bytearray]:
+        reader = asyncio.StreamReader(limit=line_limit)
+        reader.feed_data(data)
+        reader.feed_eof()
+        return await read_data(reader, limit, line_limit)
+
+    return asyncio.run(run())
+
+
+def test_data_is_unstuffed_and_ends_at_the_lone_dot() -> None:
+    assert _read(b"a\r\n..b\r\n.c\r\n\r\n.\r\nQUIT\r\n") == ("ok", bytearray(b"a\r\n.b\r\nc\r\n\r\n"))
+
+
+def test_data_over_the_size_limit_is_too_much_and_read_to_the_dot() -> None:
+    assert _read(b"x" * 98 + b"\r\n" * 1 + (b"y" * 98 + b"\r\n") * 20 + b".\r\n") == ("too_much", b"")
+
+
+def test_a_data_line_over_the_reader_limit_is_too_long_and_its_tail_is_not_the_end() -> None:
+    # the rest of the long line is ".\r\n": not the end of DATA, the next lone dot is
+    assert _read(b"z" * 3000 + b".\r\nafter\r\n.\r\n", limit=None) == ("too_long", b"")

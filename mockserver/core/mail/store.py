@@ -80,7 +80,7 @@ class MailStore:
 
     def add(
         self,
-        raw: bytes,
+        raw: bytes | bytearray,
         *,
         mail_from: str,
         rcpt_tos: Sequence[str],
@@ -90,7 +90,11 @@ class MailStore:
         auth_user: str | None = None,
     ) -> CapturedMessage:
         """Store one accepted message (parsed on first read); wakes every :meth:`wait_for`. Never raises."""
-        truncated = len(raw) > self.raw_limit
+        size = len(raw)
+        truncated = size > self.raw_limit
+        # what is kept and parsed is copied from the start of raw: never the whole of a big message
+        head = bytes(memoryview(raw)[: max(self.raw_limit, PARSE_FLOOR)])
+        kept = head[: self.raw_limit] if truncated else head
         received_at = self._clock().astimezone(UTC).isoformat(timespec="milliseconds")
         with self._cond:
             message = CapturedMessage(
@@ -98,19 +102,19 @@ class MailStore:
                 received_at=received_at,
                 mail_from=mail_from,
                 rcpt_tos=list(rcpt_tos),
-                raw=raw[: self.raw_limit] if truncated else raw,
+                raw=kept,
                 raw_truncated=truncated,
-                size=len(raw),
+                size=size,
                 peer=peer,
                 listener=listener,
                 tls=dict(tls) if tls is not None else None,
                 auth_user=auth_user,
-                _parsed=parse_message(raw[: max(self.raw_limit, PARSE_FLOOR)], text_limit=self.raw_limit, cut=True)
+                _parsed=parse_message(head, text_limit=self.raw_limit, cut=True)
                 if truncated
                 else None,
             )
             self._messages[message.id] = message
-            correlation = correlation_of(raw[: max(self.raw_limit, PARSE_FLOOR)])
+            correlation = correlation_of(head)
             if correlation is not None:
                 self._by_correlation[correlation] = message.id
                 self._correlations[message.id] = correlation
