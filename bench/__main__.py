@@ -19,6 +19,7 @@ from typing import Any
 from . import (
     bench_api,
     bench_dashboard,
+    bench_frontend,
     bench_identity,
     bench_lifecycle,
     bench_sandboxes,
@@ -70,6 +71,7 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     ],
     "dashboard": [bench_dashboard.page_load, bench_dashboard.feed_cost],
     "sandboxes": [bench_sandboxes.throughput, bench_sandboxes.memory],
+    "frontend": [bench_frontend.engines, bench_frontend.anchors, bench_frontend.lifecycle],
 }
 
 
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
         "--install-prism",
         action="store_true",
         help="npm install @stoplight/prism-cli@5 into bench/.prism first (needs npm)",
+    )
+    parser.add_argument(
+        "--install-wiremock",
+        action="store_true",
+        help="npm install wiremock@3 (it ships the standalone jar; needs npm and java) into bench/.wiremock first",
     )
     parser.add_argument("--from-json", help="re-render the report from a --json file of an earlier run (no runs)")
     args = parser.parse_args(argv)
@@ -116,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         problem = servers.install_prism()
         if problem:
             print(f"bench: could not install prism ({problem}); its row will be skipped", file=sys.stderr)
+
+    if args.install_wiremock and not args.quick:
+        problem = bench_frontend.install_wiremock()
+        if problem:
+            print(f"bench: could not install wiremock ({problem}); its rows will be skipped", file=sys.stderr)
 
     mode = Mode.make(args.quick, loadgen=args.loadgen, prism=not args.no_prism)
     tool = available_tool(mode.loadgen)

@@ -123,9 +123,9 @@ def _wrk(
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(g) for g in m.groups())
-    return LoadResult(
-        rps=rps, p50_ms=_ms(dist["50"]), p99_ms=_ms(dist["99"]), requests=total, errors=errors, tool="wrk"
-    )
+    # no distribution when nothing was answered (the run then counts 0 requests and is reported as stalled)
+    p50, p99 = (_ms(dist[q]) if q in dist else float("nan") for q in ("50", "99"))
+    return LoadResult(rps=rps, p50_ms=p50, p99_ms=p99, requests=total, errors=errors, tool="wrk")
 
 
 # -- the Python fallback -------------------------------------------------------------------------------------------
