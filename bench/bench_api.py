@@ -125,7 +125,7 @@ def throughput(mode: Mode) -> list[Row]:
     rows: list[Row] = []
     with MockServer() as server, ExitStack() as stack:
         headers = {"Authorization": f"Bearer {server.token()}", "Accept": JSON_V1}
-        bare_port = stack.enter_context(servers.cheroot(make_app()))
+        bare_port = stack.enter_context(servers.front_end(make_app()))
         ours = _Target("cxmock", server.http_port, LIST_PATH, headers=headers)
         # every server gets the same request bytes (token and Accept included) so the ratio measures what the app
         # does, not the cost of parsing two more headers
@@ -172,12 +172,12 @@ def throughput(mode: Mode) -> list[Row]:
 
         rows.append(
             row(
-                "GET /SMTPSettings with token: cxmock on cheroot (in-process)",
+                "GET /SMTPSettings with token: cxmock on its front end (in-process)",
                 "req/s",
                 ours.rps(),
                 section=API,
                 baseline=bare.rps(),
-                baseline_name="bare Flask JSON route, same cheroot server and config, same request headers",
+                baseline_name="bare Flask JSON route, same front end and config, same request headers",
                 target=0.7,
                 target_kind="ratio_min",
                 detail=f"{ours.latency()}, {ours.cpu()}; bare: {bare.latency()}, {bare.cpu()} (CPU per request "
@@ -186,7 +186,7 @@ def throughput(mode: Mode) -> list[Row]:
         )
         rows.append(
             row(
-                "bare Flask JSON route on cheroot (in-process, cxmock's server)",
+                "bare Flask JSON route on cxmock's front end (in-process)",
                 "req/s",
                 bare.rps(),
                 section=API,
@@ -208,7 +208,7 @@ def throughput(mode: Mode) -> list[Row]:
                         server_target.rps(),
                         section=API,
                         baseline=bare.rps(),
-                        baseline_name="bare Flask on cheroot",
+                        baseline_name="bare Flask on cxmock's front end",
                         detail=server_target.latency(),
                     )
                 )
@@ -242,7 +242,7 @@ def throughput(mode: Mode) -> list[Row]:
         _check(bare_token)
         rows.append(
             row(
-                "POST /identity/connect/token (password grant): cxmock on cheroot",
+                "POST /identity/connect/token (password grant): cxmock on its front end",
                 "req/s",
                 our_token.rps(),
                 section=API,
@@ -295,7 +295,7 @@ def list_growth(mode: Mode) -> list[Row]:
             per_run = 3 if mode.quick else max(10, min(200, 200_000 // (size * 10)))
             ours, theirs = [], []
             with (
-                servers.cheroot(make_app(listed)) as bare_port,
+                servers.front_end(make_app(listed)) as bare_port,
                 contextlib.closing(http.client.HTTPConnection(HOST, server.http_port, timeout=30)) as conn,
                 contextlib.closing(http.client.HTTPConnection(HOST, bare_port, timeout=30)) as bare_conn,
             ):
@@ -312,7 +312,7 @@ def list_growth(mode: Mode) -> list[Row]:
                     ours,
                     section=LIST,
                     baseline=theirs,
-                    baseline_name="bare Flask route on cheroot serialising the same list",
+                    baseline_name="bare Flask route on the same front end serialising the same list",
                     target=50.0 if big else None,
                     target_kind="max" if big else None,
                     detail=f"body {our_size / 1024:,.1f} KiB (bare {bare_size / 1024:,.1f} KiB); median of {per_run} "

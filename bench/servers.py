@@ -1,7 +1,7 @@
 """The servers a throughput row can run against, each as a context manager yielding its port.
 
-In-process (a thread of the harness, as cxmock runs in a test suite): cheroot through cxmock's own
-``HttpServer`` (the exact server and configuration ``MockServer`` uses) and werkzeug's development server.
+In-process (a thread of the harness, as cxmock runs in a test suite): cxmock's own front end ``HttpServer`` (the
+exact server and configuration ``MockServer`` uses) and werkzeug's development server.
 Out-of-process (context for the WSGI choice, and the competitor): waitress, granian (Rust), Prism 5 (Node).
 A server that is not installed is reported as unavailable with the reason, never as a failure.
 """
@@ -31,8 +31,8 @@ ServerFactory = Callable[[], AbstractContextManager[int]]
 
 
 @contextlib.contextmanager
-def cheroot(app: Any) -> Iterator[int]:
-    """``app`` on cxmock's cheroot server, configured as ``MockServer`` configures it (threads, timeouts, hooks)."""
+def front_end(app: Any) -> Iterator[int]:
+    """``app`` on cxmock's HTTP front end, configured as ``MockServer`` configures it (threads, limits)."""
     server = HttpServer(app, host=HOST, port=0, threads=Config().http_threads)
     server.start()
     try:

@@ -53,7 +53,7 @@ def init_app(app: Flask, state: State) -> None:
             if correlation:
                 _link_mail(state, correlation, entry.id)
         if state.config.log_requests:
-            _log_line(state, status, duration_ms)
+            _log_line(state, req, ctx, status, duration_ms)
         return response
 
 
@@ -65,29 +65,33 @@ def _link_mail(state: State, correlation: str, request_id: int) -> None:
         state.mail.attach_testconnection(correlation, info, message.transcript or [])
 
 
-def _log_line(state: State, status: int | None, duration_ms: float) -> None:
+def _log_line(state: State, req: Request, ctx: Any, status: int | None, duration_ms: float) -> None:
+    if not log.isEnabledFor(logging.INFO):
+        return
     if state.config.log_format == "json":
-        log.info(
-            json.dumps(
-                {
-                    "method": request.method,
-                    "path": request.path,
-                    "status": status,
-                    "ms": round(duration_ms, 2),
-                    "operationId": g.get("cx_operation"),
-                    "user": g.get("cx_user"),
-                    "authorization": redact_headers({"Authorization": request.headers.get("Authorization", "")}).get(
-                        "Authorization"
-                    ),
-                }
-            )
-        )
+        authorization = redact_headers({"Authorization": req.headers.get("Authorization", "")}).get("Authorization")
+        line = {
+            "method": req.method,
+            "path": req.path,
+            "status": status,
+            "ms": round(duration_ms, 2),
+            "operationId": ctx.get("cx_operation"),
+            "user": ctx.get("cx_user"),
+            "authorization": authorization,
+        }
+        _emit(json.dumps(line))
     else:
-        log.info(
+        _emit(
             "%s %s -> %s %.1fms %s",
-            request.method,
-            request.path,
+            req.method,
+            req.path,
             status or "no response",
             duration_ms,
-            g.get("cx_operation") or "-",
+            ctx.get("cx_operation") or "-",
         )
+
+
+def _emit(msg: str, *args: Any) -> None:
+    """``log.info(msg, *args)`` without ``findCaller``'s walk up the stack (the line's origin is always this
+    module): the request log runs on every request of ``cxmock serve``."""
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, msg, args, None, "_log_line"))
