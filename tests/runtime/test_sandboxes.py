@@ -334,3 +334,26 @@ def test_the_dashboard_is_served_per_sandbox(server: MockServer) -> None:
     for asset in ("static/app.css", "static/app.js"):
         assert f'"{asset}"' in page.text
         assert requests.get(base + asset, timeout=10).status_code == 200
+
+
+def test_direct_mail_to_a_sandbox_past_the_maximum_is_refused_with_452(make_server: Callable[..., MockServer]) -> None:
+    server = make_server(max_sandboxes=1)
+    server.sandbox("only")
+    with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:
+        smtp.login("other/mailer", "secret")
+        with pytest.raises(smtplib.SMTPDataError) as info:
+            smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: x\r\n\r\nhello\r\n")
+    assert info.value.smtp_code == 452 and b"--max-sandboxes" in info.value.smtp_error
+    assert server.sink.messages == [] and len(server.sandboxes.registry) == 1
+
+
+def test_a_sandboxs_smtp_faults_meet_direct_mail_that_names_it(server: MockServer) -> None:
+    server.sandbox("ci-7").faults.preset("smtp-recipient-rejected")
+    with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:
+        smtp.login("ci-7/mailer", "secret")
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: x\r\n\r\nhello\r\n")
+    with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:  # the root: no such fault
+        smtp.login("mailer", "secret")
+        smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: x\r\n\r\nhello\r\n")
+    assert len(server.sink.messages) == 1 and server.sandbox("ci-7").sink.messages == []
