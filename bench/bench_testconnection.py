@@ -33,7 +33,7 @@ def _body(encryption: str) -> bytes:
             "useDefaultCredentials": False,
             "username": "alice",
             "password": "secret",
-            "receiverEmail": "security-team@example.org",
+            "recieverEmail": "security-team@example.org",
         }
     ).encode()
 

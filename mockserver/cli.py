@@ -175,7 +175,7 @@ def admin_call(
 def _ok(status: int, payload: bytes) -> Any:
     if status >= 400:
         try:
-            message = json.loads(payload).get("messageDetails", payload.decode(errors="replace"))
+            message = json.loads(payload).get("message", payload.decode(errors="replace"))
         except ValueError:
             message = payload.decode(errors="replace")
         raise click.ClickException(f"HTTP {status}: {message}")

@@ -3,7 +3,7 @@
 Imports nothing internal. Callers catch the bases::
 
     CxMockError
-    ├── ApiError                  an error of the mocked API: becomes {"messageCode", "messageDetails"}
+    ├── ApiError                  an error of the mocked API: becomes {"message": "<sentence>"} (ErrorViewModel)
     │   ├── BadRequest            400 (invalid body, bad id, failed SMTP test)
     │   │   └── SmtpTestFailed    400: testconnection's SMTP session failed (stage, reply, transcript)
     │   ├── Unauthorized          401 (+ WWW-Authenticate: Bearer)
@@ -42,7 +42,11 @@ __all__ = [
 
 
 class MessageCode:
-    """Stable ``messageCode`` values of the error body, one per kind of error."""
+    """Stable codes, one per kind of error: kept on the exception and in the journal, never on the wire.
+
+    The Access Control API's error body is the service's ``ErrorViewModel``, ``{"message": "..."}`` only
+    (``{"messageCode", "messageDetails"}`` is the SAST REST API's shape, not this one).
+    """
 
     INVALID_BODY = 10001
     INVALID_ID = 10002
@@ -66,10 +70,11 @@ class CxMockError(Exception):
 
 
 class ApiError(CxMockError):
-    """An error answered by the mocked API with the CxSAST error body.
+    """An error answered by the mocked API with the service's ``ErrorViewModel`` body, ``{"message": details}``.
 
-    :param details: the human sentence for ``messageDetails``: what happened, what was expected.
-    :param errors: optional per-field messages, ``{"port": ["must be ..."]}``.
+    :param details: the sentence of ``message``: what happened (naming the field), what was expected.
+    :param errors: optional per-field messages, ``{"port": ["must be ..."]}`` (journal and lint only).
+    :param extra: further structured facts (journal only), e.g. the SMTP stage and transcript.
     """
 
     status = 400
@@ -95,8 +100,12 @@ class ApiError(CxMockError):
             self.message_code = message_code
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body: ``messageCode``, ``messageDetails`` and, when present, ``errors``."""
-        out: dict[str, Any] = {"messageCode": self.message_code, "messageDetails": self.details}
+        """The JSON error body on the wire: ``{"message": details}`` (the service's ``ErrorViewModel``)."""
+        return {"message": self.details}
+
+    def facts(self) -> dict[str, Any]:
+        """The structured details kept off the wire (for the journal): code, per-field errors, extras."""
+        out: dict[str, Any] = {"code": self.message_code}
         if self.errors:
             out["errors"] = self.errors
         out.update(self.extra)

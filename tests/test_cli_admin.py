@@ -64,7 +64,7 @@ def test_messages_command_lists_waits_and_clears(live: MockServer) -> None:
         "port": 25,
         "encryptionType": "None",
         "fromAddress": "noreply@check.org",
-        "receiverEmail": "ops@check.org",
+        "recieverEmail": "ops@check.org",
         "useDefaultCredentials": True,
     }
     headers = {**live.auth_headers(), "Content-Type": "application/json;v=1.0"}

@@ -72,7 +72,7 @@ import requests
 
 def test_testconnection(cxmock, smtp_sink):
     body = {"host": "smtp.example.org", "port": 587, "encryptionType": "Tls", "fromAddress": "a@check.org",
-            "receiverEmail": "ops@check.org", "useDefaultCredentials": False, "username": "u", "password": "p"}
+            "recieverEmail": "ops@check.org", "useDefaultCredentials": False, "username": "u", "password": "p"}
     r = requests.post(cxmock.api_url + "/SMTPSettings/testconnection", json=body,
                       headers={**cxmock.auth_headers(), "Content-Type": "application/json;v=1.0"}, timeout=30)
     assert r.status_code == 200, r.text

@@ -37,9 +37,17 @@ def test_readme_curl_walkthrough_runs_verbatim() -> None:
         assert "HTTP/1.1 201" in out  # 3. created
         assert "Location: /cxrestapi/auth/SMTPSettings/2" in out
         assert '"id":2' in out and '"host":"smtp.example.org"' in out  # 4. read back
+        assert '"displayName":"Checkmarx"' in out  # 4. the display name is stored and returned
         assert "s3cret" not in out  # the password is never returned
-        assert out.endswith("204\n204\n404\n")  # 5, 6 and the GET after delete
+        assert "204\n200\n204\n" in out  # 5, 6 (testconnection), 7
+        assert out.endswith("\n404\n")  # the GET after delete, whose body is the ErrorViewModel:
+        assert '{"message":"SMTP settings with id 2 were not found' in out
         assert server.state.settings.list()[-1].id == 1
+        (mail,) = server.sink.messages  # 6. delivered to recieverEmail, from displayName <fromAddress>
+        assert mail.rcpt_tos == ["ops@check.org"] and mail.from_ == "Checkmarx <noreply@check.org>"
+        # lint-clean: versioned Accept and Content-Type, cxOrigin on every request, no unknown member
+        entries = server.requests()
+        assert len(entries) == 8 and [v.to_dict() for e in entries for v in e.violations] == []
 
 
 def example(name: str) -> str:

@@ -78,7 +78,8 @@ class SmtpSettingsClient:
         return item
 
     def test_connection(self, settings: dict[str, Any], receiver: str) -> tuple[bool, str]:
-        response = self._call("POST", "/SMTPSettings/testconnection", {**settings, "receiverEmail": receiver})
+        # recieverEmail (sic) is the service's member name; the documentation page's receiverEmail is not bound
+        response = self._call("POST", "/SMTPSettings/testconnection", {**settings, "recieverEmail": receiver})
         if response.status_code == 200:
             return True, ""
-        return False, response.json().get("messageDetails", response.text)
+        return False, response.json().get("message", response.text)

@@ -15,6 +15,7 @@ SETTINGS = {
     "useDefaultCredentials": False,
     "username": "mailer",
     "password": "app-password",
+    "displayName": "Checkmarx",  # the sender's display name (the service's swagger models have it)
 }
 
 
@@ -29,6 +30,7 @@ def client(cxmock) -> Iterator[SmtpSettingsClient]:  # type: ignore[no-untyped-d
 def test_create_then_read_back(client, cxmock) -> None:  # type: ignore[no-untyped-def]
     new_id = client.create(SETTINGS)
     assert client.get(new_id)["host"] == "smtp.example.org"
+    assert client.get(new_id)["displayName"] == "Checkmarx"
     assert "password" not in client.get(new_id)
     cxmock.assert_called("createSmtpSettings", times=1, status=201)
     cxmock.assert_no_violations()  # the client speaks the vendor contract: versioned media types, cxOrigin
@@ -44,13 +46,14 @@ def test_connection_sends_real_mail(client, smtp_sink) -> None:  # type: ignore[
     (message,) = smtp_sink.wait_for(count=1, timeout=5, to="ops@check.org")
     assert message.auth_user == "mailer"
     assert message.tls is not None  # Tls = STARTTLS really happened
+    assert message.from_ == "Checkmarx <noreply@check.org>"  # displayName in From:
 
 
 def test_connection_failure_is_reported(client, cxmock) -> None:  # type: ignore[no-untyped-def]
     cxmock.faults.preset("smtp-auth-rejected")
     ok, details = client.test_connection(SETTINGS, "ops@check.org")
     assert not ok
-    assert "auth" in details.lower() and "535" in details
+    assert "auth" in details.lower() and "535" in details  # the error body is {"message": "..."}
 
 
 @pytest.mark.cxmock(faults=["flaky-5xx"])

@@ -7,7 +7,6 @@ so the document is literally the source of truth of what is accepted; this modul
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Mapping
@@ -16,15 +15,18 @@ from functools import cache
 from typing import Any
 
 import jsonschema
-import yaml
 
 from ..errors import (
     BadRequest,
     ConfigError,
     MessageCode,
 )
+from .document import component_schema, show
+from .document import document_bytes as document_bytes
+from .document import ecma_regex as ecma_regex
+from .document import load_document as load_document
+from .document import schema_validator as schema_validator
 from .lint.lint import Violation, did_you_mean, violation
-from .resources import openapi_path
 
 __all__ = [
     "API_VERSION",
@@ -50,46 +52,16 @@ _CANONICAL = {
     "useDefaultCredentials": "use_default_credentials",
     "username": "username",
     "password": "password",
-    "receiverEmail": "receiver",
+    "displayName": "display_name",
+    "recieverEmail": "receiver",
 }
+#: the testconnection recipient: the service binds ``recieverEmail`` (sic); the documentation page spells
+#: ``receiverEmail``, which the service ignores (PRODUCT.md §1, docs/fidelity.md)
+RECEIVER = "recieverEmail"
+DOC_RECEIVER = "receiverEmail"
 _ENCRYPTION = {"none": "None", "ssl": "Ssl", "tls": "Tls"}
-
-
-@cache
-def load_document() -> dict[str, Any]:
-    """The OpenAPI document, parsed once. Served as-is (bytes) by the admin API; see :func:`document_bytes`."""
-    # the safe loader of libyaml when PyYAML has it: the pure-Python one took ~75 ms of every start-up
-    # (docs/benchmarks.md)
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(document_bytes(), Loader=loader)  # nosec B506 - a SafeLoader either way
-    if not isinstance(data, dict):  # pragma: no cover - the bundled file is a mapping
-        raise ConfigError(f"{openapi_path()} is not an OpenAPI document")
-    return data
-
-
-@cache
-def document_bytes() -> bytes:
-    return openapi_path().read_bytes()
-
-
-def component_schema(name: str) -> dict[str, Any]:
-    """A component schema of the document with every ``$ref`` inlined and ``nullable`` made JSON-Schema."""
-    schema: dict[str, Any] = _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
-    return schema
-
-
-def _inline(node: Any) -> Any:
-    if isinstance(node, dict):
-        if "$ref" in node:
-            name = node["$ref"].rsplit("/", 1)[-1]
-            return _inline(copy.deepcopy(load_document()["components"]["schemas"][name]))
-        out = {k: _inline(v) for k, v in node.items()}
-        if out.pop("nullable", False) and "type" in out:
-            out["type"] = [out["type"], "null"]
-        return out
-    if isinstance(node, list):
-        return [_inline(v) for v in node]
-    return node
+#: what an absent or null encryptionType means
+ENCRYPTION_DEFAULT = "None"
 
 
 @cache
@@ -97,60 +69,8 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return schema_validator(component_schema(name))
 
 
-def schema_validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
-    """A validator of an inlined document schema that reads ``pattern`` as JSON Schema (ECMA-262) does."""
-    base = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    cls = jsonschema.validators.extend(base, {"pattern": _ecma_pattern})
-    validator: jsonschema.protocols.Validator = cls(schema)
-    return validator
-
-
-def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Any:
-    if validator.is_type(instance, "string") and not ecma_regex(pattern).search(instance):
-        yield jsonschema.ValidationError(f"{show(instance)} does not match {pattern!r}")
-
-
-@cache
-def ecma_regex(pattern: str) -> re.Pattern[str]:
-    """``pattern`` compiled with ECMA-262's ``$``: the end of the string.
-
-    Python's ``$`` also matches before a final newline, so ``re`` would accept ``"a@b.org\\n"`` where every
-    JSON Schema validator (and schemathesis, which expects it rejected) does not. The document's patterns spell
-    their classes out (no ``\\s``/``\\d``/``\\w``, whose meaning differs between engines).
-    """
-    out: list[str] = []
-    index, in_class = 0, False
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\":
-            out.append(pattern[index : index + 2])
-            index += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-        elif char == "$":
-            char = r"\Z"
-        out.append(char)
-        index += 1
-    return re.compile("".join(out))
-
 
 # -- messages -------------------------------------------------------------------------------------------------
-
-
-def show(value: Any, limit: int = 40) -> str:
-    """A short, escaped rendering of client input for error messages (never echoes raw markup or control bytes)."""
-    try:
-        text = json.dumps(value, ensure_ascii=True)
-    except (TypeError, ValueError):
-        text = repr(value)
-    except RecursionError:  # parse_json refuses such depth; a value from elsewhere gets a placeholder
-        text = "(deeply nested value)"
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any]) -> str:
@@ -241,7 +161,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> ParsedBody:
+def _validate(schema_name: str, body: Any, *, strict: bool, what: str, update: bool = False) -> ParsedBody:
     if not isinstance(body, dict):
         raise BadRequest(
             f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}"
@@ -259,7 +179,6 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
         if message not in problems[name]:
             problems[name].append(message)
 
-    credentials_missing = False
     for error in sorted(validator.iter_errors(body), key=lambda e: list(e.path)):
         path = list(error.absolute_path)
         if path:
@@ -269,21 +188,21 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
             for name in error.validator_value:
                 if name not in body:
                     add(name, _missing(name, unknown, known))
-        elif error.validator == "anyOf" and set(schema.get("anyOf", [{}])[-1].get("required", [])) >= {"username"}:
-            credentials_missing = True
         elif error.validator == "type":
             raise BadRequest(f"{what}: the body must be a JSON object")
         else:
             add("body", error.message[:200])
-    if credentials_missing:
-        needed = schema["anyOf"][-1]["required"]
-        for name in needed:
-            if body.get(name) is None:
-                add(
-                    name,
-                    f"is required when useDefaultCredentials is false ({' and '.join(needed)} are required "
-                    "unless useDefaultCredentials is true)",
-                )
+    spelling = _doc_spelling(body, props)
+    if spelling is not None and RECEIVER in problems and RECEIVER not in body:
+        exc = BadRequest(
+            f"{what}: {RECEIVER} is required: the recipient member of the service is spelled {RECEIVER!r} (sic); "
+            f"the documentation page's {DOC_RECEIVER!r} is not bound by the service, which would ignore it and "
+            f"send no test mail. Rename {DOC_RECEIVER!r} to {RECEIVER!r}.",
+            errors={RECEIVER: ["is required"]},
+            message_code=MessageCode.INVALID_BODY,
+        )
+        exc.violations.append(spelling)
+        raise exc
     if strict and unknown:
         for name in unknown:
             hint = did_you_mean(name, known)
@@ -297,7 +216,11 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
         raise BadRequest(f"{what}: {details}", errors=problems, message_code=MessageCode.INVALID_BODY)
 
     parsed = ParsedBody(fields={}, unknown=unknown)
+    if spelling is not None:
+        parsed.violations.append(spelling)
     for name in unknown:
+        if spelling is not None and name == DOC_RECEIVER:
+            continue
         hint = did_you_mean(name, known)
         parsed.violations.append(
             violation(
@@ -308,9 +231,10 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
     for json_name, canonical in _CANONICAL.items():
         if json_name in props and json_name in body:
             parsed.fields[canonical] = body[json_name]
-    enc = parsed.fields["encryption_type"]
-    parsed.fields["encryption_type"] = _ENCRYPTION[enc.lower()]
-    if parsed.fields["encryption_type"] != enc:
+    enc = parsed.fields.get("encryption_type")
+    # absent or null: None (inference: the default of the service's C# enum; one place to change, ENCRYPTION_DEFAULT)
+    parsed.fields["encryption_type"] = ENCRYPTION_DEFAULT if enc is None else _ENCRYPTION[enc.lower()]
+    if enc is not None and parsed.fields["encryption_type"] != enc:
         parsed.violations.append(
             violation(
                 "coerced-enum-case", f"encryptionType {show(enc)} was read as {parsed.fields['encryption_type']!r}"
@@ -324,9 +248,37 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str) -> Parsed
         flag = flag.lower() == "true"
     parsed.fields["use_default_credentials"] = flag
     parsed.fields["port"] = int(parsed.fields["port"])
-    if flag:
-        parsed.fields.setdefault("username", None)
+    parsed.fields.setdefault("username", None)
+    parsed.fields.setdefault("display_name", None)
+    if not flag:
+        lacking = [n for n in ("username", "password") if n in props and not body.get(n)]
+        if lacking and not (update and lacking == ["password"]):
+            parsed.violations.append(
+                violation(
+                    "credentials-missing",
+                    f"useDefaultCredentials is false and {' and '.join(lacking)} "
+                    f"{'is' if len(lacking) == 1 else 'are'} missing: stored as sent, but an SMTP server that "
+                    "requires AUTH will refuse it (send username and password, or useDefaultCredentials: true)",
+                )
+            )
     return parsed
+
+
+def _doc_spelling(body: Mapping[str, Any], props: Mapping[str, Any]) -> Violation | None:
+    """The ``doc-spelling`` violation when a testconnection body uses the documentation's ``receiverEmail``."""
+    if RECEIVER not in props or DOC_RECEIVER not in body:
+        return None
+    if body.get(RECEIVER) is not None:
+        return violation(
+            "doc-spelling",
+            f"{DOC_RECEIVER!r} (the documentation page's spelling) was ignored, as the service ignores it; the "
+            f"recipient came from {RECEIVER!r}. Drop {DOC_RECEIVER!r}.",
+        )
+    return violation(
+        "doc-spelling",
+        f"{DOC_RECEIVER!r} is the documentation page's spelling; the service binds only {RECEIVER!r} (sic) and "
+        "would silently send no test mail. Rename the member to 'recieverEmail'.",
+    )
 
 
 def _missing(name: str, unknown: list[str], known: list[str]) -> str:
@@ -339,11 +291,11 @@ def _missing(name: str, unknown: list[str], known: list[str]) -> str:
 def parse_settings(raw: bytes, *, strict: bool = False, update: bool = False) -> ParsedBody:
     """Validate a create (POST) or update (PUT) body; ``fields`` uses store names."""
     schema = "UpdateSmtpSettingsModel" if update else "CreateSmtpSettingsModel"
-    return _validate(schema, parse_json(raw), strict=strict, what="invalid SMTP settings")
+    return _validate(schema, parse_json(raw), strict=strict, what="invalid SMTP settings", update=update)
 
 
 def parse_test_connection(raw: bytes, *, strict: bool = False) -> ParsedBody:
-    """Validate a testconnection body; ``fields`` has the settings plus ``receiver``."""
+    """Validate a testconnection body; ``fields`` has the settings plus ``receiver`` (from ``recieverEmail``)."""
     return _validate("TestConnectionModel", parse_json(raw), strict=strict, what="invalid testconnection request")
 
 
@@ -365,8 +317,11 @@ def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
         except BadRequest as exc:
             raise ConfigError(exc.details) from None
         if "id" in record:
-            if not isinstance(record["id"], int) or isinstance(record["id"], bool) or record["id"] < 1:
-                raise ConfigError(f"{source}: record {index}: id must be a positive integer, got {show(record['id'])}")
+            rid = record["id"]
+            if not isinstance(rid, int) or isinstance(rid, bool) or not 1 <= rid <= 2_147_483_647:
+                raise ConfigError(
+                    f"{source}: record {index}: id must be an Int32 between 1 and 2147483647, got {show(rid)}"
+                )
             parsed.fields["id"] = record["id"]
         out.append(parsed.fields)
     return out

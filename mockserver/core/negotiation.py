@@ -1,27 +1,46 @@
 """Media types, API version negotiation, body sizes and path ids: what is checked before a body is parsed.
 
-``negotiate_accept`` (406), ``check_content_type`` (415), ``check_body_size`` (413) and ``parse_id`` (400), each
-reporting the contract-lint violations it noticed.
+``negotiate_accept`` (406), ``check_content_type`` (415), ``check_body_size`` (413) and ``parse_id`` (404/400),
+each reporting the contract-lint violations it noticed.
+
+Request bodies are read as ASP.NET Core's JSON input formatter reads them: ``application/json``, ``text/json`` and
+any ``application/*+json`` (the NSwag client sends ``application/json-patch+json``), with or without ``v=1.0``.
 """
 
 from __future__ import annotations
 
 import re
 
-from ..errors import BadRequest, MessageCode, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+from ..errors import BadRequest, MessageCode, NotAcceptable, NotFound, PayloadTooLarge, UnsupportedMediaType
 from .contract import show
 from .lint.lint import Violation, violation
 
 __all__ = ["check_body_size", "check_content_type", "negotiate_accept", "parse_id"]
 
-_ID = re.compile(r"[0-9]{1,30}")
+_INT = re.compile(r"-?[0-9]{1,30}")
+INT32_MAX = 2_147_483_647
+INT32_MIN = -2_147_483_648
 
 
 def parse_id(raw: str) -> int:
-    """A path id: a positive decimal integer, else 400."""
-    if _ID.fullmatch(raw) and int(raw) >= 1:
-        return int(raw)
-    raise BadRequest(f"id must be a positive integer, got {show(raw)}", message_code=MessageCode.INVALID_ID)
+    """A path id: the service's ``int`` (Int32), 1 to 2147483647.
+
+    A segment that is no Int32 (not a number, or beyond the range) matches no route: 404, as an ASP.NET
+    ``{id:int}`` route constraint answers (inference, docs/fidelity.md). An Int32 below 1 reaches the action and
+    fails its validation: 400.
+    """
+    if _INT.fullmatch(raw):
+        value = int(raw)
+        if 1 <= value <= INT32_MAX:
+            return value
+        if INT32_MIN <= value < 1:
+            raise BadRequest(
+                f"id must be between 1 and {INT32_MAX}, got {show(raw)}", message_code=MessageCode.INVALID_ID
+            )
+    raise NotFound(
+        f"no route matches id {show(raw)}: id is an Int32 between 1 and {INT32_MAX}, e.g. "
+        "/cxrestapi/auth/SMTPSettings/1; GET /cxrestapi/auth/SMTPSettings lists the existing ids"
+    )
 
 
 def check_body_size(length: int | None, limit: int) -> None:
@@ -78,6 +97,14 @@ def negotiate_accept(accept: str | None) -> list[Violation]:
     )
 
 
+def is_json_media_type(media: str) -> bool:
+    """Whether ASP.NET's JSON input formatter reads ``media``: application/json, text/json, application/*+json."""
+    if media in ("application/json", "text/json"):
+        return True
+    kind, _, subtype = media.partition("/")
+    return kind == "application" and subtype.endswith("+json") and len(subtype) > len("+json")
+
+
 def check_content_type(content_type: str | None) -> list[Violation]:
     """Check the ``Content-Type`` of a JSON body; 415 for another media type or an unsupported version."""
     if content_type is None or not content_type.strip():
@@ -87,14 +114,18 @@ def check_content_type(content_type: str | None) -> list[Violation]:
         )
     ranges = _media_ranges(content_type)
     media, params = ranges[0] if ranges else ("", {})
-    if media != "application/json":
+    if not is_json_media_type(media):
         raise _refused(
-            "media-type-wrong", f"Content-Type {show(content_type, 60)} is not supported; send application/json;v=1.0"
+            "media-type-wrong",
+            f"Content-Type {show(content_type, 60)} is not supported; send JSON as application/json;v=1.0 "
+            "(text/json and application/*+json are read too)",
         )
     version = params.get("v")
     if version is None:
         return [
-            violation("version-missing", "Content-Type application/json names no version; send application/json;v=1.0")
+            violation(
+                "version-missing", f"Content-Type {show(media, 60)} names no version; send application/json;v=1.0"
+            )
         ]
     if version not in ("1.0", "1"):
         raise _refused(

@@ -25,26 +25,33 @@ ENCRYPTION_TYPES = ("None", "Ssl", "Tls")
 OAUTH_ERRORS = ("invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "invalid_scope")
 
 
-class SmtpSettingsSchema(Schema):
-    """One SMTP settings record as returned (never the password)."""
+INT32_MAX = 2_147_483_647
 
-    id = fields.Integer(required=True, validate=validate.Range(min=1))
+
+class SmtpSettingsSchema(Schema):
+    """One SMTP settings record as returned (the service's ``SMTPSettingsViewModel``; never the password)."""
+
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=INT32_MAX))
     host = fields.String(required=True, validate=validate.Length(min=1, max=255))
     port = fields.Integer(required=True, validate=validate.Range(min=1, max=65535))
-    encryptionType = fields.String(required=True, validate=validate.OneOf(ENCRYPTION_TYPES))
+    encryptionType = fields.String(validate=validate.OneOf(ENCRYPTION_TYPES))
     fromAddress = fields.String(required=True)
-    useDefaultCredentials = fields.Boolean(required=True)
-    username = fields.String(required=True, allow_none=True)
+    useDefaultCredentials = fields.Boolean()
+    username = fields.String(allow_none=True)
+    displayName = fields.String(allow_none=True)
 
 
 class _SettingsInput(Schema):
+    """The members of ``Create``/``UpdateSMTPSettingsViewModel``: only host, port and fromAddress are required."""
+
     host = fields.String(required=True, validate=validate.Length(min=1, max=255))
     port = fields.Integer(required=True, validate=validate.Range(min=1, max=65535))
-    encryptionType = fields.String(required=True)
+    encryptionType = fields.String(allow_none=True)
     fromAddress = fields.String(required=True, validate=validate.Length(min=3, max=254))
     useDefaultCredentials = fields.Raw()
-    username = fields.String(validate=validate.Length(min=1, max=255))
-    password = fields.String(load_only=True, validate=validate.Length(max=255))
+    username = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=255))
+    displayName = fields.String(allow_none=True, validate=validate.Length(max=255))
 
 
 class CreateSmtpSettingsSchema(_SettingsInput):
@@ -52,17 +59,19 @@ class CreateSmtpSettingsSchema(_SettingsInput):
 
 
 class UpdateSmtpSettingsSchema(_SettingsInput):
-    password = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=255))
+    pass
 
 
 class TestConnectionSchema(_SettingsInput):
-    receiverEmail = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    """The service's ``TestConnectionViewModel``: the record's members plus ``recieverEmail`` (sic)."""
+
+    recieverEmail = fields.String(required=True, validate=validate.Length(min=3, max=256))
 
 
 class ErrorSchema(Schema):
-    messageCode = fields.Integer(required=True)
-    messageDetails = fields.String(required=True)
-    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    """The Access Control API's error body, the service's ``ErrorViewModel``."""
+
+    message = fields.String(required=True)
 
 
 class TokenRequestSchema(Schema):

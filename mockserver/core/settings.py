@@ -13,6 +13,9 @@ from typing import Any
 
 from ..errors import BadRequest, NotFound
 
+#: ids are the service's ``int`` (Int32)
+INT32_MAX = 2_147_483_647
+
 __all__ = ["SettingsRecord", "SettingsStore"]
 
 
@@ -26,6 +29,7 @@ class SettingsRecord:
     use_default_credentials: bool
     username: str | None
     password: str | None
+    display_name: str | None = None
 
     def public(self) -> dict[str, Any]:
         """The record as the API returns it: vendor JSON names, no password."""
@@ -37,6 +41,7 @@ class SettingsRecord:
             "fromAddress": self.from_address,
             "useDefaultCredentials": self.use_default_credentials,
             "username": self.username,
+            "displayName": self.display_name,
         }
 
     @property
@@ -118,6 +123,11 @@ class SettingsStore:
                 )
             new_id = self._next_id
             self._next_id += 1
+            if new_id > INT32_MAX:
+                raise BadRequest(
+                    f"no more ids: ids are Int32 and {INT32_MAX} was issued; POST /_mock/reset does not reuse ids, "
+                    "restart the server"
+                )
             record = _record(new_id, fields)
             self._records[new_id] = record
             return record
@@ -154,6 +164,7 @@ def _record(record_id: int, fields: Mapping[str, Any]) -> SettingsRecord:
         use_default_credentials=fields["use_default_credentials"],
         username=fields.get("username"),
         password=fields.get("password"),
+        display_name=fields.get("display_name"),
     )
 
 

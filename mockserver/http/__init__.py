@@ -25,6 +25,7 @@ from . import (  # noqa: F401
     admin_mail,
     admin_sandboxes,
     api,
+    casing,
     errors,
     faults,
     journaling,
@@ -39,7 +40,7 @@ __all__ = ["create_app"]
 
 
 class _Api(Api):  # type: ignore[misc]
-    """flask-smorest with the CxSAST error schema and no generic "default" response (the document has none)."""
+    """flask-smorest with the API's error schema (ErrorViewModel) and no generic "default" response."""
 
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = None
@@ -109,4 +110,5 @@ def create_app(
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response
     selfcheck.init_app(app, state)  # after journaling: the journal entry gets its response-mismatch violations
     app.extensions["cxmock.smorest"] = smorest
+    casing.init_app(app)  # last: paths under /cxrestapi/auth ignore case, for every route registered above
     return app

@@ -1,4 +1,7 @@
-"""The SMTP Settings endpoints under ``/cxrestapi/auth``: translate HTTP to core calls, nothing more."""
+"""The SMTP Settings endpoints under ``/cxrestapi/auth``: translate HTTP to core calls, nothing more.
+
+Paths are matched without regard to case (``casing.py``); errors are the service's ``{"message"}`` (``errors.py``).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +36,8 @@ class SettingsIdConverter(BaseConverter):
     """``{id}`` of ``/SMTPSettings/{id}``: any segment but ``testconnection``, whose path is its own resource.
 
     Without the exclusion ``OPTIONS /SMTPSettings/testconnection`` would advertise the item's ``GET, PUT, DELETE``
-    in ``Allow``. Any other segment reaches the view, which answers 400 for an id that is not a positive integer.
+    in ``Allow``. Any other segment reaches the view: 404 for a segment that is no Int32 (the service's
+    ``{id:int}`` route), 400 for an Int32 below 1 (``negotiation.parse_id``).
     """
 
     regex = r"(?!testconnection\Z)[^/]+"
@@ -45,13 +49,14 @@ blp.record_once(lambda setup: setup.app.url_map.converters.setdefault("settings_
 _settings_schema = SmtpSettingsSchema()
 
 ERRORS: dict[int, str] = {
-    400: "The request is invalid (the details name the field and the problem).",
+    400: "The request is invalid (the message names the field and the problem).",
     401: "Missing, malformed, unknown or expired token.",
     403: "The user lacks 'Manage System Settings', or the token lacks the `access_control_api` scope.",
-    404: "No SMTP settings with this id.",
+    404: "No SMTP settings with this id (or the id is no Int32).",
     406: "The Accept header names only unsupported versions or media types.",
     413: "The body exceeds the size limit (64 KiB by default).",
-    415: "The body is not `application/json` (version 1.0).",
+    415: "The body is not JSON (`application/json`, `text/json` or `application/*+json`), or names a version other "
+    "than 1.0.",
 }
 
 
@@ -69,8 +74,13 @@ def _errors(*codes: int) -> Callable[[Any], Any]:
     return wrap
 
 
+#: the request body media types ASP.NET's JSON input formatter reads (the service's swagger lists them; NSwag
+#: clients send the first, application/json-patch+json), after the vendor documentation's versioned one
+BODY_MEDIA_TYPES = (JSON_V1, "application/json-patch+json", "application/json", "text/json", "application/*+json")
+
+
 def _body_doc(schema: type) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {JSON_V1: {"schema": schema}}}}
+    return {"requestBody": {"required": True, "content": {m: {"schema": schema} for m in BODY_MEDIA_TYPES}}}
 
 
 def state() -> State:
@@ -120,7 +130,13 @@ def _parse_id(raw: str) -> int:
     return negotiation.parse_id(raw)  # "testconnection" never gets here: the route converter excludes it
 
 
-def _record_violations(parsed: ParsedBody) -> ParsedBody:
+def _parsed(parse: Callable[..., ParsedBody], raw: bytes, **options: Any) -> ParsedBody:
+    """``parse(raw, **options)`` with its contract-lint violations noted, also when it refuses the body."""
+    try:
+        parsed = parse(raw, **options)
+    except ApiError as exc:
+        note(exc.violations)
+        raise
     note(parsed.violations)
     return parsed
 
@@ -154,7 +170,7 @@ class SettingsCollection(MethodView):
     def post(self) -> Response:
         guard("createSmtpSettings", accept_406=False)
         st = state()
-        parsed = _record_violations(contract.parse_settings(read_json_body(), strict=st.config.strict))
+        parsed = _parsed(contract.parse_settings, read_json_body(), strict=st.config.strict)
         record = st.settings.create(parsed.fields)
         # in a sandbox the script root is /sandbox/<name>: the Location is the record's URL there
         return no_content(201, {"Location": f"{request.script_root}{API_PREFIX}/SMTPSettings/{record.id}"})
@@ -179,7 +195,7 @@ class SettingsItem(MethodView):
         guard("updateSmtpSettings", accept_406=False)
         st = state()
         record_id = _parse_id(id)
-        parsed = _record_violations(contract.parse_settings(read_json_body(), strict=st.config.strict, update=True))
+        parsed = _parsed(contract.parse_settings, read_json_body(), strict=st.config.strict, update=True)
         st.settings.update(record_id, parsed.fields)
         return no_content(204)
 
@@ -200,7 +216,7 @@ class TestConnection(MethodView):
     def post(self) -> Response:
         guard("testSmtpConnection", accept_406=False)
         st = state()
-        parsed = _record_violations(contract.parse_test_connection(read_json_body(), strict=st.config.strict))
+        parsed = _parsed(contract.parse_test_connection, read_json_body(), strict=st.config.strict)
         smtp_test: Callable[[dict[str, Any]], str | None] = current_app.extensions["cxmock.smtp_test"]
         g.cx_mail_correlation = smtp_test(parsed.fields)
         return no_content(200)

@@ -1,6 +1,11 @@
-"""Maps errors to responses: the CxSAST error body for the API, the OAuth2 body for the token endpoint.
+"""Maps errors to responses: the Access Control API's ``ErrorViewModel`` body, the OAuth2 body for the token endpoint.
 
-No response ever carries a stack trace; an unexpected exception is logged and answered with a generic 500 body.
+Every error under ``/cxrestapi/auth`` (400, 401, 403, 404, 405, 406, 413, 415, 500...) is ``{"message": "<sentence>"}``,
+the service's ``ErrorViewModel``: the sentence names the field and the problem. The structured details (code,
+per-field errors, SMTP stage and transcript) stay off the wire: they go to the request's journal entry
+(``error``). The admin API (``/_mock``) adds ``errors`` (per-field messages) next to ``message``. The token
+endpoint keeps OAuth2's ``{"error", "error_description"}``. No response ever carries a stack trace; an unexpected
+exception is logged and answered with a generic 500 body.
 """
 
 from __future__ import annotations
@@ -9,11 +14,13 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.contract import JSON_V1
 from ..errors import ApiError, MessageCode, OAuthError
+
+ADMIN_PREFIX = "/_mock"
 
 log = logging.getLogger("cxmock.http")
 
@@ -28,22 +35,10 @@ def json_bytes(body: Any) -> bytes:
     return data.encode("utf-8", "backslashreplace")
 
 
-#: the ``messageCode`` of an error answered outside any view (the HTTP server's own 4xx), by status
-_SERVER_CODES = {
-    401: MessageCode.UNAUTHORIZED,
-    404: MessageCode.NOT_FOUND,
-    405: MessageCode.METHOD_NOT_ALLOWED,
-    413: MessageCode.PAYLOAD_TOO_LARGE,
-    414: MessageCode.PAYLOAD_TOO_LARGE,
-    431: MessageCode.PAYLOAD_TOO_LARGE,
-}
-
-
 def error_body(status: int, details: str) -> dict[str, Any]:
-    """The vendor error body of a ``status`` answer whose sentence is ``details``: the one place its shape is built
-    for answers made outside the API's views (the HTTP server's own 4xx, werkzeug's HTTP errors)."""
-    code = _SERVER_CODES.get(status, MessageCode.MOCK_INTERNAL if status >= 500 else MessageCode.INVALID_BODY)
-    return {"messageCode": code, "messageDetails": details}
+    """The error body of a ``status`` answer made outside the API's views (the HTTP server's own 4xx): the service's
+    ``ErrorViewModel``, ``{"message": details}`` (``status`` is kept for callers; the shape is the same for all)."""
+    return {"message": details}
 
 
 def json_response(
@@ -55,8 +50,19 @@ def json_response(
     return response
 
 
+def _request_error_body(message: str, *, code: int, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The error body of this request: ``{"message"}``; the details go to the journal (and, for /_mock, ``errors``)."""
+    g.cx_error = {"code": code, **({"errors": errors} if errors else {})}
+    body: dict[str, Any] = {"message": message}
+    if errors and request.path.startswith(ADMIN_PREFIX):
+        body["errors"] = errors
+    return body
+
+
 def api_error_response(exc: ApiError) -> Response:
-    return json_response(exc.body(), exc.status, headers=exc.headers)
+    body = _request_error_body(exc.details, code=exc.message_code, errors=exc.errors)
+    g.cx_error = exc.facts()
+    return json_response(body, exc.status, headers=exc.headers)
 
 
 def _http_error(exc: HTTPException) -> Response:
@@ -74,18 +80,15 @@ def _http_error(exc: HTTPException) -> Response:
         details = exc.description or exc.name
         code = MessageCode.PAYLOAD_TOO_LARGE if status == 413 else MessageCode.INVALID_BODY
     headers = {k: v for k, v in exc.get_headers() if k.lower() != "content-type"}
-    return json_response({"messageCode": code, "messageDetails": details}, status, headers=headers)
+    return json_response(_request_error_body(details, code=code), status, headers=headers)
 
 
 def _unexpected(exc: Exception) -> Response:
     log.error(
         "unexpected error while handling %s %s: %s", request.method, request.path, type(exc).__name__, exc_info=exc
     )
-    body = {
-        "messageCode": MessageCode.MOCK_INTERNAL,
-        "messageDetails": f"internal error in cxmock ({type(exc).__name__}); a bug in the mock, please report it",
-    }
-    return json_response(body, 500)
+    message = f"internal error in cxmock ({type(exc).__name__}); a bug in the mock, please report it"
+    return json_response(_request_error_body(message, code=MessageCode.MOCK_INTERNAL), 500)
 
 
 def register(app: Flask) -> None:

@@ -33,7 +33,6 @@ from ..core import contract
 from ..core.contract import JSON_V1
 from ..core.faults.decisions import HttpFault
 from ..core.state import State
-from ..errors import MessageCode
 from .errors import json_response
 
 __all__ = ["ABORT_KEY", "GONE_KEY", "STOPPING_KEY", "init_app", "operation_ids"]
@@ -172,7 +171,7 @@ def _expired_token(fault: HttpFault) -> Response:
         f"the access token has expired (injected fault {_label(fault)}); request a new one from the token endpoint"
     )
     return json_response(
-        {"messageCode": MessageCode.TOKEN_INVALID, "messageDetails": details},
+        {"message": details},
         401,
         headers={"WWW-Authenticate": f'Bearer realm="cxmock", error="invalid_token", error_description="{details}"'},
     )
@@ -182,8 +181,7 @@ def _abort(fault: HttpFault, how: str) -> Response:
     """Ask the server to send nothing and close the connection (``how``: drop or reset)."""
     if ABORT_KEY not in request.environ:
         body = {
-            "messageCode": MessageCode.INJECTED_FAULT,
-            "messageDetails": (
+            "message": (
                 f"injected fault {_label(fault)} ({fault.action}) closes the connection without a response, which "
                 "needs the cxmock HTTP server (MockServer, cxmock serve); this WSGI server cannot, so: 502"
             ),

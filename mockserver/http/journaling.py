@@ -9,8 +9,10 @@ from typing import Any, cast
 
 from flask import Flask, Request, Response, g, request
 
+from ..core.lint.lint import violation
 from ..core.redaction import redact_headers
 from ..core.state import State
+from .casing import PATH_AS_SENT
 
 log = logging.getLogger("cxmock.requests")
 
@@ -33,9 +35,20 @@ def init_app(app: Flask, state: State) -> None:
         # None: an injected drop/reset/hang sent no response at all (see http/faults.py)
         status = None if ctx.get("cx_no_response") else response.status_code
         if req.path.startswith(JOURNALED_PREFIX):
+            violations = list(ctx.get("cx_violations", ()))
+            # the path as the client sent it (routing ignored its case, see casing.py)
+            sent = req.environ.get(PATH_AS_SENT)
+            if sent is not None:
+                violations.append(
+                    violation(
+                        "path-case",
+                        f"path {sent[:200]!r} is not in the documented case ({req.path[:200]!r}); the service's "
+                        "routing ignores case, so it works",
+                    )
+                )
             entry = state.journal.record(
                 method=req.method,
-                path=req.path,
+                path=sent if sent is not None else req.path,
                 query=req.query_string.decode("latin-1"),
                 headers=list(req.headers.items()),
                 body=ctx.get("cx_body"),
@@ -44,8 +57,9 @@ def init_app(app: Flask, state: State) -> None:
                 duration_ms=round(duration_ms, 3),
                 operation_id=ctx.get("cx_operation"),
                 faults=ctx.get("cx_faults", ()),
-                violations=ctx.get("cx_violations", ()),
+                violations=violations,
                 user=ctx.get("cx_user"),
+                error=ctx.get("cx_error"),
                 remote=req.remote_addr or "",
             )
             response.headers["X-Cxmock-Request-Id"] = str(entry.id)

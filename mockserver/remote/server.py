@@ -273,4 +273,5 @@ def journal_entry(data: Mapping[str, Any]) -> JournalEntry:
         violations=[Violation(v["code"], v["severity"], v["message"]) for v in data.get("violations") or []],
         user=data.get("user"),
         remote=data.get("remote") or "",
+        error=data.get("error"),
     )

@@ -207,6 +207,7 @@ class SmtpPath:
             requested_target=requested,
             tls_server_name=sink_name or fields["host"],
             on_bound=on_bound if local else None,
+            display_name=fields.get("display_name"),
         )
 
 

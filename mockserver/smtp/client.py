@@ -20,7 +20,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid
 
 from ..core.mail.store import CORRELATION_HEADER
 from ..errors import BadRequest, SmtpTestFailed
@@ -64,6 +64,7 @@ def run_test_connection(
     tls_server_name: str | None = None,
     local_hostname: str = LOCAL_HOSTNAME,
     on_bound: Callable[[tuple[str, int]], None] | None = None,
+    display_name: str | None = None,
 ) -> TestConnectionResult:
     """Run one SMTP session that sends a short test message; return its facts or raise ``SmtpTestFailed``.
 
@@ -76,6 +77,10 @@ def run_test_connection(
     :param tls_server_name: the name for SNI and certificate checks when ``host`` is a resolved address.
     :param on_bound: connect from ``host`` itself (one of this machine's addresses, e.g. the embedded sink) and tell
         this callable the source address before connecting (how the sink knows whose session it is).
+    :param display_name: the sender's display name (``displayName``) in the message's ``From:`` header.
+    :param receiver: the recipient (the API's ``recieverEmail``), RCPT TO and ``To:``.
+    :param username: AUTH user; without one (and without default credentials) no AUTH is attempted, as .NET's
+        SmtpClient sends none without credentials: a server requiring AUTH then refuses MAIL with 530.
     :raises SmtpTestFailed: any failure, with ``stage``, ``reply_code``, ``reply_text`` and ``transcript``.
     """
     encryption = {"none": "None", "ssl": "Ssl", "tls": "Tls"}.get(encryption.lower(), encryption)
@@ -83,14 +88,15 @@ def run_test_connection(
         raise BadRequest(f"encryptionType must be one of None, Ssl, Tls, got {encryption!r}")
     for name, value in (
         ("fromAddress", from_address),
-        ("receiverEmail", receiver),
+        ("recieverEmail", receiver),
+        ("displayName", display_name),
         ("username", username),
         ("correlation", correlation),
         ("requested target", requested_target),
     ):
         if value is not None and any(c in value for c in "\r\n\0"):
             raise BadRequest(f"{name} must not contain line breaks or NUL characters")
-    raw = _test_message(from_address, receiver, correlation, requested_target)
+    raw = _test_message(from_address, receiver, correlation, requested_target, display_name)
     target = format_target(host, port)
     context = ssl_context
     if context is None and encryption != "None":
@@ -104,7 +110,7 @@ def run_test_connection(
             server_name=tls_server_name or host,
             on_bound=on_bound,
         )
-        auth_user = None if use_default_credentials else (username or "")
+        auth_user = None if use_default_credentials or not username else username
         _converse(smtp, host, port, encryption, context, tls_server_name or host, auth_user, password or "")
         _send(smtp, from_address, receiver, raw)
         tls = smtp.tls_facts()
@@ -128,6 +134,8 @@ def run_test_connection(
             details += f"; the server replied {refused.code} {refused.text or ''}".rstrip()
         if refused.code == 530 and use_default_credentials:
             details += " (the server requires AUTH but useDefaultCredentials is true: send a username and password)"
+        elif refused.code == 530 and not username:
+            details += " (the server requires AUTH but the settings have no username: send a username and password)"
         raise SmtpTestFailed(
             details,
             stage=refused.stage,
@@ -259,7 +267,9 @@ def _utf8_options(smtp: RecordingSMTP, *addresses: str) -> list[str]:
     return ["SMTPUTF8"]
 
 
-def _test_message(from_address: str, receiver: str, correlation: str, requested_target: str) -> bytes:
+def _test_message(
+    from_address: str, receiver: str, correlation: str, requested_target: str, display_name: str | None = None
+) -> bytes:
     """The test message, written out directly (``EmailMessage`` costs milliseconds per message).
 
     The caller has checked that no value holds a line break; non-ASCII goes out as UTF-8 (SMTPUTF8).
@@ -269,7 +279,7 @@ def _test_message(from_address: str, receiver: str, correlation: str, requested_
         f"Requested target: {requested_target}\r\n"
     ).encode()
     headers = [
-        f"From: {from_address}",
+        f"From: {formataddr((display_name, from_address), charset='utf-8') if display_name else from_address}",
         f"To: {receiver}",
         f"Subject: {TEST_SUBJECT}",
         f"Date: {formatdate(usegmt=True)}",

@@ -17,7 +17,7 @@ from mockserver.core.contract import (
     show,
 )
 from mockserver.core.negotiation import check_body_size, check_content_type, negotiate_accept, parse_id
-from mockserver.errors import BadRequest, ConfigError, NotAcceptable, PayloadTooLarge, UnsupportedMediaType
+from mockserver.errors import BadRequest, ConfigError, NotAcceptable, NotFound, PayloadTooLarge, UnsupportedMediaType
 
 BODY: dict[str, Any] = {
     "host": "smtp.example.org",
@@ -51,6 +51,7 @@ def test_valid_body_becomes_canonical_fields() -> None:
         "use_default_credentials": False,
         "username": "mailer",
         "password": "contract-secret",
+        "display_name": None,
     }
     assert parsed.violations == [] and parsed.unknown == []
 
@@ -133,28 +134,76 @@ def test_malformed_password_is_never_echoed() -> None:
         assert "password" in text
 
 
-def test_update_allows_null_password_and_create_does_not() -> None:
+def test_null_password_is_accepted_and_linted_on_create_not_on_update() -> None:
     body = {**BODY, "password": None}
     assert parse_settings(raw(body), update=True).fields["password"] is None
-    with pytest.raises(BadRequest):
-        parse_settings(raw(body))
+    assert "credentials-missing" not in codes(parse_settings(raw(body), update=True).violations)
+    created = parse_settings(raw(body))  # the service's model allows it: stored, linted
+    assert created.fields["password"] is None and "credentials-missing" in codes(created.violations)
+
+
+def test_only_host_port_and_from_address_are_required() -> None:
+    """The service's CreateSMTPSettingsViewModel: everything else is optional, with the C# defaults."""
+    parsed = parse_settings(raw({"host": "h.example.org", "port": 25, "fromAddress": "a@example.org"}))
+    assert parsed.fields == {
+        "host": "h.example.org",
+        "port": 25,
+        "from_address": "a@example.org",
+        "encryption_type": "None",
+        "use_default_credentials": False,
+        "username": None,
+        "display_name": None,
+    }
+    (lint,) = parsed.violations
+    assert lint.code == "credentials-missing" and lint.severity == "warning"
+    assert "username and password are missing" in lint.message
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({"port": 25}))
+    assert set(info.value.errors or {}) == {"host", "fromAddress"}
+
+
+def test_use_default_credentials_may_not_be_null() -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**BODY, "useDefaultCredentials": None}))
+    assert "useDefaultCredentials must be true or false (not null)" in info.value.details
 
 
 def test_update_does_not_need_a_password() -> None:
     body = {k: v for k, v in BODY.items() if k != "password"}
     assert "password" not in parse_settings(raw(body), update=True).fields
-    with pytest.raises(BadRequest) as info:
-        parse_settings(raw(body))
-    assert "password" in info.value.errors  # type: ignore[operator]
 
 
 def test_test_connection_body_adds_the_receiver() -> None:
-    parsed = parse_test_connection(raw({**BODY, "receiverEmail": "admin@example.org"}))
+    parsed = parse_test_connection(raw({**BODY, "recieverEmail": "admin@example.org"}))
     assert parsed.fields["receiver"] == "admin@example.org"
     with pytest.raises(BadRequest) as info:
         parse_test_connection(raw(BODY))
-    assert "receiverEmail" in info.value.errors  # type: ignore[operator]
-    assert info.value.details.startswith("invalid testconnection request")
+    assert "recieverEmail" in info.value.errors  # type: ignore[operator]
+    assert info.value.details.startswith("invalid testconnection request: recieverEmail is required")
+
+
+def test_the_documentation_spelling_alone_is_400_naming_the_service_spelling() -> None:
+    with pytest.raises(BadRequest) as info:
+        parse_test_connection(raw({**BODY, "receiverEmail": "admin@example.org"}))
+    message = info.value.details
+    assert "recieverEmail is required" in message and "'receiverEmail' is not bound by the service" in message
+    (lint,) = info.value.violations
+    assert (lint.code, lint.severity) == ("doc-spelling", "error")
+
+
+def test_both_spellings_use_the_service_one_and_lint_the_other() -> None:
+    parsed = parse_test_connection(
+        raw({**BODY, "recieverEmail": "svc@example.org", "receiverEmail": "doc@example.org"})
+    )
+    assert parsed.fields["receiver"] == "svc@example.org"
+    assert codes(parsed.violations) == {"doc-spelling"}
+
+
+def test_display_name_is_kept() -> None:
+    assert parse_settings(raw({**BODY, "displayName": "Checkmarx"})).fields["display_name"] == "Checkmarx"
+    with pytest.raises(BadRequest) as info:
+        parse_settings(raw({**BODY, "displayName": "a\r\nBcc: x@example.org"}))
+    assert "displayName must not contain line breaks" in info.value.details
 
 
 @pytest.mark.parametrize(
@@ -211,16 +260,23 @@ def test_parse_seed_errors_name_the_record_and_field(records: Any, fragment: str
 # -- ids and sizes --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "value"), [("1", 1), ("42", 42), ("007", 7)])
+@pytest.mark.parametrize(("text", "value"), [("1", 1), ("42", 42), ("007", 7), (str(2**31 - 1), 2**31 - 1)])
 def test_parse_id(text: str, value: int) -> None:
     assert parse_id(text) == value
 
 
-@pytest.mark.parametrize("text", ["0", "-1", "", "abc", "1.0", "+1", " 1", "١", "1" * 31])
-def test_parse_id_rejects(text: str) -> None:
+@pytest.mark.parametrize("text", ["0", "-1", str(-(2**31))])
+def test_parse_id_of_an_int32_below_1_is_400(text: str) -> None:
     with pytest.raises(BadRequest) as info:
         parse_id(text)
-    assert info.value.message_code == 10002
+    assert info.value.message_code == 10002 and "between 1 and 2147483647" in info.value.details
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.0", "+1", " 1", "١", str(2**31), str(-(2**31) - 1), "1" * 31])
+def test_parse_id_of_no_int32_is_404_as_a_failed_route_constraint(text: str) -> None:
+    with pytest.raises(NotFound) as info:
+        parse_id(text)
+    assert "no route matches id" in info.value.details and "Int32" in info.value.details
 
 
 def test_check_body_size() -> None:

@@ -92,6 +92,7 @@ def test_public_view_never_has_the_password() -> None:
         "fromAddress": "a@example.org",
         "useDefaultCredentials": False,
         "username": "user",
+        "displayName": None,
     }
     assert record.has_password
 

@@ -92,8 +92,8 @@ def test_invalid_seed_is_400_naming_the_problem(
     response = client.post("/_mock/seed", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 400
     payload = response.get_json()
-    assert named in payload["messageDetails"]
-    assert isinstance(payload["messageCode"], int)
+    assert named in payload["message"]
+    assert set(payload) == {"message"}
     assert client.get(LIST, headers=headers).get_json() == before
 
 

@@ -27,6 +27,7 @@ BODY: dict[str, Any] = {
     "useDefaultCredentials": False,
     "username": "mailer@example.org",
     "password": SECRET,
+    "displayName": "Checkmarx Mailer",
 }
 
 
@@ -47,6 +48,13 @@ def create(client: FlaskClient, headers: dict[str, str], body: dict[str, Any] | 
 
 def public(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "password"}
+
+
+def field_errors(state: State) -> dict[str, list[str]]:
+    """The per-field errors of the last request, as the journal keeps them (the wire carries only ``message``)."""
+    error = state.journal.entries()[-1].error or {}
+    found: dict[str, list[str]] = error.get("errors", {})
+    return found
 
 
 # -- create / read -------------------------------------------------------------------------------------------
@@ -93,6 +101,7 @@ def test_default_seed_is_the_vendor_sample(client: FlaskClient, headers: dict[st
             "fromAddress": "noreply@check.org",
             "useDefaultCredentials": False,
             "username": "noreply@check.org",
+            "displayName": None,
         }
     ]
 
@@ -142,18 +151,18 @@ def test_put_replaces_the_whole_record(client: FlaskClient, headers: dict[str, s
     }
     assert put(client, headers, record_id, replacement).status_code == 204
     record = client.get(f"{LIST}/{record_id}", headers=headers).get_json()
-    assert record == {**replacement, "id": record_id, "encryptionType": "Ssl", "username": None}
+    assert record == {**replacement, "id": record_id, "encryptionType": "Ssl", "username": None, "displayName": None}
 
 
 def test_put_follows_the_create_rules(client: FlaskClient, headers: dict[str, str]) -> None:
     record_id = create(client, headers)
     response = put(client, headers, record_id, {**BODY, "port": 70000})
     assert response.status_code == 400
-    assert "port" in response.get_json()["messageDetails"]
-    without_username = {k: v for k, v in BODY.items() if k != "username"}
-    response = put(client, headers, record_id, without_username)
+    assert "port" in response.get_json()["message"]
+    without_from = {k: v for k, v in BODY.items() if k != "fromAddress"}
+    response = put(client, headers, record_id, without_from)
     assert response.status_code == 400
-    assert "username" in response.get_json()["errors"]
+    assert response.get_json() == {"message": "invalid SMTP settings: fromAddress is required"}
 
 
 # -- delete and ids -----------------------------------------------------------------------------------------------
@@ -167,7 +176,7 @@ def test_delete_then_get_is_404(client: FlaskClient, headers: dict[str, str]) ->
     for method in ("GET", "DELETE"):
         gone = client.open(f"{LIST}/{record_id}", method=method, headers=headers)
         assert gone.status_code == 404
-        assert str(record_id) in gone.get_json()["messageDetails"]
+        assert str(record_id) in gone.get_json()["message"]
     assert put(client, headers, record_id, BODY).status_code == 404
 
 
@@ -198,19 +207,31 @@ def test_ids_never_reused_across_mock_server_reset(server: MockServer) -> None:
         assert r.headers["Location"].startswith(("/cxrestapi/auth/SMTPSettings/", server.api_url + "/SMTPSettings/"))
 
 
-@pytest.mark.parametrize("raw", ["0", "-1", "abc", "1.5", "1e3", " 1", "0x10", "%C2%B9"])
-def test_id_not_a_positive_integer_is_400(client: FlaskClient, headers: dict[str, str], raw: str) -> None:
+@pytest.mark.parametrize("raw", ["0", "-1", str(-(2**31))])
+def test_id_an_int32_below_1_is_400(client: FlaskClient, headers: dict[str, str], raw: str) -> None:
     for method in ("GET", "DELETE"):
         response = client.open(f"{LIST}/{raw}", method=method, headers=headers)
         assert response.status_code == 400, (method, raw)
-        assert "id" in response.get_json()["messageDetails"]
+        assert "id must be between 1 and 2147483647" in response.get_json()["message"]
     response = client.put(f"{LIST}/{raw}", headers=headers, data=json.dumps(BODY))
     assert response.status_code == 400
 
 
-def test_huge_id_is_404_not_500(client: FlaskClient, headers: dict[str, str]) -> None:
-    response = client.get(f"{LIST}/{'9' * 30}", headers=headers)
+@pytest.mark.parametrize("raw", ["abc", "1.5", "1e3", " 1", "0x10", "%C2%B9", str(2**31), "9" * 30])
+def test_id_that_is_no_int32_is_404_as_an_int_route_constraint(
+    client: FlaskClient, headers: dict[str, str], raw: str
+) -> None:
+    for method in ("GET", "DELETE"):
+        response = client.open(f"{LIST}/{raw}", method=method, headers=headers)
+        assert response.status_code == 404, (method, raw)
+        assert set(response.get_json()) == {"message"} and "Int32" in response.get_json()["message"]
+    response = client.put(f"{LIST}/{raw}", headers=headers, data=json.dumps(BODY))
     assert response.status_code == 404
+
+
+def test_the_largest_int32_id_is_looked_up(client: FlaskClient, headers: dict[str, str]) -> None:
+    response = client.get(f"{LIST}/{2**31 - 1}", headers=headers)
+    assert response.status_code == 404 and "were not found" in response.get_json()["message"]
 
 
 # -- validation -----------------------------------------------------------------------------------------------------
@@ -228,29 +249,31 @@ def test_huge_id_is_404_not_500(client: FlaskClient, headers: dict[str, str]) ->
     ],
 )
 def test_invalid_field_is_400_naming_the_field(
-    client: FlaskClient, headers: dict[str, str], field: str, value: Any
+    client: FlaskClient, headers: dict[str, str], app_state: State, field: str, value: Any
 ) -> None:
     for path in (LIST, TC):
-        body = {**BODY, field: value, "receiverEmail": "admin@example.org"}
+        body = {**BODY, field: value, "recieverEmail": "admin@example.org"}
         response = post(client, headers, body, path)
         assert response.status_code == 400
         payload = response.get_json()
-        assert payload["messageCode"] == 10001
-        assert field in payload["messageDetails"]
-        assert list(payload["errors"]) == [field]
-        assert all(isinstance(m, str) and m for m in payload["errors"][field])
+        assert set(payload) == {"message"}
+        assert field in payload["message"]
+        assert list(field_errors(app_state)) == [field]
+        assert all(isinstance(m, str) and m for m in field_errors(app_state)[field])
 
 
-def test_every_problem_is_reported_at_once(client: FlaskClient, headers: dict[str, str]) -> None:
+def test_every_problem_is_reported_at_once(client: FlaskClient, headers: dict[str, str], app_state: State) -> None:
     response = post(client, headers, {**BODY, "port": 0, "fromAddress": "nope", "encryptionType": "x"})
     assert response.status_code == 400
-    assert set(response.get_json()["errors"]) == {"port", "fromAddress", "encryptionType"}
+    message = response.get_json()["message"]
+    assert all(name in message for name in ("port", "fromAddress", "encryptionType"))
+    assert set(field_errors(app_state)) == {"port", "fromAddress", "encryptionType"}
 
 
 def test_invalid_json_is_400(client: FlaskClient, headers: dict[str, str]) -> None:
     response = post(client, headers, b'{"host": ')
     assert response.status_code == 400
-    assert "JSON" in response.get_json()["messageDetails"]
+    assert "JSON" in response.get_json()["message"]
 
 
 @pytest.mark.parametrize(("sent", "stored"), [("SSL", "Ssl"), ("tls", "Tls"), ("none", "None"), ("tLs", "Tls")])
@@ -270,12 +293,17 @@ def test_use_default_credentials_accepts_string_booleans(
     assert client.get(f"{LIST}/{record_id}", headers=headers).get_json()["useDefaultCredentials"] is stored
 
 
-def test_default_credentials_need_no_username_or_password(client: FlaskClient, headers: dict[str, str]) -> None:
+def test_a_record_without_credentials_is_stored_and_linted(
+    client: FlaskClient, headers: dict[str, str], app_state: State
+) -> None:
+    """The service's model allows it: no 400, a contract-lint warning (credentials-missing) instead."""
     body = {"host": "mail.example.org", "port": 25, "encryptionType": "None", "fromAddress": "a@example.org"}
     assert post(client, headers, {**body, "useDefaultCredentials": "true"}).status_code == 201
+    assert "credentials-missing" not in {v.code for v in app_state.journal.entries()[-1].violations}
     missing = post(client, headers, body)
-    assert missing.status_code == 400
-    assert {"username", "password"} <= set(missing.get_json()["errors"])
+    assert missing.status_code == 201
+    (lint,) = [v for v in app_state.journal.entries()[-1].violations if v.code == "credentials-missing"]
+    assert lint.severity == "warning" and "username and password are missing" in lint.message
 
 
 def test_host_accepts_names_and_ip_literals(client: FlaskClient, headers: dict[str, str]) -> None:
@@ -306,8 +334,8 @@ def test_unknown_members_are_400_in_strict_mode(make_app: Callable[..., tuple[St
         response = post(client, headers, {**BODY, "hots": "x"})
         assert response.status_code == 400
         payload = response.get_json()
-        assert "hots" in payload["errors"]
-        assert "host" in payload["messageDetails"]  # did you mean 'host'?
+        assert 'member "hots" is not part of the contract (strict mode)' in payload["message"]
+        assert "did you mean 'host'?" in payload["message"]
         assert post(client, headers, BODY).status_code == 201
 
 
@@ -317,7 +345,7 @@ def test_strict_mock_server_rejects_unknown_members_over_the_wire(make_server: C
     url = server.api_url + "/SMTPSettings"
     with requests.post(url, headers=headers, data=json.dumps({**BODY, "unknown": 1}), timeout=10) as response:
         assert response.status_code == 400
-        assert "unknown" in response.json()["errors"]
+        assert 'member "unknown" is not part of the contract' in response.json()["message"]
     assert len(server.state.settings) == 0
 
 
@@ -332,7 +360,7 @@ def test_cx_origin_header_is_accepted(client: FlaskClient, headers: dict[str, st
 def test_testconnection_requires_receiver_email(client: FlaskClient, headers: dict[str, str]) -> None:
     response = post(client, headers, BODY, TC)
     assert response.status_code == 400
-    assert "receiverEmail" in response.get_json()["errors"]
+    assert response.get_json() == {"message": "invalid testconnection request: recieverEmail is required"}
 
 
 # -- the password is write-only -------------------------------------------------------------------------------------
@@ -350,7 +378,7 @@ def test_password_never_appears_in_any_response(client: FlaskClient, headers: di
     responses.append(post(client, headers, {**BODY, "password": [SECRET]}))
     responses.append(post(client, headers, {**BODY, "password": {"value": SECRET}}))
     responses.append(post(client, headers, {**BODY, "password": SECRET * 20}))
-    responses.append(post(client, headers, {**BODY, "receiverEmail": "nope"}, TC))
+    responses.append(post(client, headers, {**BODY, "recieverEmail": "nope"}, TC))
     responses.append(client.get("/_mock/seed"))
     for response in responses:
         data = response.get_data(as_text=True)

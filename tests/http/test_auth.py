@@ -33,7 +33,7 @@ OPERATIONS = [
     ("GET", LIST + "/1", None),
     ("PUT", LIST + "/1", BODY),
     ("DELETE", LIST + "/1", None),
-    ("POST", LIST + "/testconnection", {**BODY, "receiverEmail": "b@example.org"}),
+    ("POST", LIST + "/testconnection", {**BODY, "recieverEmail": "b@example.org"}),
 ]
 OP_IDS = [f"{m} {p}" for m, p, _ in OPERATIONS]
 
@@ -167,7 +167,7 @@ def test_no_token_is_401_with_a_bearer_challenge(client: FlaskClient, method: st
     assert challenge.startswith("Bearer ")
     assert "error=" not in challenge  # no token was given: no error code (RFC 6750 §3.1)
     payload = response.get_json()
-    assert isinstance(payload["messageCode"], int) and payload["messageDetails"]
+    assert set(payload) == {"message"} and payload["message"]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +198,7 @@ def test_expired_token_is_401_invalid_token(make_app: Callable[..., tuple[State,
             assert response.status_code == 401, (method, path)
             challenge = response.headers["WWW-Authenticate"]
             assert 'error="invalid_token"' in challenge
-            assert "expired" in response.get_json()["messageDetails"]
+            assert "expired" in response.get_json()["message"]
         # a new token works again
         fresh = client.post(TOKEN, data=form()).get_json()["access_token"]
         assert client.get(LIST, headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
@@ -229,7 +229,7 @@ def test_token_of_one_server_is_unknown_to_another(
 def test_viewer_is_403(client: FlaskClient, token_for: Callable[..., str], method: str, path: str, body: Any) -> None:
     response = call(client, method, path, body, f"Bearer {token_for('viewer', 'viewer')}")
     assert response.status_code == 403
-    assert "Manage System Settings" in response.get_json()["messageDetails"]
+    assert "Manage System Settings" in response.get_json()["message"]
     assert "WWW-Authenticate" not in response.headers
 
 
@@ -239,7 +239,7 @@ def test_token_without_access_control_scope_is_403(
 ) -> None:
     response = call(client, method, path, body, f"Bearer {token_for(scope='sast_rest_api')}")
     assert response.status_code == 403
-    assert "access_control_api" in response.get_json()["messageDetails"]
+    assert "access_control_api" in response.get_json()["message"]
 
 
 def test_forbidden_requests_change_nothing(

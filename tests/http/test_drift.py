@@ -138,6 +138,8 @@ def test_every_documented_operation_is_compared() -> None:
         "rename-operation",
         "enum-value",
         "required-member",
+        "drop-media-type",
+        "display-name",
     ],
 )
 def test_comparison_catches_a_deliberate_mismatch(mutation: str) -> None:
@@ -151,5 +153,28 @@ def test_comparison_catches_a_deliberate_mismatch(mutation: str) -> None:
     elif mutation == "enum-value":
         doc["components"]["schemas"]["EncryptionType"]["enum"].append("StartTls")
     elif mutation == "required-member":
-        doc["components"]["schemas"]["TestConnectionModel"]["required"].remove("receiverEmail")
+        doc["components"]["schemas"]["TestConnectionModel"]["required"].remove("recieverEmail")
+    elif mutation == "drop-media-type":
+        del doc["paths"]["/SMTPSettings"]["post"]["requestBody"]["content"]["application/json-patch+json"]
+    elif mutation == "display-name":
+        del doc["components"]["schemas"]["SmtpSettings"]["properties"]["displayName"]
     assert differences(_document_ops(doc), _app_ops())
+
+
+def test_ids_are_int32_in_the_document_and_the_app() -> None:
+    """The path parameter, the returned record and the app's id parsing share one range: the service's Int32."""
+    from mockserver.core import negotiation
+    from mockserver.core.schemas import INT32_MAX
+
+    doc = load_document()
+    parameter = doc["components"]["parameters"]["id"]["schema"]
+    returned = doc["components"]["schemas"]["SmtpSettings"]["properties"]["id"]
+    for schema in (parameter, returned):
+        assert (schema["type"], schema["format"], schema["minimum"], schema["maximum"]) == (
+            "integer",
+            "int32",
+            1,
+            2**31 - 1,
+        )
+    assert negotiation.INT32_MAX == INT32_MAX == 2**31 - 1
+    assert negotiation.parse_id(str(2**31 - 1)) == 2**31 - 1

@@ -62,11 +62,11 @@ def test_strict_server_refuses_the_unknown_member() -> None:
     with MockServer(strict=True) as server:
         response = sloppy_create(server)
         assert response.status_code == 400
-        assert "colour" in response.json()["messageDetails"]
+        assert "colour" in response.json()["message"]
 
 
 def test_misspelt_receiver_email_says_did_you_mean(server: MockServer) -> None:
-    for typo in ("recieverEmail", "receiveremail"):
+    for typo in ("recieverEmial", "RecieverEmail2"):
         body = {
             "host": "localhost",
             "port": 25,
@@ -82,9 +82,9 @@ def test_misspelt_receiver_email_says_did_you_mean(server: MockServer) -> None:
             timeout=10,
         )
         assert response.status_code == 400
-        details = response.json()["messageDetails"]
-        assert "receiverEmail is required" in details
-        assert f"did you mean 'receiverEmail' instead of \"{typo}\"" in details
+        details = response.json()["message"]
+        assert "recieverEmail is required" in details
+        assert f"did you mean 'recieverEmail' instead of \"{typo}\"" in details
 
 
 def test_assert_called_failure_shows_closest_calls(server: MockServer) -> None:

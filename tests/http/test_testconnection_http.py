@@ -17,13 +17,21 @@ from mockserver.runtime.server import MockServer
 PASSWORD = "Smtp-Pass-7c2b9e"
 
 
+
+def failure(server: MockServer, response: requests.Response) -> dict[str, Any]:
+    """The wire's ``{"message"}`` plus the structured facts the journal keeps (stage, transcript, reply)."""
+    assert set(response.json()) == {"message"}, response.text
+    request_id = int(response.headers["X-Cxmock-Request-Id"])
+    (entry,) = [e for e in server.state.journal.entries() if e.id == request_id]
+    return {**(entry.error or {}), "message": response.json()["message"]}
+
 def body(**overrides: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "host": "smtp.corp.example",
         "port": 587,
         "encryptionType": "Tls",
         "fromAddress": "noreply@check.org",
-        "receiverEmail": "ops@check.org",
+        "recieverEmail": "ops@check.org",
         "useDefaultCredentials": False,
         "username": "mailer",
         "password": PASSWORD,
@@ -106,10 +114,9 @@ def test_an_smtp_fault_at_each_stage_is_a_400_naming_it(mock: MockServer, stage:
     mock.faults.add(match={"stage": stage}, action={"type": "reply", "code": code, "text": text}, times=times)
     response = post(mock, body())
     assert response.status_code == 400
-    error = response.json()
-    assert isinstance(error["messageCode"], int)
+    error = failure(mock, response)
     assert error["stage"] == stage or (stage == "greeting" and error["stage"] in ("greeting", "connect"))
-    assert str(code) in error["messageDetails"] and text.split()[0] in error["messageDetails"]
+    assert str(code) in error["message"] and text.split()[0] in error["message"]
     assert error["transcript"] and PASSWORD not in json.dumps(error)
     assert mock.sink.messages == []
     # the rule is spent: the next test connection goes through
@@ -121,8 +128,8 @@ def test_a_refused_ehlo_with_a_helo_fallback_explains_the_missing_starttls(mock:
     mock.faults.add(match={"stage": "ehlo"}, action={"type": "reply", "code": 502, "text": "5.5.1 no"}, times=1)
     response = post(mock, body())
     assert response.status_code == 400
-    error = response.json()
-    assert error["stage"] == "starttls" and "refused EHLO" in error["messageDetails"]
+    error = failure(mock, response)
+    assert error["stage"] == "starttls" and "refused EHLO" in error["message"]
     assert any(line.upper().startswith("C: HELO") for line in error["transcript"])
 
 
@@ -131,14 +138,14 @@ def test_a_dropped_connection_at_rcpt_is_a_400(mock: MockServer) -> None:
     mock.faults.add(match={"stage": "rcpt"}, action={"type": "drop"}, times=1)
     response = post(mock, body())
     assert response.status_code == 400
-    assert response.json()["stage"] == "rcpt"
+    assert failure(mock, response)["stage"] == "rcpt"
 
 
 def test_wrong_credentials_under_a_fixed_policy(make_server: Callable[..., MockServer]) -> None:
     server = make_server(smtp_auth="fixed", smtp_credentials=("mailer:right-password",))
     response = post(server, body())
     assert response.status_code == 400
-    assert response.json()["stage"] == "auth" and "535" in response.json()["messageDetails"]
+    assert failure(server, response)["stage"] == "auth" and "535" in response.json()["message"]
     assert post(server, body(password="right-password")).status_code == 200
 
 
@@ -146,8 +153,8 @@ def test_auth_required_but_default_credentials(make_server: Callable[..., MockSe
     server = make_server(smtp_require_auth=True)
     response = post(server, body(useDefaultCredentials=True, username=None, password=None))
     assert response.status_code == 400
-    error = response.json()
-    assert error["stage"] == "mail" and "530" in error["messageDetails"]
+    error = failure(server, response)
+    assert error["stage"] == "mail" and "530" in error["message"]
 
 
 def _closed_port() -> int:
@@ -160,7 +167,7 @@ def test_direct_mode_to_a_closed_loopback_port(make_server: Callable[..., MockSe
     server = make_server(smtp_mode="direct", smtp_timeout=3.0)
     response = post(server, body(host="127.0.0.1", port=_closed_port(), encryptionType="None"))
     assert response.status_code == 400
-    assert response.json()["stage"] == "connect"
+    assert failure(server, response)["stage"] == "connect"
 
 
 def test_direct_mode_refuses_a_host_off_the_allow_list_without_connecting(
@@ -177,7 +184,7 @@ def test_direct_mode_refuses_a_host_off_the_allow_list_without_connecting(
     monkeypatch.setattr(socket, "create_connection", spy)
     response = post(server, body(host="10.11.12.13", port=25, encryptionType="None"))
     assert response.status_code == 400
-    details = response.json()["messageDetails"]
+    details = response.json()["message"]
     assert "not allowed" in details and "--smtp-allow" in details
     assert not [a for a in attempts if a[0] == "10.11.12.13"]
 
@@ -189,9 +196,9 @@ def test_direct_mode_starttls_against_a_listener_that_does_not_offer_it(
     # the sink's implicit-TLS port never sends a plain greeting, so STARTTLS cannot even be asked for
     response = post(server, body(host="127.0.0.1", port=server.sink.smtps_port, encryptionType="Tls"))
     assert response.status_code == 400
-    error = response.json()
+    error = failure(server, response)
     assert error["stage"] in ("greeting", "connect")
-    assert "implicit-TLS" in error["messageDetails"] and "Ssl" in error["messageDetails"]
+    assert "implicit-TLS" in error["message"] and "Ssl" in error["message"]
 
 
 def test_direct_mode_to_the_sink_with_its_ca_succeeds(make_server: Callable[..., MockServer], tmp_path: Any) -> None:
@@ -223,7 +230,7 @@ def test_direct_mode_refuses_the_mocks_own_http_port_without_connecting(
     response = post(server, body(host=host, port=server.http_port, encryptionType="None"))
     assert response.status_code == 400
     error = response.json()
-    assert "own HTTP listener" in error["messageDetails"] and "--smtp-mode sink" in error["messageDetails"]
+    assert "own HTTP listener" in error["message"] and "--smtp-mode sink" in error["message"]
     assert not [a for a in attempts if a[1] == server.http_port]
 
 

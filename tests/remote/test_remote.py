@@ -23,7 +23,7 @@ BODY = {
     "port": 587,
     "encryptionType": "Tls",
     "fromAddress": "noreply@check.org",
-    "receiverEmail": "ops@check.org",
+    "recieverEmail": "ops@check.org",
     "useDefaultCredentials": False,
     "username": "mailer",
     "password": "pw",

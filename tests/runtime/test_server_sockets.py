@@ -34,7 +34,7 @@ VALID = {
     "username": "mailer",
     "password": "wire-secret",
 }
-VALID_TC = {**VALID, "receiverEmail": "admin@example.org"}
+VALID_TC = {**VALID, "recieverEmail": "admin@example.org"}
 INVALID = {**VALID, "port": 0}
 BIG = b'{"host": "' + b"a" * (100 * 1024) + b'"}'
 
@@ -82,7 +82,8 @@ TABLE: dict[str, Row] = {
     "create-415": Row("POST", L, 415, body=b"host=a", content_type="text/plain"),
     # GET /SMTPSettings/{id}: 200 400 404 401 403 406
     "get-200": Row("GET", ONE, 200),
-    "get-400": Row("GET", L + "/abc", 400),
+    "get-400": Row("GET", L + "/0", 400),
+    "get-404-no-int32": Row("GET", L + "/abc", 404),
     "get-404": Row("GET", MISSING, 404),
     "get-401": Row("GET", ONE, 401, auth="none"),
     "get-403": Row("GET", ONE, 403, auth="viewer"),
@@ -103,7 +104,7 @@ TABLE: dict[str, Row] = {
     "delete-403": Row("DELETE", ONE, 403, auth="viewer", content_type=None),
     "delete-404": Row("DELETE", MISSING, 404, content_type=None),
     # POST /SMTPSettings/testconnection: 400 401 403 413 415 (200 needs the SMTP sink: tests/smtp/)
-    "test-400": Row("POST", TC, 400, body={**VALID_TC, "receiverEmail": "nope"}),
+    "test-400": Row("POST", TC, 400, body={**VALID_TC, "recieverEmail": "nope"}),
     "test-401": Row("POST", TC, 401, auth="none", body=VALID_TC),
     "test-403": Row("POST", TC, 403, auth="viewer", body=VALID_TC),
     "test-413": Row("POST", TC, 413, body=BIG),
@@ -287,8 +288,8 @@ def check_response(
         else:
             assert payload["id"] == record_id and "password" not in payload
         return
-    assert isinstance(payload["messageCode"], int)
-    assert isinstance(payload["messageDetails"], str) and payload["messageDetails"]
+    assert set(payload) == {"message"}
+    assert isinstance(payload["message"], str) and payload["message"]
     if row.status == 401:
         challenge = response.headers["WWW-Authenticate"]
         assert challenge.startswith("Bearer")
@@ -364,9 +365,9 @@ def test_the_http_server_refuses_malformed_requests_in_the_vendor_error_shape(se
     assert headers["connection"] == "close"
     assert int(headers["content-length"]) == len(body)
     payload = json.loads(body)
-    assert set(payload) == {"messageCode", "messageDetails"}
-    assert isinstance(payload["messageCode"], int) and payload["messageCode"] >= 10000
-    assert payload["messageDetails"].endswith("the connection is closed")
+    assert set(payload) == {"message"}
+    assert set(payload) == {"message"}
+    assert payload["message"].endswith("the connection is closed")
     assert b"<" not in body and b">" not in body and b"&" not in body
     with requests.get(server.base_url + "/_mock/health", timeout=10) as response:
         assert response.status_code == 200
@@ -385,7 +386,7 @@ def test_chunked_body_over_the_limit_is_413(server: MockServer) -> None:
     headers = {**server.auth_headers(), "Content-Type": JSON_V1}
     with requests.post(server.api_url + "/SMTPSettings", headers=headers, data=chunks(), timeout=10) as response:
         assert response.status_code == 413
-        assert response.json()["messageCode"]
+        assert response.json()["message"]
     with requests.get(server.api_url + "/SMTPSettings", headers=server.auth_headers(), timeout=10) as response:
         assert response.status_code == 200
 

@@ -135,7 +135,8 @@ def test_wrong_credentials_under_a_fixed_policy_fail_at_auth(make_sink: Callable
     error = fail(sink, "Tls", password="wrong")
     assert error.stage == "auth" and error.reply_code == 535
     assert "authentication as 'alice' failed" in error.details and "535" in error.details
-    assert error.body()["stage"] == "auth" and error.body()["replyCode"] == 535
+    assert error.facts()["stage"] == "auth" and error.facts()["replyCode"] == 535
+    assert set(error.body()) == {"message"}  # the wire: the service's ErrorViewModel
     assert "S: 535 5.7.8 Authentication credentials invalid" in error.transcript
     assert sink.store.count == 0
     run(sink, "Tls")  # the right password works

@@ -26,7 +26,6 @@ import requests
 from mockserver.config import Config
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
-from mockserver.errors import MessageCode
 from mockserver.http import create_app, ui
 from mockserver.runtime.server import MockServer
 
@@ -181,9 +180,9 @@ def test_no_secret_appears_in_any_output(
             headers=admin,
             json={"match": {"stage": "auth"}, "action": {"type": "reply", "code": 535, "text": "5.7.8 no"}, "times": 1},
         )
-        test_body = {**smtp_fields(SMTP_PASSWORD_TEST, encryptionType="None"), "receiverEmail": "admin@example.org"}
+        test_body = {**smtp_fields(SMTP_PASSWORD_TEST, encryptionType="None"), "recieverEmail": "admin@example.org"}
         failed = call("POST", api + "/SMTPSettings/testconnection", 400, json=test_body, headers=headers).json()
-        assert failed["stage"] == "auth" and failed["transcript"]
+        assert "failed at stage auth" in failed["message"]
         for encryption in ("None", "Tls", "Ssl"):
             call(
                 "POST",
@@ -280,7 +279,7 @@ def test_every_admin_route_refuses_without_the_admin_token(rule: str, method: st
             assert response.headers.get("WWW-Authenticate", "").startswith("Bearer")
             if method != "HEAD":
                 body = response.get_json()
-                assert body["messageCode"] == MessageCode.UNAUTHORIZED and "--admin-token" in body["messageDetails"]
+                assert set(body) == {"message"} and "--admin-token" in body["message"]
         # the right token opens it (so the 401s above are the lock, not something else)
         response = client.open(path, method=method, headers={"X-Cxmock-Admin-Token": LOCK}, json={})
         assert response.status_code != 401, (method, path, response.data[:200])
@@ -379,7 +378,7 @@ def _testconnection(server: MockServer, host: str, port: int) -> requests.Respon
         "encryptionType": "None",
         "fromAddress": "noreply@example.org",
         "useDefaultCredentials": True,
-        "receiverEmail": "admin@example.org",
+        "recieverEmail": "admin@example.org",
     }
     headers = {**server.auth_headers(), "Content-Type": JSON_V1}
     return requests.post(server.api_url + "/SMTPSettings/testconnection", json=body, headers=headers, timeout=TIMEOUT)
@@ -395,8 +394,8 @@ def test_direct_mode_refuses_hosts_outside_the_allow_list_without_a_socket(
         body = response.json()
     http_only = [("127.0.0.1", server.http_port)]
     assert [tuple(a[:2]) for a in spy.calls] == http_only, f"a socket was opened: {spy.calls}"
-    assert body["messageCode"] == MessageCode.HOST_NOT_ALLOWED, body
-    assert json.dumps(host)[1:-1] in body["messageDetails"] and "--smtp-allow" in body["messageDetails"], body
+    assert set(body) == {"message"}, body
+    assert json.dumps(host)[1:-1] in body["message"] and "--smtp-allow" in body["message"], body
     assert server.sink.messages == []
 
 
@@ -405,7 +404,7 @@ def test_direct_mode_unresolvable_host_fails_at_connect_without_a_socket(direct:
     with _testconnection(server, "nxdomain.example", 25) as response:
         assert response.status_code == 400
         body = response.json()
-    assert body["messageCode"] == MessageCode.SMTP_TEST_FAILED and body["stage"] == "connect", body
+    assert set(body) == {"message"} and "cannot resolve host" in body["message"], body
     assert [tuple(a[:2]) for a in spy.calls] == [("127.0.0.1", server.http_port)]
 
 
@@ -446,7 +445,7 @@ def _echo_requests(server: MockServer) -> list[tuple[str, str, dict[str, str], A
         ("POST", f"{api}/SMTPSettings", auth, {**valid, "password": MARKUP, "port": 0}),
         ("POST", f"{api}/SMTPSettings", auth, {MARKUP: 1, "hots": MARKUP}),
         ("POST", f"{api}/SMTPSettings", auth, MARKUP.encode()),
-        ("POST", f"{api}/SMTPSettings/testconnection", auth, {**valid, "receiverEmail": MARKUP}),
+        ("POST", f"{api}/SMTPSettings/testconnection", auth, {**valid, "recieverEmail": MARKUP}),
         ("GET", f"{api}/SMTPSettings", {**auth, "Accept": MARKUP}, None),
         ("GET", f"{api}/SMTPSettings", {**auth, "Accept": f"application/json;v={MARKUP}"}, None),
         ("POST", f"{api}/SMTPSettings", {**auth, "Content-Type": MARKUP}, valid),

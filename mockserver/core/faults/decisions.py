@@ -11,8 +11,6 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.errors import MessageCode
-
 from .rules import Rule
 
 __all__ = ["HttpFault", "SmtpFault", "http_decision", "smtp_decision"]
@@ -114,10 +112,7 @@ def http_decision(rule_id: str, rule: Rule, rng: random.Random) -> HttpFault:
         body = (
             copy.deepcopy(a["body"])
             if "body" in a
-            else {
-                "messageCode": MessageCode.INJECTED_FAULT,
-                "messageDetails": f"injected fault {label}: HTTP {status}",
-            }
+            else {"message": f"injected fault {label}: HTTP {status}"}
         )
         params = {"status": status, "body": body, "headers": dict(a.get("headers", {}))}
     elif atype == "delay":
@@ -134,10 +129,7 @@ def http_decision(rule_id: str, rule: Rule, rng: random.Random) -> HttpFault:
             "status": 429,
             "retry_after": retry,
             "headers": {"Retry-After": str(retry)},
-            "body": {
-                "messageCode": MessageCode.RATE_LIMITED,
-                "messageDetails": f"injected fault {label}: HTTP 429, retry after {retry} s",
-            },
+            "body": {"message": f"injected fault {label}: HTTP 429, retry after {retry} s"},
         }
     elif atype == "expire_token":
         params = {"status": 401}

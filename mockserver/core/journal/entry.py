@@ -31,6 +31,8 @@ class JournalEntry:
     violations: list[Violation] = field(default_factory=list)
     user: str | None = None
     remote: str = ""
+    #: the structured details of an error answer (code, per-field errors, SMTP stage...): off the wire, kept here
+    error: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class JournalEntry:
             "violations": [v.to_dict() for v in self.violations],
             "user": self.user,
             "remote": self.remote,
+            "error": self.error,
         }
 
     def line(self) -> str:
@@ -63,7 +66,12 @@ def call_line(request_id: int, method: str, path: str, status: int | None, opera
 
 
 def path_matches(pattern: str, path: str) -> bool:
-    """Whether ``path`` is ``pattern``, or starts with it when ``pattern`` ends with ``*``."""
+    """Whether ``path`` is ``pattern``, or starts with it when ``pattern`` ends with ``*``; case is ignored.
+
+    The API's routing ignores case, and the journal keeps each path as sent (``/CxRestAPI/auth/smtpsettings``),
+    so ``/cxrestapi/auth/SMTPSettings`` selects every spelling of it.
+    """
+    pattern, path = pattern.casefold(), path.casefold()
     if pattern.endswith("*"):
         return path.startswith(pattern[:-1])
     return path == pattern

@@ -101,6 +101,7 @@ class Journal:
         violations: Iterable[Violation] = (),
         user: str | None = None,
         remote: str = "",
+        error: Mapping[str, Any] | None = None,
     ) -> JournalEntry:
         """Journal one request; assigns ``id`` and ``time``, and redacts headers, query and body.
 
@@ -128,6 +129,7 @@ class Journal:
                 violations=violation_list,
                 user=user,
                 remote=remote,
+                error=dict(error) if error else None,
             )
             self._next_id += 1
             self._entries.append(entry)

@@ -40,6 +40,9 @@ CODES = {
     "media-type-missing": "error",  # body sent without Content-Type
     "cxorigin-missing": "info",  # no cxOrigin header
     "response-mismatch": "error",  # the mock's own response disagrees with the document (--validate-responses)
+    "doc-spelling": "error",  # a member spelled as the documentation page does, which the service does not bind
+    "credentials-missing": "warning",  # stored without username/password and useDefaultCredentials false
+    "path-case": "info",  # a path under /cxrestapi/auth in non-canonical case (routing ignores case)
 }
 
 

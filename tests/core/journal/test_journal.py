@@ -199,6 +199,7 @@ def test_record_assigns_ids_time_and_to_dict_is_camel_case() -> None:
         "violations": [{"code": "version-missing", "severity": "warning", "message": "Accept has no v=1.0"}],
         "user": "admin",
         "remote": "127.0.0.1:5555",
+        "error": None,
     }
     json.dumps(entry.to_dict())  # JSON-friendly
     assert journal.record(method="GET", path=SMTP).id == 2
