@@ -14,7 +14,7 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.contract import JSON_V1
@@ -51,9 +51,14 @@ def json_response(
 
 
 def _request_error_body(message: str, *, code: int, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """The error body of this request: ``{"message"}``; the details go to the journal (and, for /_mock, ``errors``)."""
-    g.cx_error = {"code": code, **({"errors": errors} if errors else {})}
+    """The error body of this request: ``{"message"}``; the details go to the journal (and, for /_mock, ``errors``).
+
+    Also called outside a request context (the sandbox dispatcher answers before any app): then only ``message``.
+    """
     body: dict[str, Any] = {"message": message}
+    if not has_request_context():
+        return body
+    g.cx_error = {"code": code, **({"errors": errors} if errors else {})}
     if errors and request.path.startswith(ADMIN_PREFIX):
         body["errors"] = errors
     return body
@@ -61,7 +66,8 @@ def _request_error_body(message: str, *, code: int, errors: dict[str, list[str]]
 
 def api_error_response(exc: ApiError) -> Response:
     body = _request_error_body(exc.details, code=exc.message_code, errors=exc.errors)
-    g.cx_error = exc.facts()
+    if has_request_context():
+        g.cx_error = exc.facts()
     return json_response(body, exc.status, headers=exc.headers)
 
 

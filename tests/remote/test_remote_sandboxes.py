@@ -54,4 +54,4 @@ def test_a_sandbox_deletes_itself_under_its_own_prefix(server: MockServer) -> No
     mine.delete_sandbox()
     assert len(server.sandboxes.registry) == 0
     at_root = requests.delete(server.base_url + "/_mock/sandbox", timeout=10)
-    assert at_root.status_code == 404 and "DELETE /_mock/sandboxes/<name>" in at_root.json()["messageDetails"]
+    assert at_root.status_code == 404 and "DELETE /_mock/sandboxes/<name>" in at_root.json()["message"]

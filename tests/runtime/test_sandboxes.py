@@ -34,7 +34,7 @@ TEST = {
     "useDefaultCredentials": False,
     "username": "mailer",
     "password": "pw",
-    "receiverEmail": "ops@check.org",
+    "recieverEmail": "ops@check.org",
 }
 
 
@@ -185,7 +185,7 @@ def test_creating_past_the_maximum_is_a_429_that_says_what_to_do(make_server: Ca
     assert created.status_code == 201 and created.headers["Location"] == "/sandbox/b"
     third = requests.get(server.base_url + "/sandbox/c/_mock/health", timeout=10)
     assert third.status_code == 429
-    details = third.json()["messageDetails"]
+    details = third.json()["message"]
     assert "--max-sandboxes" in details and "DELETE /_mock/sandboxes/<name>" in details
     posted = requests.post(server.base_url + "/_mock/sandboxes", json={"name": "c"}, timeout=10)
     assert posted.status_code == 429
