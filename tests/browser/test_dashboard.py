@@ -265,7 +265,12 @@ def test_screenshots_at_1280_and_375(mock: MockServer, chrome: Any, wait: Any, t
     wait(lambda d: "Subject:" in d.find_element(By.ID, "mail-headers").text)
     _screenshot(chrome, out / "dashboard-1280.png", 1280, 900)
     _screenshot(chrome, out / "dashboard-375.png", 375, 812)
-    for name in ("dashboard-1280.png", "dashboard-375.png"):
+    chrome.find_element(By.ID, "tab-requests").click()
+    wait(lambda d: d.find_elements(By.CSS_SELECTOR, "#req-list tr.faulted"))
+    chrome.find_element(By.CSS_SELECTOR, "#req-list tr.faulted button.open").click()
+    wait(lambda d: "Faults fired" in d.find_element(By.ID, "req-problems").text)
+    _screenshot(chrome, out / "dashboard-requests-1280.png", 1280, 900)
+    for name in ("dashboard-1280.png", "dashboard-375.png", "dashboard-requests-1280.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert severe_logs(chrome) == []
 

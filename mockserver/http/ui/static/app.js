@@ -93,6 +93,8 @@
       $('panel-' + tab).hidden = !selected;
       if (selected && focus) button.focus();
     }
+    if (name === 'mail' && stale.mail) { stale.mail = false; renderMail(); }
+    if (name === 'requests' && stale.requests) { stale.requests = false; renderRequests(); }
     if (name === 'settings') loadSettings().catch(failed);
     if (name === 'faults') loadFaults().catch(failed);
     if (name === 'server') loadServer().catch(failed);
@@ -147,7 +149,7 @@
   }
   // a full render (on a search, on "show more") or, with fresh rows, only those prepended: a poll never rebuilds
   // the list; at most `shown` rows are in the DOM (the newest), the button below the list shows more
-  const PAGE = 200;
+  const PAGE = 100;
   const shown = { mail: PAGE, requests: PAGE };
   function render(name, list, rows, fresh, makeRow, matches, q) {
     const fragment = document.createDocumentFragment();
@@ -167,8 +169,11 @@
     rows.push(...fresh);
     if (rows.length > limit) rows.splice(0, rows.length - limit);
   }
+  // a list on a hidden tab is only counted; it is built when its tab is shown
+  const stale = { mail: false, requests: false };
   function renderMail(fresh) {
-    render('mail', $('mail-list'), mails, Array.isArray(fresh) ? fresh : null, mailRow, mailMatches,
+    if (current !== 'mail') stale.mail = true;
+    else render('mail', $('mail-list'), mails, Array.isArray(fresh) ? fresh : null, mailRow, mailMatches,
       $('mail-search').value.trim().toLowerCase());
     $('mail-empty').hidden = mails.length > 0;
     $('count-mail').textContent = String(mails.length);
@@ -242,7 +247,8 @@
       notes);
   }
   function renderRequests(fresh) {
-    render('requests', $('req-list'), reqs, Array.isArray(fresh) ? fresh : null, reqRow, reqMatches,
+    if (current !== 'requests') stale.requests = true;
+    else render('requests', $('req-list'), reqs, Array.isArray(fresh) ? fresh : null, reqRow, reqMatches,
       $('req-search').value.trim().toLowerCase());
     $('req-empty').hidden = reqs.length > 0;
     $('count-requests').textContent = String(reqs.length);
