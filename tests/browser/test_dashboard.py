@@ -320,3 +320,25 @@ def test_settings_seed_upload_reset_and_the_server_tab(
     wait(lambda d: d.find_element(By.ID, "tab-faults").get_attribute("aria-selected") == "true")
     assert chrome.switch_to.active_element.get_attribute("id") == "tab-faults"
     assert severe_logs(chrome) == []
+
+
+def test_each_sandbox_has_its_own_dashboard(make_server: Callable[..., MockServer], chrome: Any, wait: Any) -> None:
+    server = make_server()
+    team = server.sandbox("team-a")
+    answer = requests.get(team.api_url + "/SMTPSettings", headers=team.auth_headers(), timeout=TIMEOUT)
+    assert answer.status_code == 200
+    open_dashboard(chrome, team.base_url)
+    assert chrome.find_element(By.ID, "where").text == "sandbox team-a"
+    wait(lambda d: d.find_element(By.ID, "count-requests").text != "0")
+    chrome.find_element(By.ID, "tab-requests").click()
+    wait(lambda d: "/cxrestapi/auth/SMTPSettings" in d.find_element(By.ID, "req-list").text)
+    # the root's dashboard lists the sandbox, not its requests, and links to its page
+    open_dashboard(chrome, server.base_url)
+    assert "SMTPSettings" not in chrome.find_element(By.ID, "req-list").get_attribute("textContent")
+    chrome.find_element(By.ID, "tab-server").click()
+    link = wait(ec.element_to_be_clickable((By.CSS_SELECTOR, "#sandbox-list a")))
+    assert link.text == "team-a"
+    link.click()
+    wait(lambda d: d.current_url == team.base_url + "/_mock/ui/")
+    wait(lambda d: d.find_element(By.ID, "where").text == "sandbox team-a")
+    assert severe_logs(chrome) == []

@@ -24,6 +24,7 @@ from ...core.journal.entry import JournalEntry
 from ...core.mail.store import CapturedMessage
 from ...errors import BadRequest, NotFound
 from ..admin import _admin_lock, ok, state
+from ..admin_sandboxes import OWNER_KEY, REGISTRY_KEY
 from .inert import inert_html
 
 __all__ = ["CSP", "PUBLIC_ENDPOINTS", "blp"]
@@ -69,10 +70,12 @@ def index() -> Response:
     return Response(render_template("ui/index.html"), content_type="text/html; charset=utf-8")
 
 
-def _sandbox_names() -> list[str]:
-    """The sandboxes' names, when the runtime registers ``cxmock.sandbox_names`` (a callable); else none."""
-    names = current_app.extensions.get("cxmock.sandbox_names")
-    return sorted(names()) if names is not None else []
+def _sandboxes() -> tuple[str | None, list[str]]:
+    """The sandbox this app serves (None at the root), and at the root the names of the live sandboxes."""
+    owner = current_app.extensions.get(OWNER_KEY)
+    registry = current_app.extensions.get(REGISTRY_KEY)
+    names = [info.name for info in registry.list()] if registry is not None else []
+    return (owner[1] if owner is not None else None), names
 
 
 def _version() -> str:
@@ -84,10 +87,12 @@ def _version() -> str:
 
 @blp.get("/api/info")
 def info() -> Response:
-    """What the Server tab shows: version, bound ports, limits, the fault presets, whether the lock is on."""
+    """What the Server tab shows: version, bound ports, limits, the fault presets, whether the lock is on, the
+    sandbox served (``sandbox``, None at the root) and, at the root, the live sandboxes' names."""
     st = state()
     ports = current_app.extensions.get("cxmock.ports")
     config = st.config
+    sandbox, names = _sandboxes()
     return ok(
         {
             "version": _version(),
@@ -96,7 +101,8 @@ def info() -> Response:
             "adminLocked": bool(config.admin_token),
             "limits": {"journal": config.journal_limit, "mail": config.capture_limit},
             "counts": {"mail": st.mail.count, "requests": st.journal.count, "settings": len(st.settings)},
-            "sandboxes": _sandbox_names(),
+            "sandbox": sandbox,
+            "sandboxes": names,
         }
     )
 

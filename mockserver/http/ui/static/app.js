@@ -320,7 +320,7 @@
     const info = await getJson('ui/api/info');
     const ports = Object.entries(info.ports || {}).map(([k, v]) => k + ' ' + v).join(', ');
     meta($('server-meta'), [
-      ['Version', info.version], ['Ports', ports || 'not reported (embedded app)'], ['Admin API', ADMIN.pathname],
+      ['Sandbox', info.sandbox || 'the server root (default sandbox)'], ['Version', info.version], ['Ports', ports || 'not reported (embedded app)'], ['Admin API', ADMIN.pathname],
       ['Admin token', info.adminLocked ? 'required' : 'not required (no --admin-token)'],
       ['Captured mail', `${info.counts.mail} held (keeps the newest ${info.limits.mail})`],
       ['Journal', `${info.counts.requests} entries (keeps the newest ${info.limits.journal})`],
@@ -329,8 +329,11 @@
     const list = $('sandbox-list');
     clear(list);
     const sandboxes = info.sandboxes || [];
-    $('sandboxes').hidden = !sandboxes.length;
-    for (const name of sandboxes) list.append(el('li', {}, el('a', { href: new URL('../../sandbox/' + encodeURIComponent(name) + '/_mock/ui/', UI).href, text: name })));
+    $('sandboxes').hidden = !sandboxes.length && !info.sandbox;
+    // relative links: the root's dashboard is at <root>/_mock/ui/, a sandbox's at <root>/sandbox/<name>/_mock/ui/
+    const root = info.sandbox ? '../../../../' : '../../';
+    if (info.sandbox) list.append(el('li', {}, el('a', { href: new URL(root + '_mock/ui/', UI).href, text: 'the server root (default sandbox)' })));
+    for (const name of sandboxes) list.append(el('li', {}, el('a', { href: new URL(root + 'sandbox/' + encodeURIComponent(name) + '/_mock/ui/', UI).href, text: name })));
   }
 
   // -- live: poll with back-off --------------------------------------------------------------------------------
@@ -388,11 +391,16 @@
     $('lock-error').textContent = sessionStorage.getItem(TOKEN_KEY) ? message : '';
     $('token').focus();
   }
+  function showInfo(info) {
+    Object.assign(limits, info.limits);
+    $('where').textContent = info.sandbox ? 'sandbox ' + info.sandbox : '';
+    document.title = 'cxmock dashboard' + (info.sandbox ? ' · sandbox ' + info.sandbox : '');
+  }
   async function start() {
     try {
       // the server facts and the first rows at once; the mark (after the next frame) tells a benchmark when the
       // lists were on screen
-      await Promise.all([getJson('ui/api/info').then((info) => Object.assign(limits, info.limits)), poll()]);
+      await Promise.all([getJson('ui/api/info').then(showInfo), poll()]);
       requestAnimationFrame(() => setTimeout(() => performance.mark('cxmock:lists-painted'), 0));
     } catch (e) {
       if (e instanceof Locked) { lock('The admin token was refused.'); return; }
