@@ -3,6 +3,9 @@
 #   docker build -t cxmock .
 #   docker run --rm -p 8080:8080 -p 2525:2525 -p 4650:4650 cxmock
 #
+# Podman: build with `podman build --format docker -t cxmock .`; its default OCI image format has no HEALTHCHECK,
+# and `podman healthcheck run` then answers that the container has no healthcheck.
+#
 # BASE_IMAGE is any Debian-like image with python3 (>= 3.11) and its venv module: the official slim image by
 # default, or a locally made one (scripts/container-smoke builds localhost/debian-python:bookworm offline).
 # Dependencies: when the build context holds wheelhouse/ with a cxmock-*.whl (`pip wheel . -w wheelhouse`, built
@@ -34,8 +37,9 @@ RUN groupadd --gid 10001 cxmock \
     && useradd --uid 10001 --gid 10001 --no-log-init --create-home --home-dir /home/cxmock \
         --shell /usr/sbin/nologin cxmock
 COPY --from=build /opt/cxmock /opt/cxmock
-# Bind every interface inside the container (the app binds 127.0.0.1 by default) on fixed ports (its default is 0,
-# an ephemeral port). Override any CXMOCK_<OPTION> with -e, or pass flags after the image name.
+# Bind every interface inside the container (cxmock serve binds 127.0.0.1 by default) on cxmock serve's default
+# ports, HTTP 8080, SMTP 2525, SMTPS 4650 (spelt out so that the HEALTHCHECK below reads CXMOCK_PORT). Override any
+# CXMOCK_<OPTION> with -e, or pass flags after the image name.
 ENV PATH=/opt/cxmock/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -17,39 +17,33 @@ from typing import Any
 
 import click
 
-from .config import Config
+from .config import Config, unknown_environment
 from .errors import ConfigError
 
 #: ``check``/``report``: unhealthy, or violations at or above --fail-on (``serve``'s codes are in runner.py)
 EXIT_UNHEALTHY = 1
 
 _HELP = {
-    "host": "Address to bind (CXMOCK_HOST; 0.0.0.0 in containers).",
-    "port": "HTTP port; 0 picks a free one.",
-    "seed": "Seed: 'default' (the vendor sample), 'none', or a YAML/JSON file of settings records.",
-    "users": "Users/roles/clients YAML file (default: the bundled fixtures/users.yaml).",
-    "token_lifetime": "Access-token lifetime in seconds.",
+    "host": "Address to bind the HTTP API on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface; the "
+    "container's value) or an address of this machine.",
+    "port": "HTTP port (1-65535); 0 picks a free one.",
+    "seed": "Settings records at start and after each reset: 'default' (the vendor sample), 'none' (empty), or the "
+    "path of a YAML/JSON file of records.",
+    "users": "Users/roles/clients YAML file; unset means the bundled fixtures/users.yaml (admin/admin, viewer/viewer).",
+    "token_lifetime": "Access-token lifetime in seconds (expires_in).",
     "refresh_token_lifetime": "Absolute refresh-token lifetime in seconds (offline_access), from the login.",
-    "signing_key": "PEM RSA private key signing the JWTs (default: a new key per run).",
-    "client_secret": "Secret of the OAuth2 clients the users file gives no secret of their own.",
-    "strict": "Reject unknown body members and error-level contract violations with 400.",
+    "signing_key": "PEM RSA private key signing the JWTs; unset: a new key per run.",
+    "client_secret": "Secret of the OAuth2 clients the users file gives no secret of their own (masked in "
+    "--print-config).",
+    "strict": "Reject unknown body members and error-level contract violations with 400 instead of linting them.",
     "max_body": "Largest accepted request body in bytes (larger: 413).",
-    "admin_token": "Lock /_mock/* behind this token (X-Cxmock-Admin-Token header).",
+    "admin_token": "Lock /_mock/* behind this token (send it as X-Cxmock-Admin-Token); unset: unlocked.",
     "validate_responses": "Check every API response against the OpenAPI document; log and journal mismatches.",
-    "smtp_port": "Plain SMTP listener port (advertises STARTTLS); 0 picks a free one.",
-    "smtps_port": "Implicit-TLS SMTP listener port; 0 picks a free one.",
-    "smtp_mode": "testconnection routing: 'sink' (embedded sink) or 'direct' (allow-listed hosts only).",
-    "smtp_allow": "direct mode allow-list: comma-separated CIDRs, IPs or host names.",
-    "faults": "Fault rule file(s) (YAML/JSON), comma-separated or repeated.",
+    "log_format": "Log line format on stderr: 'text' (human) or 'json' (one object per line, ISO 8601 time).",
+    "log_requests": "Log one line per HTTP request (cxmock serve: on; MockServer: off).",
     "settings_limit": "SMTP settings records POST may create at most (one more: 400); GET /SMTPSettings lists all.",
     "journal_limit": "Request journal: entries kept (oldest dropped); each entry keeps at most --max-body of body.",
-    "capture_limit": "Captured mail: messages kept (oldest dropped); each holds at most --capture-raw-limit.",
-    "capture_raw_limit": "Captured mail: bytes of raw source and characters of text kept per message (cut: marked).",
     "max_page_bytes": "Admin list endpoints (/_mock/messages, /_mock/requests): most bytes in one page (then next).",
-    "max_message_size": "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection.",
-    "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
-    "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
-    "smtp_data_timeout": "SMTP: seconds for a whole DATA (354 to the final dot); then 421 4.4.2 and close.",
     "http_threads": "Worker threads running the app (requests handled at once; idle connections need none).",
     "http_head_timeout": "Seconds for a whole request head (not per byte); 408 after.",
     "http_body_timeout": "Seconds for a whole request body (not per byte); 408 after.",
@@ -58,7 +52,33 @@ _HELP = {
     "http_grace": "On stop/SIGTERM, seconds in-flight requests get to finish before every connection closes.",
     "max_sandboxes": "Most named sandboxes (/sandbox/<name>) at once; one more is a 429. 0 disables them.",
     "sandbox_idle_timeout": "Seconds a named sandbox may go unused before it is dropped (its next use starts afresh).",
+    "smtp_host": "Address to bind the SMTP sink on (same values as --host).",
+    "smtp_port": "Plain SMTP listener port (advertises STARTTLS); 0 picks a free one.",
+    "smtps_port": "Implicit-TLS SMTP listener port; 0 picks a free one.",
+    "smtp_cert": "PEM certificate of the sink (with --smtp-key); unset: one generated at start for localhost.",
+    "smtp_key": "PEM private key of --smtp-cert.",
+    "smtp_auth": "Sink AUTH policy: 'any' accepts any credentials, 'fixed' only --smtp-credentials.",
+    "smtp_credentials": "Accepted sink logins as user:password, comma-separated or repeated (with --smtp-auth fixed).",
+    "smtp_require_auth": "The sink refuses MAIL FROM before a successful AUTH (530).",
+    "capture_limit": "Captured mail: messages kept (oldest dropped); each holds at most --capture-raw-limit.",
+    "capture_raw_limit": "Captured mail: bytes of raw source and characters of text kept per message (cut: marked).",
+    "max_message_size": "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection.",
+    "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
+    "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
+    "smtp_data_timeout": "SMTP: seconds for a whole DATA (354 to the final dot); then 421 4.4.2 and close.",
+    "smtp_mode": "testconnection routing: 'sink' (the embedded sink, whatever host the body names) or 'direct' "
+    "(the body's host, allow-listed hosts only).",
+    "smtp_allow": "direct mode allow-list beyond loopback: comma-separated CIDRs, IPs or host names.",
+    "smtp_timeout": "Time budget of one testconnection SMTP session, in seconds.",
+    "smtp_ca_file": "direct mode: extra PEM CA bundle to verify the remote server's TLS certificate.",
+    "smtp_insecure": "direct mode: do not verify the remote server's TLS certificate.",
+    "faults": "Fault rules armed at start and after every reset: preset names (fixtures/faults/) or YAML/JSON rule "
+    "files, comma-separated or repeated. Rule reference: docs/faults.md.",
+    "fault_seed": "Seed of the random generator of probabilistic fault rules (same seed, same outcomes).",
 }
+
+#: options whose value is one of a fixed list (shown as the choices in --help)
+_CHOICES = {"log_format": ("text", "json"), "smtp_auth": ("any", "fixed"), "smtp_mode": ("sink", "direct")}
 
 
 #: ``cxmock serve`` runs on fixed ports and logs every request; below the environment and the config file.
@@ -68,15 +88,19 @@ SERVE_DEFAULTS: dict[str, Any] = {"port": 8080, "smtp_port": 2525, "smtps_port":
 
 def _option_for(name: str, default: Any, kind: str) -> Any:
     flag = "--" + name.replace("_", "-")
-    help_text = _HELP.get(name, name.replace("_", " ").capitalize() + ".")
+    help_text = _HELP[name] + f" Env: CXMOCK_{name.upper()}."
+    shown = "unset" if default in (None, ()) else ("on" if default is True else "off" if default is False else default)
     if kind == "bool":
         return click.option(
-            f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text + f" [default: {default}]"
+            f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text + f" [default: {shown}]"
         )
     if kind.startswith("tuple"):
-        return click.option(flag, multiple=True, default=None, help=help_text)
+        return click.option(flag, multiple=True, default=None, help=help_text + f" [default: {shown}]")
     click_type: Any = {"int": int, "float": float}.get(kind, str)
-    return click.option(flag, type=click_type, default=None, help=help_text + f" [default: {default!r}]")
+    if name in _CHOICES:
+        click_type = click.Choice(_CHOICES[name])
+    metavar = {"int": "INTEGER", "float": "SECONDS" if "seconds" in _HELP[name] else "NUMBER"}.get(kind)
+    return click.option(flag, type=click_type, default=None, metavar=metavar, help=help_text + f" [default: {shown}]")
 
 
 def config_options(func: Any) -> Any:
@@ -120,9 +144,13 @@ def main() -> None:
 def serve(
     config_file: str | None, print_config: bool, ready_json: bool, port_file: str | None, quiet: bool, **options: Any
 ) -> None:
-    """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0)."""
+    """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0).
+
+    Defaults: HTTP 8080, SMTP 2525, SMTPS 4650 on 127.0.0.1; 0 picks a free port (see --ready-json)."""
     from .runtime.runner import run
 
+    for warning in unknown_environment():
+        click.echo(f"cxmock: warning: {warning}", err=True)
     try:
         config = build_config(config_file, options)
     except ConfigError as exc:
@@ -243,7 +271,12 @@ def messages(
 @click.option(
     "--add", "add_file", type=click.Path(exists=True, dir_okay=False), help="Add the rules of a YAML/JSON file."
 )
-@click.option("--preset", default=None, help="Add a named preset (fixtures/faults/NAME.yaml).")
+@click.option(
+    "--preset",
+    default=None,
+    help="Add a named preset: connection-drop, flaky-5xx, rate-limited, slow, smtp-auth-rejected, "
+    "smtp-greeting-421, smtp-recipient-rejected, smtp-tls-unavailable, token-expiry (fixtures/faults/).",
+)
 @click.option("--remove", "remove_id", default=None, help="Remove the rule with this id.")
 @click.option("--clear", is_flag=True, help="Remove every rule.")
 def faults(
@@ -255,20 +288,28 @@ def faults(
     remove_id: str | None,
     clear: bool,
 ) -> None:
-    """List or change the fault rules of a running server."""
+    """List or change the fault rules of a running server.
+
+    Prints one JSON document on stdout, GET /_mock/faults after the change ({"seed", "rules", "firings"}; pipe it
+    to jq); what was added or removed is said on stderr. Rules: match keys, actions and their parameters are listed in docs/faults.md."""
     import yaml
 
     call: dict[str, Any] = {"admin_token": admin_token, "timeout": timeout}
     if clear:
         _ok(*admin_call(url, "DELETE", "/_mock/faults", **call))
+        click.echo("removed every rule", err=True)
     if remove_id:
         _ok(*admin_call(url, "DELETE", f"/_mock/faults/{urllib.parse.quote(remove_id)}", **call))
+        click.echo(f"removed rule {remove_id}", err=True)
+    added: list[str] = []
     if add_file:
         with open(add_file, encoding="utf-8") as handle:
             rules = yaml.safe_load(handle)
-        click.echo(json.dumps(_ok(*admin_call(url, "POST", "/_mock/faults", body=rules, **call))))
+        added += _ok(*admin_call(url, "POST", "/_mock/faults", body=rules, **call))["ids"]
     if preset:
-        click.echo(json.dumps(_ok(*admin_call(url, "POST", "/_mock/faults", body={"preset": preset}, **call))))
+        added += _ok(*admin_call(url, "POST", "/_mock/faults", body={"preset": preset}, **call))["ids"]
+    if added:
+        click.echo(f"added {len(added)} rule(s): {', '.join(added)}", err=True)
     listing = _ok(*admin_call(url, "GET", "/_mock/faults", **call))
     click.echo(json.dumps(listing, indent=2))
 
@@ -304,5 +345,13 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
         click.echo(text)
     if fail_on != "never":
         summary = _ok(*admin_call(url, "GET", "/_mock/violations", admin_token=admin_token, timeout=timeout)) or []
-        if any(lint.severity_at_least(row["severity"], fail_on) for row in summary):
+        failing = [row for row in summary if lint.severity_at_least(row["severity"], fail_on)]
+        if failing:
+            shown = ", ".join(f"{row['code']} x{row.get('count', 1)} ({row['severity']})" for row in failing)
+            click.echo(
+                f"cxmock report: exit {EXIT_UNHEALTHY}: violations at or above --fail-on {fail_on}: {shown}. "
+                f"Fix the client's requests (the report{f' in {output}' if output else ''} says which), "
+                "or raise --fail-on.",
+                err=True,
+            )
             sys.exit(EXIT_UNHEALTHY)

@@ -8,6 +8,7 @@ field here, so the CLI, the environment and the file share one list of names.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -29,6 +30,28 @@ LOOPBACK_ALLOW = ("127.0.0.0/8", "::1", "localhost")
 SECRET_FIELDS = frozenset({"client_secret", "admin_token", "smtp_credentials"})
 
 ENV_PREFIX = "CXMOCK_"
+
+#: ``CXMOCK_*`` variables read by something other than ``Config`` (the CLI, the pytest plugin, scripts/)
+OTHER_ENV = frozenset({"CXMOCK_CONFIG", "CXMOCK_URL", "CXMOCK_SMOKE_DIR"})
+
+#: what a value of each kind of option looks like, for error messages
+_EXPECTED = {
+    "bool": "a boolean (true/false, yes/no, on/off, 1/0)",
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "str | None": "a string (a file path)",
+    "tuple[str, ...]": "a list of strings: a YAML list, or one comma-separated string",
+}
+#: an example of the right shape for the options whose shape people get wrong
+_SHAPE_EXAMPLES = {
+    "faults": "faults: [flaky-5xx, ./my-faults.yaml] (preset names or fault files; an inline rule belongs in a "
+    "fault file, see docs/faults.md)",
+    "smtp_allow": "smtp_allow: [10.0.0.0/8, mail.example.org]",
+    "smtp_credentials": "smtp_credentials: ['mailer:secret']",
+    "seed": "seed: none (or default, or a path to a YAML/JSON file of settings records)",
+    "users": "users: ./users.yaml (a path to a users file like fixtures/users.yaml)",
+}
 
 
 def reachable_host(bind_host: str) -> str:
@@ -111,47 +134,9 @@ class Config:
     sandbox_idle_timeout: float = 3600.0
 
     def __post_init__(self) -> None:
-        problems = []
-        if self.smtp_mode not in ("sink", "direct"):
-            problems.append(f"smtp_mode must be 'sink' or 'direct', got {self.smtp_mode!r}")
-        if self.smtp_auth not in ("any", "fixed"):
-            problems.append(f"smtp_auth must be 'any' or 'fixed', got {self.smtp_auth!r}")
-        if self.log_format not in ("text", "json"):
-            problems.append(f"log_format must be 'text' or 'json', got {self.log_format!r}")
-        for name in ("port", "smtp_port", "smtps_port"):
-            value = getattr(self, name)
-            if not 0 <= value <= 65535:
-                problems.append(f"{name} must be between 0 and 65535, got {value}")
-        for name in (
-            "token_lifetime",
-            "refresh_token_lifetime",
-            "max_body",
-            "journal_limit",
-            "capture_limit",
-            "http_threads",
-            "smtp_max_connections",
-            "capture_raw_limit",
-            "settings_limit",
-            "max_page_bytes",
-            "http_max_connections",
-        ):
-            if getattr(self, name) < 1:
-                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        timeouts = ("smtp_timeout", "smtp_command_timeout", "smtp_data_timeout")
-        for name in (*timeouts, "http_head_timeout", "http_body_timeout", "http_idle_timeout"):
-            if getattr(self, name) <= 0:
-                problems.append(f"{name} must be positive, got {getattr(self, name)}")
-        if self.http_grace < 0:
-            problems.append(f"http_grace must be 0 or more, got {self.http_grace}")
-        if self.max_sandboxes < 0:
-            problems.append(f"max_sandboxes must be at least 0, got {self.max_sandboxes}")
-        if self.sandbox_idle_timeout <= 0:
-            problems.append(f"sandbox_idle_timeout must be positive, got {self.sandbox_idle_timeout}")
-        for cred in self.smtp_credentials:
-            if ":" not in cred:
-                problems.append("smtp_credentials entries must be 'user:password', got an entry without ':'")
+        problems = _problems({f.name: getattr(self, f.name) for f in fields(self)})
         if problems:
-            raise ConfigError("invalid configuration: " + "; ".join(problems))
+            raise ConfigError("invalid configuration: " + "; ".join(text for _, text in problems))
 
     @property
     def effective_smtp_allow(self) -> tuple[str, ...]:
@@ -196,25 +181,124 @@ class Config:
         defaults for this load (``cxmock serve`` uses fixed ports and request logging, ``MockServer`` does not).
         """
         merged: dict[str, Any] = dict(defaults or {})
+        #: where each given value came from: "CXMOCK_PORT", "--port", "cxmock.yaml:3"
+        origin: dict[str, str] = {}
         if config_file is not None:
-            merged.update(_read_config_file(Path(config_file)))
+            for name, (value, where) in _read_config_file(Path(config_file)).items():
+                merged[name], origin[name] = value, where
         env = os.environ if environ is None else environ
         for name in cls.option_names():
             key = ENV_PREFIX + name.upper()
             if key in env:
-                merged[name] = env[key]
+                merged[name], origin[name] = env[key], key
         for name, value in (overrides or {}).items():
             if value is not None and value != ():
-                merged[name] = value
-        return cls(**{name: _convert(name, value) for name, value in merged.items()})
+                merged[name], origin[name] = value, "--" + name.replace("_", "-")
+        all_defaults = {**{f.name: f.default for f in fields(cls)}, **(defaults or {})}
+        values = {
+            name: _convert(name, value, origin.get(name, "default"), all_defaults.get(name))
+            for name, value in merged.items()
+        }
+        problems = _problems({**all_defaults, **values})
+        if problems:
+            raise ConfigError(
+                "invalid configuration: "
+                + "; ".join(
+                    f"{origin.get(name, 'default')}: {text} (default: {all_defaults.get(name)!r})"
+                    for name, text in problems
+                )
+            )
+        return cls(**values)
 
 
 _FIELD_TYPES = {f.name: f for f in fields(Config)}
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def _problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(option, what is wrong) for every invalid value of ``config`` (every option's value by name)."""
+    problems: list[tuple[str, str]] = []
+    for name, allowed in (
+        ("smtp_mode", ("sink", "direct")),
+        ("smtp_auth", ("any", "fixed")),
+        ("log_format", ("text", "json")),
+    ):
+        if config[name] not in allowed:
+            problems.append((name, f"{name} must be {' or '.join(map(repr, allowed))}, got {config[name]!r}"))
+    for name in ("port", "smtp_port", "smtps_port"):
+        value = config[name]
+        if not 0 <= value <= 65535:
+            problems.append((name, f"{name} must be between 0 and 65535 (0 picks a free port), got {value}"))
+    for name in (
+        "token_lifetime",
+        "refresh_token_lifetime",
+        "max_body",
+        "journal_limit",
+        "capture_limit",
+        "http_threads",
+        "smtp_max_connections",
+        "capture_raw_limit",
+        "settings_limit",
+        "max_page_bytes",
+        "http_max_connections",
+    ):
+        if config[name] < 1:
+            problems.append((name, f"{name} must be at least 1, got {config[name]}"))
+    timeouts = ("smtp_timeout", "smtp_command_timeout", "smtp_data_timeout")
+    for name in (*timeouts, "http_head_timeout", "http_body_timeout", "http_idle_timeout"):
+        if config[name] <= 0:
+            problems.append((name, f"{name} must be a positive number of seconds, got {config[name]}"))
+    if config["http_grace"] < 0:
+        problems.append(("http_grace", f"http_grace must be 0 or more seconds, got {config['http_grace']}"))
+    if config["max_sandboxes"] < 0:
+        problems.append(("max_sandboxes", f"max_sandboxes must be at least 0, got {config['max_sandboxes']}"))
+    if config["sandbox_idle_timeout"] <= 0:
+        problems.append(
+            (
+                "sandbox_idle_timeout",
+                f"sandbox_idle_timeout must be a positive number of seconds, got {config['sandbox_idle_timeout']}",
+            )
+        )
+    if any(":" not in cred for cred in config["smtp_credentials"]):
+        problems.append(
+            ("smtp_credentials", "smtp_credentials entries must be 'user:password', got an entry without ':'")
+        )
+    return problems
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """``"; did you mean 'port'?"`` for a near miss of one of ``known``, else ``""``."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_environment(environ: Mapping[str, str] | None = None) -> list[str]:
+    """A warning for each ``CXMOCK_*`` variable that no option reads (``CXMOCK_PROT`` → did you mean
+    ``CXMOCK_PORT``?): a misspelt variable would otherwise be ignored silently."""
+    env = os.environ if environ is None else environ
+    known = [ENV_PREFIX + name.upper() for name in Config.option_names()] + sorted(OTHER_ENV)
+    return [
+        f"environment variable {key} is not a cxmock option and is ignored{suggest(key, known)}"
+        for key in sorted(env)
+        if key.startswith(ENV_PREFIX) and key not in known
+    ]
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """The line of each top-level key of a YAML mapping document (1-based), for messages that say ``file:line``."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+
+
+def _read_config_file(path: Path) -> dict[str, tuple[Any, str]]:
+    """option -> (value, "file:line")."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
@@ -222,23 +306,52 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of option: value, got {type(data).__name__}")
+        raise ConfigError(
+            f"config file {path} must hold a mapping of option: value (e.g. 'port: 8080'), got {_kind(data)}"
+        )
+    lines = _key_lines(text)
     out = {}
     for key, value in data.items():
         name = str(key).replace("-", "_")
+        where = f"{path}:{lines[str(key)]}" if str(key) in lines else str(path)
         if name not in _FIELD_TYPES:
             raise ConfigError(
-                f"config file {path}: unknown option {key!r}; known options: {', '.join(Config.option_names())}"
+                f"{where}: unknown option {key!r}{suggest(name, Config.option_names())}; "
+                f"known options: {', '.join(Config.option_names())}"
             )
-        out[name] = value
+        out[name] = (value, where)
     return out
 
 
-def _convert(name: str, value: Any) -> Any:
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _convert(name: str, value: Any, where: str = "default", default: Any = None) -> Any:
     if name not in _FIELD_TYPES:
-        raise ConfigError(f"unknown option {name!r}; known options: {', '.join(Config.option_names())}")
-    default = _FIELD_TYPES[name].default
+        raise ConfigError(
+            f"unknown option {name!r}{suggest(name, Config.option_names())}; "
+            f"known options: {', '.join(Config.option_names())}"
+        )
     kind = str(_FIELD_TYPES[name].type)
+    expected = _EXPECTED.get(kind, kind)
+    example = f"; e.g. {_SHAPE_EXAMPLES[name]}" if name in _SHAPE_EXAMPLES else ""
+    if (
+        isinstance(value, dict)
+        or (isinstance(value, list | tuple) and not kind.startswith("tuple"))
+        or (
+            kind.startswith("tuple")
+            and isinstance(value, list | tuple)
+            and any(isinstance(v, dict | list) for v in value)
+        )
+    ):
+        raise ConfigError(
+            f"{where}: option {name} expects {expected}, got {_kind(value)}{example} (default: {default!r})"
+        )
     try:
         if kind == "bool":
             if isinstance(value, str):
@@ -268,5 +381,7 @@ def _convert(name: str, value: Any) -> Any:
         if kind == "str | None" and isinstance(value, str) and value == "":
             return None
         return str(value)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"option {name}: {exc} (default is {default!r})") from None
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{where}: option {name} expects {expected}, got {value!r}{example} (default: {default!r})"
+        ) from None

@@ -20,6 +20,7 @@ Imports nothing internal. Callers catch the bases::
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "SmtpTestFailed",
     "Unauthorized",
     "UnsupportedMediaType",
+    "bind_advice",
 ]
 
 
@@ -195,3 +197,19 @@ class ServerError(CxMockError, RuntimeError):
 
 class AssertionHelperError(CxMockError, AssertionError):
     """Raised by the assertion helpers (``assert_called``, ``wait_for``...) with an explanatory message."""
+
+
+def bind_advice(exc: OSError, host: str, port: int, *, host_option: str, port_option: str) -> str:
+    """What to do about a failed ``bind((host, port))``, matched to its cause (``exc.errno``)."""
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            f"{host} is not an address of this machine; bind 127.0.0.1 (this machine only), 0.0.0.0 (every "
+            f"interface) or one of this machine's addresses ({host_option})"
+        )
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is already in use on {host}; pick another {port_option}, or 0 for a free one"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs privileges on this system; use a port above 1023 ({port_option}), or 0"
+    if exc.errno in (errno.EAFNOSUPPORT, errno.EINVAL) or exc.errno is None:
+        return f"{host!r} is not a usable listen address ({host_option}): give an IPv4/IPv6 address or host name"
+    return f"check {host_option} and {port_option} (0 picks a free port)"

@@ -8,7 +8,7 @@ import ssl
 import time
 from typing import Any
 
-from ..errors import ServerError
+from ..errors import ServerError, bind_advice
 
 __all__ = ["bind_listener", "probe_listener"]
 
@@ -30,9 +30,9 @@ def bind_listener(host: str, port: int, listener: str) -> socket.socket:
         sock.setblocking(False)
     except OSError as exc:
         sock.close()
+        advice = bind_advice(exc, host, port, host_option="--smtp-host", port_option=hint)
         raise ServerError(
-            f"SMTP sink: cannot listen on {host}:{port} for {listener}: {exc.strerror}; "
-            f"choose another port with {hint} (0 picks a free one)"
+            f"SMTP sink: cannot listen on {host}:{port} for {listener}: {exc.strerror}; {advice}"
         ) from None
     return sock
 

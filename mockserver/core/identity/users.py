@@ -148,12 +148,24 @@ def _profile(entry: Mapping[str, Any], source: str, where: str) -> dict[str, Any
     return dict(profile)
 
 
+#: the expected shape of each list of a users file, for error messages
+_USERS_FILE_SHAPES = {
+    "users": "e.g. users: [{username: admin, password: admin, roles: [admin]}]",
+    "clients": "e.g. clients: [{client_id: my_client, client_secret: s3cret, scopes: [access_control_api]}]",
+}
+
+
 def parse_users(data: Any, *, default_secret: str, source: str = "users") -> tuple[list[User], list[Client]]:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping with 'users' (and optional 'roles', 'clients')")
     roles = data.get("roles") or {}
     if not isinstance(roles, dict):
         raise ConfigError(f"{source}: 'roles' must map a role name to a list of permissions")
+    for key, shape in _USERS_FILE_SHAPES.items():
+        if key in data and data[key] is not None and not isinstance(data[key], list):
+            raise ConfigError(
+                f"{source}: '{key}' must be a list, got {type(data[key]).__name__} {data[key]!r}; {shape}"
+            )
     users = []
     for i, entry in enumerate(data.get("users") or []):
         where = f"users[{i}]"

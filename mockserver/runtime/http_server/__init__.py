@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from ...config import reachable_host
-from ...errors import ServerError
+from ...errors import ServerError, bind_advice
 from .protocol import Connection, Hub, Limits
 from .wsgi import Request, base_environ, environ, respond
 
@@ -133,8 +133,9 @@ class HttpServer:
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
+            advice = bind_advice(exc, self.host, self._requested_port, host_option="--host", port_option="--port")
             raise ServerError(
-                f"cannot listen on {self.host}:{self._requested_port}: {exc}; pick another --port or use 0"
+                f"cannot listen on {self.host}:{self._requested_port}: {exc.strerror or exc}; {advice}"
             ) from None
         return sock
 
