@@ -291,7 +291,8 @@ def faults(
     """List or change the fault rules of a running server.
 
     Prints one JSON document on stdout, GET /_mock/faults after the change ({"seed", "rules", "firings"}; pipe it
-    to jq); what was added or removed is said on stderr. Rules: match keys, actions and their parameters are listed in docs/faults.md."""
+    to jq); what was added or removed is said on stderr. Every match key, action and action parameter of a rule
+    is listed in docs/faults.md."""
     import yaml
 
     call: dict[str, Any] = {"admin_token": admin_token, "timeout": timeout}

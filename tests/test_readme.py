@@ -8,7 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from mockserver.cli import main
 from mockserver.runtime.server import MockServer
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -40,7 +42,7 @@ def test_readme_curl_walkthrough_runs_verbatim() -> None:
         assert '"displayName":"Checkmarx"' in out  # 4. the display name is stored and returned
         assert "s3cret" not in out  # the password is never returned
         assert "204\n200\n204\n" in out  # 5, 6 (testconnection), 7
-        assert out.endswith("\n404\n")  # the GET after delete, whose body is the ErrorViewModel:
+        assert out.endswith("\n404\n[]\n")  # the GET after delete (its body the ErrorViewModel), 8: no violations
         assert '{"message":"SMTP settings with id 2 were not found' in out
         assert server.state.settings.list()[-1].id == 1
         (mail,) = server.sink.messages  # 6. delivered to recieverEmail, from displayName <fromAddress>
@@ -48,6 +50,9 @@ def test_readme_curl_walkthrough_runs_verbatim() -> None:
         # lint-clean: versioned Accept and Content-Type, cxOrigin on every request, no unknown member
         entries = server.requests()
         assert len(entries) == 8 and [v.to_dict() for e in entries for v in e.violations] == []
+        # exemplary (#16 item 2): the CI gate the README advertises passes
+        report = CliRunner().invoke(main, ["report", "--url", server.base_url, "--fail-on", "warning"])
+        assert report.exit_code == 0, report.output
 
 
 def example(name: str) -> str:
