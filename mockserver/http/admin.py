@@ -1,14 +1,21 @@
-"""The admin API under ``/_mock`` (never under ``/cxrestapi``): health, reset, seed, the OpenAPI document, config."""
+"""The admin API under ``/_mock`` (never under ``/cxrestapi``): health, reset, seed, the OpenAPI document, config.
+
+Every admin route declares the query parameters it reads with :func:`query_params` (none by default); any other
+parameter is a 400 naming it, with a "did you mean" and the accepted list (``/_mock/requests?statsu=401`` would
+otherwise silently answer everything).
+"""
 
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 from flask import Blueprint, Response, current_app, request
 
 from ..core import contract
+from ..core.lint.lint import did_you_mean
 from ..core.state import State
 from ..errors import BadRequest, ConfigError, PayloadTooLarge, Unauthorized
 from .errors import json_response
@@ -66,6 +73,42 @@ def body_bytes() -> bytes:
     return raw
 
 
+_View = TypeVar("_View", bound=Callable[..., Any])
+_QUERY_ATTR = "cxmock_query_params"
+
+
+def query_params(*names: str) -> Callable[[_View], _View]:
+    """Declare the query parameters an admin view reads; the admin blueprint answers 400 to any other."""
+
+    def declare(view: _View) -> _View:
+        setattr(view, _QUERY_ATTR, tuple(names))
+        return view
+
+    return declare
+
+
+@blp.before_request
+def _known_query_params() -> None:
+    if not request.args:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:  # no route matched: the 404/405 handler answers
+        return
+    accepted: tuple[str, ...] = getattr(view, _QUERY_ATTR, ())
+    unknown = [name for name in request.args if name not in accepted]
+    if not unknown:
+        return
+    name = unknown[0]
+    hint = did_you_mean(name, accepted)
+    shown = repr(name[:40])
+    raise BadRequest(
+        f"unknown query parameter {shown} for {request.method} {request.path[:100]}"
+        + (f"; did you mean {hint!r}?" if hint else "")
+        + (f" (accepted: {', '.join(accepted)})" if accepted else " (this route takes no query parameters)"),
+        errors={name[:40]: ["unknown query parameter"]},
+    )
+
+
 def json_body() -> Any:
     raw = body_bytes()
     if not raw.strip():
@@ -95,6 +138,7 @@ def get_seed() -> Response:
 
 
 @blp.post("/seed")
+@query_params("persist")
 def post_seed() -> Response:
     """Replace the stored settings with the posted records (JSON list, API shape).
 

@@ -11,7 +11,7 @@ from ..core.journal.entry import JournalEntry
 from ..core.lint import lint
 from ..core.lint import report as lint_report
 from ..errors import BadRequest
-from .admin import blp, ok, state
+from .admin import blp, ok, query_params, state
 from .paging import PAGE_PARAMS, paged
 
 #: the filters of /_mock/requests and /_mock/violations
@@ -37,6 +37,7 @@ def _filtered() -> list[JournalEntry]:
 
 
 @blp.get("/requests")
+@query_params(*LIST_PARAMS)
 def list_requests() -> Response:
     """Journal entries, oldest first, one page (``http/paging.py``); filters: method, path (``*`` suffix = prefix),
     operationId, status, since (an entry id: entries after it)."""
@@ -50,6 +51,7 @@ def clear_requests() -> Response:
 
 
 @blp.get("/violations")
+@query_params(*FILTER_PARAMS, "format", "min_severity")
 def violations() -> Response:
     """The contract-lint summary by code; ``?format=text|json|junit`` returns the full report instead."""
     entries = _filtered()

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, request
 
 from ..core.mail.store import CapturedMessage
 from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
-from .admin import blp, ok, state
+from .admin import blp, ok, query_params, state
 from .faults import STOPPING_KEY
 from .paging import PAGE_PARAMS, paged
 
@@ -78,6 +78,7 @@ def _number(name: str, default: float, *, low: float, high: float) -> float:
 
 
 @blp.get("/messages")
+@query_params(*LIST_PARAMS)
 def list_messages() -> Response:
     """Captured mail, oldest first, one page (``http/paging.py``); with ``wait`` blocks (up to 60 s) until ``count``
     messages match."""

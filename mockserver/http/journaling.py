@@ -1,4 +1,10 @@
-"""Journals every API request (after its response is decided) and writes the one-line request log."""
+"""Journals every API request (after its response is decided) and writes the one-line request log.
+
+The log line of a request says what a person debugging from the log alone needs: method, path, status, duration,
+operationId, the journal id (also sent as ``X-Cxmock-Request-Id``), the fault rules that fired, the contract-lint
+codes and, for a 4xx/5xx, the reason the body gives. The start-up probe of the HTTP front end (``PROBE_HEADER``)
+is not logged: with ``--admin-token`` it is answered 401, which is not a problem worth a line.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +23,10 @@ from .casing import PATH_AS_SENT
 log = logging.getLogger("cxmock.requests")
 
 JOURNALED_PREFIX = "/cxrestapi/"
+#: sent by the HTTP front end's start-up probe (``GET /_mock/health``), whose answer is not logged
+PROBE_HEADER = "X-Cxmock-Probe"
+#: a reason quoted in a log line is cut to this many characters
+_REASON_LIMIT = 300
 
 
 def init_app(app: Flask, state: State) -> None:
@@ -34,7 +44,12 @@ def init_app(app: Flask, state: State) -> None:
         duration_ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
         # None: an injected drop/reset/hang sent no response at all (see http/faults.py)
         status = None if ctx.get("cx_no_response") else response.status_code
-        if req.path.startswith(JOURNALED_PREFIX):
+        request_id: int | None = None
+        journaled = req.path.startswith(JOURNALED_PREFIX)
+        logged = state.config.log_requests and PROBE_HEADER not in req.headers and log.isEnabledFor(logging.INFO)
+        no_body = status is None or response.is_streamed or not (journaled or logged)
+        body = b"" if no_body else response.get_data()
+        if journaled:
             violations = list(ctx.get("cx_violations", ()))
             # the path as the client sent it (routing ignored its case, see casing.py)
             sent = req.environ.get(PATH_AS_SENT)
@@ -61,13 +76,16 @@ def init_app(app: Flask, state: State) -> None:
                 user=ctx.get("cx_user"),
                 error=ctx.get("cx_error"),
                 remote=req.remote_addr or "",
+                response_body=body or None,
+                response_content_type=response.mimetype,
             )
+            request_id = entry.id
             response.headers["X-Cxmock-Request-Id"] = str(entry.id)
             correlation = ctx.get("cx_mail_correlation")
             if correlation:
                 _link_mail(state, correlation, entry.id)
-        if state.config.log_requests:
-            _log_line(state, req, ctx, status, duration_ms)
+        if logged:
+            _log_line(state, req, ctx, status, duration_ms, request_id, body)
         return response
 
 
@@ -79,30 +97,65 @@ def _link_mail(state: State, correlation: str, request_id: int) -> None:
         state.mail.attach_testconnection(correlation, info, message.transcript or [])
 
 
-def _log_line(state: State, req: Request, ctx: Any, status: int | None, duration_ms: float) -> None:
+def _reason(status: int | None, body: bytes) -> str | None:
+    """The message of an error response (``message``, ``messageDetails`` or ``error_description``), for the log."""
+    if status is None or status < 400 or not body:
+        return None
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    for key in ("message", "messageDetails", "error_description", "error"):
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            return value[:_REASON_LIMIT]
+    return None
+
+
+def _log_line(
+    state: State, req: Request, ctx: Any, status: int | None, duration_ms: float, request_id: int | None, body: bytes
+) -> None:
     if not log.isEnabledFor(logging.INFO):
         return
+    faults = [f"{f.get('name') or f.get('ruleId')}:{f.get('action')}" for f in ctx.get("cx_faults", ())]
+    violations = [v.code for v in ctx.get("cx_violations", ())]
+    reason = _reason(status, body)
     if state.config.log_format == "json":
         authorization = redact_headers({"Authorization": req.headers.get("Authorization", "")}).get("Authorization")
         line = {
+            "requestId": request_id,
             "method": req.method,
             "path": req.path,
             "status": status,
             "ms": round(duration_ms, 2),
             "operationId": ctx.get("cx_operation"),
             "user": ctx.get("cx_user"),
+            "faults": faults,
+            "violations": violations,
+            "reason": reason,
             "authorization": authorization,
         }
         _emit(json.dumps(line))
-    else:
-        _emit(
-            "%s %s -> %s %.1fms %s",
-            req.method,
-            req.path,
-            status or "no response",
-            duration_ms,
-            ctx.get("cx_operation") or "-",
+        return
+    extra = "".join(
+        (
+            f" #{request_id}" if request_id is not None else "",
+            f" faults={','.join(faults)}" if faults else "",
+            f" violations={','.join(violations)}" if violations else "",
+            f" reason={json.dumps(reason)}" if reason else "",
         )
+    )
+    _emit(
+        "%s %s -> %s %.1fms %s%s",
+        req.method,
+        req.path,
+        status or "no response",
+        duration_ms,
+        ctx.get("cx_operation") or "-",
+        extra,
+    )
 
 
 def _emit(msg: str, *args: Any) -> None:

@@ -274,4 +274,5 @@ def journal_entry(data: Mapping[str, Any]) -> JournalEntry:
         user=data.get("user"),
         remote=data.get("remote") or "",
         error=data.get("error"),
+        response_body=data.get("responseBody"),
     )

@@ -7,6 +7,7 @@ import logging
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -21,16 +22,29 @@ EXIT_OK = 0
 EXIT_STARTUP_FAILURE = 3
 
 
+def iso_time(record: logging.LogRecord) -> str:
+    """The record's time as ISO 8601 in UTC with its zone, to the millisecond: ``2026-12-01T15:04:05.123+00:00``."""
+    return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+
 class _JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (ISO 8601 with zone), ``level``, ``logger`` and the message's fields
+    (a message that is a JSON object, like the request log's, is merged; any other is ``message``)."""
+
     def format(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         try:
             payload = json.loads(message) if message.startswith("{") else {"message": message}
         except ValueError:
             payload = {"message": message}
-        return json.dumps(
-            {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, **payload}
-        )
+        if record.exc_info:
+            payload["exception"] = self.formatException(record.exc_info)
+        return json.dumps({"time": iso_time(record), "level": record.levelname, "logger": record.name, **payload})
+
+
+class _TextFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        return iso_time(record)
 
 
 def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.Handler:
@@ -39,7 +53,7 @@ def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logger = logging.getLogger("cxmock")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)

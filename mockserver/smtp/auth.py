@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from ..core.sandboxes.names import split_login
 
 __all__ = ["Authenticator"]
+
+log = logging.getLogger("cxmock.smtp")
 
 
 class Authenticator:
@@ -33,13 +36,19 @@ class Authenticator:
     ) -> AuthResult:
         if not isinstance(auth_data, LoginPassword):
             return AuthResult(success=False, handled=False)
+        ok = self.mode == "any"
+        if not ok:
+            # "<sandbox>/<user>" addresses a sandbox (see core/sandboxes/names.py): the credentials are <user>'s
+            sandbox, plain = split_login(auth_data.login.decode("utf-8", "replace"))
+            logins = [auth_data.login] + ([plain.encode()] if sandbox is not None and plain is not None else [])
+            for user, password in self._credentials:  # compare every pair: no early exit to time
+                for candidate in logins:
+                    ok |= hmac.compare_digest(user, candidate) & hmac.compare_digest(password, auth_data.password)
+        who = server._who() if hasattr(server, "_who") else str(session.peer)
+        login = auth_data.login.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode()[:100]
+        # the user name only: a password never reaches a log line
+        outcome = "accepted" if ok else "rejected (--smtp-auth fixed: not one of --smtp-credentials)"
+        log.info("SMTP session %s: AUTH %s as %r %s", who, mechanism, login, outcome)
         if self.mode == "any":
             return AuthResult(success=True, auth_data=auth_data)
-        ok = False
-        # "<sandbox>/<user>" addresses a sandbox (see core/sandboxes/names.py): the credentials are <user>'s
-        sandbox, plain = split_login(auth_data.login.decode("utf-8", "replace"))
-        logins = [auth_data.login] + ([plain.encode()] if sandbox is not None and plain is not None else [])
-        for user, password in self._credentials:  # compare every pair: no early exit to time
-            for login in logins:
-                ok |= hmac.compare_digest(user, login) & hmac.compare_digest(password, auth_data.password)
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

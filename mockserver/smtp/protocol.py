@@ -258,10 +258,24 @@ class SinkSMTP(TrackedSMTP):
             await self.reply(decision)
         return True
 
+    def _who(self) -> str:
+        """``smtp 127.0.0.1:50312``: the listener and the peer, how the sink's log lines name a session."""
+        return f"{self.listener} {_format_peer(self.session.peer if self.session else None)}"
+
     async def _handle_client(self) -> None:
         assert self.session is not None
         peer = self.session.peer
         self._is_probe = self._sink.is_probe(peer)
+        if self._is_probe:
+            await self._serve_session()
+            return
+        log.info("SMTP session %s: connected", self._who())
+        try:
+            await self._serve_session()
+        finally:
+            log.info("SMTP session %s: ended", self._who())
+
+    async def _serve_session(self) -> None:
         decision = await self.fault("connect")
         if decision is not None:  # a reply here is all the session gets
             if decision.action == "reply":
@@ -278,6 +292,9 @@ class SinkSMTP(TrackedSMTP):
         await super()._handle_client()
 
     async def _push(self, status: AnyStr) -> None:
+        line = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
+        if line[:1] in ("4", "5") and not self._is_probe:  # a refused command (or greeting), whatever refused it
+            log.info("SMTP session %s: refused: %s", self._who(), printable(line.strip())[:200])
         if self._greeting is not None:  # the first line pushed is the greeting
             greeting, self._greeting = self._greeting, None
             await super().push(greeting)
@@ -384,6 +401,15 @@ class CaptureHandler:
             listener=server.listener,
             tls=tls,
             auth_user=user,
+        )
+        log.info(
+            "SMTP session %s: captured mail #%s from %s to %s (%s, %s)",
+            server._who(),
+            message.id,
+            message.mail_from or "<>",
+            ", ".join(message.rcpt_tos),
+            tls["version"] if tls else "no TLS",
+            f"AUTH as {user}" if user else "no AUTH",
         )
         return f"250 2.0.0 OK: queued as {message.id}"
 

@@ -33,6 +33,8 @@ class JournalEntry:
     remote: str = ""
     #: the structured details of an error answer (code, per-field errors, SMTP stage...): off the wire, kept here
     error: dict[str, Any] | None = None
+    #: the response body, redacted and bounded (``Journal.record``); None when there was none
+    response_body: Any = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +53,7 @@ class JournalEntry:
             "user": self.user,
             "remote": self.remote,
             "error": self.error,
+            "responseBody": self.response_body,
         }
 
     def line(self) -> str:

@@ -11,6 +11,7 @@ re-exports both, and the redaction functions, as its public names.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -31,6 +32,8 @@ from .entry import path_matches, status_matches
 __all__ = [
     "DEFAULT_LIMIT",
     "REDACTED",
+    "RESPONSE_BODY_LIMIT",
+    "bounded_response_body",
     "Journal",
     "JournalEntry",
     "assert_called",
@@ -40,6 +43,24 @@ __all__ = [
 ]
 
 DEFAULT_LIMIT = 1000
+#: a journaled response body is kept whole up to this many bytes (of its redacted JSON); beyond, its head only
+RESPONSE_BODY_LIMIT = 4096
+
+
+def bounded_response_body(body: Any, content_type: str | None = None, limit: int = RESPONSE_BODY_LIMIT) -> Any:
+    """A response body as the journal keeps it: redacted like a request body (tokens of the token endpoint become
+    ``***``); whole when it is at most ``limit`` bytes (raw) or characters (its redacted JSON), else
+    ``{"truncated": true, "size": N, "head": ...}`` with the first ``limit`` characters of the redacted JSON."""
+    if body is None or body == b"" or body == "":
+        return None
+    redacted = redact_body(body, content_type)
+    if isinstance(body, bytes | bytearray | str) and len(body) <= limit:
+        return redacted
+    text = json.dumps(redacted, separators=(",", ":"), ensure_ascii=False)
+    if len(text) <= limit:
+        return redacted
+    size = len(body) if isinstance(body, bytes | bytearray | str) else len(text)
+    return {"truncated": True, "size": size, "head": text[:limit]}
 
 
 def _fault_dict(fault: Any) -> dict[str, Any]:
@@ -102,12 +123,16 @@ class Journal:
         user: str | None = None,
         remote: str = "",
         error: Mapping[str, Any] | None = None,
+        response_body: Any = None,
+        response_content_type: str | None = None,
     ) -> JournalEntry:
         """Journal one request; assigns ``id`` and ``time``, and redacts headers, query and body.
 
         ``body`` may be raw (``bytes``/``str``, parsed as JSON or form, see ``redact_body``; ``content_type``
         helps) or already parsed. ``faults`` are ``HttpFault`` decisions or ``{ruleId, name, action}`` dicts.
+        ``response_body`` (raw or parsed) is kept redacted and bounded (:func:`bounded_response_body`).
         """
+        kept_response = bounded_response_body(response_body, response_content_type)
         redacted_headers = redact_headers(headers)
         redacted_query = redact_query(query)
         redacted_body = redact_body(body, content_type)
@@ -130,6 +155,7 @@ class Journal:
                 user=user,
                 remote=remote,
                 error=dict(error) if error else None,
+                response_body=kept_response,
             )
             self._next_id += 1
             self._entries.append(entry)

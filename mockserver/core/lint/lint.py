@@ -88,6 +88,8 @@ def _edit_distance(a: str, b: str) -> int:
 
 #: names of at most this many characters only get suggestions at distance 1
 _SHORT_NAME = 5
+#: a name this long or longer that begins exactly one known name suggests it (``fromAddr`` -> ``fromAddress``)
+_ABBREVIATION = 4
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str | None:
@@ -96,7 +98,8 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
     Comparison ignores case (``receiveremail`` -> ``receiverEmail``) and counts a swap of two neighbouring
     letters as one edit (``recieverEmail`` -> ``receiverEmail``). A suggestion is made within 2 edits, or
     within 1 edit for names of up to 5 characters, so short names are not matched to unrelated ones. On a tie
-    the member first in ``known`` wins.
+    the member first in ``known`` wins. Failing that, a name of 4 or more characters that abbreviates exactly one
+    member (``fromAddr`` -> ``fromAddress``) suggests it.
     """
     wanted = name.casefold()
     limit = 1 if len(wanted) <= _SHORT_NAME else 2
@@ -108,6 +111,10 @@ def did_you_mean(name: str, known: Iterable[str]) -> str | None:
         distance = _edit_distance(wanted, folded)
         if distance <= limit and (best is None or distance < best[0]):
             best = (distance, candidate)
+    if best is None and len(wanted) >= _ABBREVIATION:
+        longer = [candidate for candidate in known if candidate.casefold().startswith(wanted)]
+        if len(longer) == 1:
+            return longer[0]
     return best[1] if best is not None else None
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ...config import reachable_host
 from ...errors import ServerError, bind_advice
+from ...http.journaling import PROBE_HEADER
 from .protocol import Connection, Hub, Limits
 from .wsgi import Request, base_environ, environ, respond
 
@@ -177,7 +178,11 @@ class HttpServer:
         host = reachable_host(self.host)
         try:
             with socket.create_connection((host, self.port), timeout=timeout) as sock:
-                sock.sendall(b"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                probe = (
+                    f"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n{PROBE_HEADER}: start-up\r\n"
+                    "Connection: close\r\n\r\n"
+                )
+                sock.sendall(probe.encode("ascii"))
                 sock.settimeout(timeout)
                 first = sock.recv(64)
         except OSError as exc:
