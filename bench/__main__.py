@@ -22,6 +22,7 @@ from . import (
     bench_frontend,
     bench_identity,
     bench_lifecycle,
+    bench_plugin,
     bench_sandboxes,
     bench_testconnection,
     report,
@@ -72,6 +73,7 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "dashboard": [bench_dashboard.page_load, bench_dashboard.feed_cost],
     "sandboxes": [bench_sandboxes.throughput, bench_sandboxes.memory],
     "frontend": [bench_frontend.engines, bench_frontend.anchors, bench_frontend.lifecycle],
+    "plugin": [bench_plugin.pytest_start, bench_plugin.import_time],
 }
 
 

@@ -12,18 +12,23 @@ In pytest, installing cxmock is enough: the ``cxmock``, ``cxmock_server`` and ``
 
 from __future__ import annotations
 
-from .config import Config as Config
-from .core.journal.entry import JournalEntry as JournalEntry
-from .core.lint.lint import Violation as Violation
-from .core.mail.store import CapturedMessage as CapturedMessage
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import ApiError as ApiError
 from .errors import AssertionHelperError as AssertionHelperError
 from .errors import ConfigError as ConfigError
 from .errors import CxMockError as CxMockError
 from .errors import ServerError as ServerError
 from .errors import SmtpTestFailed as SmtpTestFailed
-from .remote.server import RemoteServer as RemoteServer
-from .runtime.server import MockServer as MockServer
+
+if TYPE_CHECKING:
+    from .config import Config as Config
+    from .core.journal.entry import JournalEntry as JournalEntry
+    from .core.lint.lint import Violation as Violation
+    from .core.mail.store import CapturedMessage as CapturedMessage
+    from .remote.server import RemoteServer as RemoteServer
+    from .runtime.server import MockServer as MockServer
 
 __version__ = "0.1.0"
 
@@ -43,9 +48,38 @@ __all__ = [
     "__version__",
 ]
 
-# Tracebacks and reprs show the public names (``mockserver.MockServer``), as httpx does.
+#: public names imported on first use: ``import mockserver`` (and so the pytest plugin of a session that uses no
+#: cxmock fixture) does not pay for flask, aiosmtpd and cryptography
+_LAZY = {
+    "CapturedMessage": ".core.mail.store",
+    "Config": ".config",
+    "JournalEntry": ".core.journal.entry",
+    "MockServer": ".runtime.server",
+    "RemoteServer": ".remote.server",
+    "Violation": ".core.lint.lint",
+}
+
+
+def _public(obj: Any) -> Any:
+    # Tracebacks and reprs show the public names (``mockserver.MockServer``), as httpx does.
+    if isinstance(obj, type):
+        obj.__module__ = __name__
+    return obj
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = _public(getattr(importlib.import_module(_LAZY[name], __name__), name))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type):
-        _obj.__module__ = __name__
-del _name, _obj
+    if _name not in _LAZY:
+        _public(globals()[_name])
+del _name

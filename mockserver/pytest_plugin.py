@@ -7,13 +7,19 @@ Fixtures:
   then in a fresh sandbox of that server of its own (each xdist worker too), deleted at the end of the session, so
   many workers and pipelines share one server without seeing each other (``--cxmock-sandbox``).
 - ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test;
-  applies ``@pytest.mark.cxmock(seed=[...], faults=[...])``.
+  applies ``@pytest.mark.cxmock(seed=[...], faults=[...], **options)``: ``options`` are the server options a
+  running server can change for one test (``token_lifetime=1``, ``strict=True``...: ``RUNTIME_OPTIONS`` of
+  ``mockserver.runtime.server``); any other is refused with a message naming it.
 - ``smtp_sink``: the server's SMTP sink (``messages``, ``wait_for``, ``clear``), after the same reset.
 
 Options: ``--cxmock-url URL`` (ini ``cxmock_url``) runs the same tests against an already running server or
 container; ``--cxmock-strict SEVERITY`` fails a test whose requests produced contract violations at or above
 SEVERITY (info, warning, error); ini ``cxmock_seed`` / ``cxmock_users`` configure the in-process server.
 A failing test that used cxmock gets a report section with the tail of the request journal and the captured mail.
+
+Importing this module (pytest does, for every session, once cxmock is installed) imports nothing of the server:
+flask, aiosmtpd and cryptography are imported by the first fixture that needs them, so a session that uses none
+pays nothing (``python -m bench --only plugin`` measures it).
 """
 
 from __future__ import annotations
@@ -21,18 +27,21 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from mockserver.core.lint.lint import SEVERITIES, severity_at_least
-from mockserver.remote.http import _HttpError
-from mockserver.remote.server import RemoteServer
-from mockserver.runtime.server import MockServer
 
-AnyServer = MockServer | RemoteServer
+if TYPE_CHECKING:
+    from mockserver.remote.server import RemoteServer
+    from mockserver.runtime.server import MockServer
+
+    AnyServer = MockServer | RemoteServer
 
 _JOURNAL_TAIL = 15
+#: what the marker takes besides the runtime options of the server
+_MARKER_KEYS = ("seed", "faults")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,7 +71,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "cxmock(seed=None, faults=None): seed records and fault rules for this test's cxmock server"
+        "markers",
+        "cxmock(seed=None, faults=None, **options): seed records, fault rules and server options (token_lifetime, "
+        "strict, max_body, smtp_require_auth, smtp_timeout, smtp_mode, smtp_allow) for this test's cxmock server",
     )
 
 
@@ -73,6 +84,8 @@ def cxmock_server(pytestconfig: pytest.Config) -> Iterator[AnyServer]:
     if url:
         yield from _remote_server(url, pytestconfig)
         return
+    from mockserver.runtime.server import MockServer
+
     options: dict[str, Any] = {"seed": pytestconfig.getini("cxmock_seed") or "default"}
     users = pytestconfig.getini("cxmock_users")
     if users:
@@ -86,6 +99,9 @@ def cxmock_server(pytestconfig: pytest.Config) -> Iterator[AnyServer]:
 
 def _remote_server(url: str, pytestconfig: pytest.Config) -> Iterator[RemoteServer]:
     """The server at ``url``, in this session's own sandbox (``--cxmock-sandbox``; see the module docstring)."""
+    from mockserver.remote.http import _HttpError  # here, not at the top: an unused plugin imports nothing (#16)
+    from mockserver.remote.server import RemoteServer
+
     root = RemoteServer(url, admin_token=pytestconfig.getoption("cxmock_admin_token"))
     choice = pytestconfig.getoption("cxmock_sandbox") or "auto"
     if choice == "none":
@@ -117,6 +133,7 @@ def cxmock(cxmock_server: AnyServer, request: pytest.FixtureRequest) -> Iterator
     """The session server reset to its seed before this test (faults, journal, mail cleared); marker applied."""
     cxmock_server.reset()
     marker = request.node.get_closest_marker("cxmock")
+    options = _marker_options(marker, cxmock_server) if marker is not None else {}
     if marker is not None:
         seed = marker.kwargs.get("seed")
         if seed is not None:
@@ -126,11 +143,56 @@ def cxmock(cxmock_server: AnyServer, request: pytest.FixtureRequest) -> Iterator
                 cxmock_server.faults.preset(fault)
             else:
                 cxmock_server.faults.add(fault)
-    yield cxmock_server
+    if options:
+        with cxmock_server.override(**options):  # type: ignore[union-attr]  # MockServer: _marker_options checked
+            yield cxmock_server
+    else:
+        yield cxmock_server
     cxmock_server.check()
-    strict = request.config.getoption("cxmock_strict")
-    if strict:
-        cxmock_server.assert_no_violations(min_severity=strict)
+
+
+def _marker_options(marker: pytest.Mark, server: AnyServer) -> dict[str, Any]:
+    """The server options of ``@pytest.mark.cxmock(...)``; a usage error names anything it cannot apply."""
+    from mockserver.config import Config, suggest
+    from mockserver.runtime.server import RUNTIME_OPTIONS, MockServer
+
+    where = "@pytest.mark.cxmock"
+    if marker.args:
+        pytest.fail(
+            f"{where} takes keyword arguments only (seed=, faults=, or server options), got {marker.args!r}",
+            pytrace=False,
+        )
+    options = {k: v for k, v in marker.kwargs.items() if k not in _MARKER_KEYS}
+    accepted = [*_MARKER_KEYS, *RUNTIME_OPTIONS]
+    unknown = [k for k in options if k not in Config.option_names()]
+    fixed = [k for k in options if k in Config.option_names() and k not in RUNTIME_OPTIONS]
+    problems = [f"unknown option {k!r}{suggest(k, accepted)}" for k in unknown]
+    if fixed:
+        problems.append(
+            f"{', '.join(fixed)} cannot change for one test (fixed when the server starts: set it for the session "
+            "with the ini options cxmock_seed/cxmock_users, or override the cxmock_server fixture)"
+        )
+    if problems:
+        pytest.fail(f"{where}: {'; '.join(problems)}. It accepts: {', '.join(accepted)}", pytrace=False)
+    if options and not isinstance(server, MockServer):
+        pytest.fail(
+            f"{where}({', '.join(f'{k}=...' for k in options)}): server options apply to the in-process server only; "
+            "with --cxmock-url set them on the server you started (flags or CXMOCK_* variables)",
+            pytrace=False,
+        )
+    return options
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """``--cxmock-strict``: a test whose requests broke the contract fails, in its call phase (so the report
+    section can still read the journal, even when it is the session's last test and the server stops next)."""
+    result = yield
+    strict = item.config.getoption("cxmock_strict")
+    server = getattr(item, "funcargs", {}).get("cxmock")
+    if strict and server is not None:
+        server.assert_no_violations(min_severity=strict)
+    return result
 
 
 @pytest.fixture

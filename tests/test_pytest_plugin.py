@@ -117,7 +117,7 @@ def test_sloppy(cxmock):
     )
     _run(pytester).assert_outcomes(passed=1)
     result = _run(pytester, "--cxmock-strict", "warning")
-    result.assert_outcomes(passed=1, errors=1)
+    result.assert_outcomes(failed=1)  # a failure of the test itself, not a passed test plus a teardown error
     result.stdout.fnmatch_lines(["*version-missing*"])
 
 

@@ -99,3 +99,93 @@ def test_readme_pytest_example_passes_against_an_external_server(pytester: pytes
 def test_readme_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     exec(compile(example("python"), "README.md:python-example", "exec"), {})  # noqa: S102 - our own README
     assert '"smtp"' in capsys.readouterr().out.replace("'", '"')
+
+
+# -- every README example is executed (#16) ------------------------------------------------------------------------
+
+ROOT = README.parent
+CI_RUN = ROOT / ".ci" / "run"
+
+#: blocks without a marker comment, by their first line, and what runs them
+UNMARKED = {
+    # the schemathesis command: tests/contract/test_schemathesis_cli.py (checked below, argument by argument)
+    "cxmock serve --port 8080 --validate-responses &": "tests/contract/test_schemathesis_cli.py",
+    # built and run with podman by scripts/container-smoke (CI), the same image, options and health check
+    "docker build -t cxmock .": "scripts/container-smoke",
+    # CI runs its last line (.ci/run: python -m bench --quick --output ...)
+    "pip install -e '.[test,bench]'    # adds waitress and granian, the context servers": ".ci/run",
+    # a log line; test_readme_log_example_is_the_real_format checks its shape against a real one
+    "2026-12-01T15:04:05.123+00:00 INFO cxmock.requests: GET /cxrestapi/auth/SMTPSettings -> 503 0.4ms "
+    'getAllSmtpSettings #3 faults=flaky-5xx:status reason="injected fault flaky-5xx: HTTP 503"': "tests/test_readme.py",
+}
+MARKERS = re.compile(r"<!-- (walkthrough|example: \w+|quickstart: \w+) -->\s*$")
+
+
+def code_blocks() -> list[tuple[str | None, str]]:
+    """(marker comment or None, text) of every fenced block of the README."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    out: list[tuple[str | None, str]] = []
+    i = 0
+    while i < len(lines):
+        if lines[i].startswith("```"):
+            end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
+            previous = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), "")
+            marker = MARKERS.match(previous.strip())
+            out.append((marker.group(1) if marker else None, "\n".join(lines[i + 1 : end])))
+            i = end + 1
+        else:
+            i += 1
+    return out
+
+
+def test_every_readme_code_block_is_executed_somewhere() -> None:
+    blocks = code_blocks()
+    marked = {marker for marker, _ in blocks if marker}
+    assert marked == {
+        "walkthrough",
+        "example: pytest",
+        "example: python",
+        "quickstart: server",
+        "quickstart: tests",
+    }, "a marked block is new or gone: run it in a test (this file) or in .ci/run"
+    for marker, text in blocks:
+        if marker is None:
+            first = text.splitlines()[0]
+            assert first in UNMARKED, f"README block starting {first!r} is executed by no test and no CI step"
+            assert (ROOT / UNMARKED[first]).exists()
+
+
+def test_ci_runs_the_quickstart_blocks_verbatim_from_a_clean_clone() -> None:
+    ci = CI_RUN.read_text(encoding="utf-8")
+    assert 'bash -euo pipefail -c "$(readme_block tests)"' in ci
+    assert 'bash -euo pipefail -c "$(readme_block server)"' in ci
+    assert "git clone" in ci and 'cxmock" check --url http://127.0.0.1:8080' in ci
+    blocks = dict((m, t) for m, t in code_blocks() if m)
+    assert "cxmock serve --port 8080" in blocks["quickstart: server"]
+    assert blocks["quickstart: tests"].endswith("&& pytest")
+    # the awk extraction .ci/run uses gives exactly these lines
+    extract = re.search(r"readme_block\(\) \{\n(.*?)\n\}", ci, re.S)
+    assert extract, ".ci/run has no readme_block function"
+    for name in ("server", "tests"):
+        script = extract.group(1).replace("$1", name).replace('"$root/README.md"', str(README))
+        out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True).stdout
+        assert out.rstrip("\n") == blocks[f"quickstart: {name}"]
+
+
+def test_the_readme_schemathesis_command_is_what_the_test_runs() -> None:
+    (text,) = [t for m, t in code_blocks() if m is None and t.startswith("cxmock serve --port 8080 --validate")]
+    command = text.splitlines()[1].split()
+    assert command[:3] == ["schemathesis", "run", "openapi/cxmock.yaml"]
+    test = (ROOT / "tests" / "contract" / "test_schemathesis_cli.py").read_text(encoding="utf-8")
+    for arg in command[2:]:
+        if not arg.startswith("http"):
+            assert f'"{arg}"' in test, arg
+
+
+def test_readme_log_example_is_the_real_format() -> None:
+    (text,) = [t for m, t in code_blocks() if m is None and " INFO cxmock.requests: " in t]
+    real = re.compile(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 INFO cxmock\.requests: "
+        r"[A-Z]+ \S+ -> \d{3} [\d.]+ms \w+ #\d+( faults=\S+)?( violations=\S+)?( reason=\".*\")?$"
+    )
+    assert real.match(text), text

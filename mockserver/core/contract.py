@@ -283,7 +283,7 @@ def _doc_spelling(body: Mapping[str, Any], props: Mapping[str, Any]) -> Violatio
 
 def _missing(name: str, unknown: list[str], known: list[str]) -> str:
     for sent in unknown:
-        if did_you_mean(sent, known) == name:
+        if did_you_mean(sent, [name]) == name:
             return f"is required; did you mean {name!r} instead of {show(sent)}?"
     return "is required"
 

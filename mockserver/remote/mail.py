@@ -128,6 +128,7 @@ class RemoteSink:
 
         After ``timeout`` seconds raises :class:`AssertionHelperError` listing the filters and what was captured.
         """
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         since_arg = since.isoformat() if isinstance(since, datetime) else since

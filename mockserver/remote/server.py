@@ -209,9 +209,11 @@ class RemoteServer:
 
     def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
         """See :meth:`MockServer.assert_called` (checked here, over the journal the server holds)."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         return assert_called(self.requests(), operation_id, times, **where)
 
     def assert_no_violations(self, min_severity: str = "warning") -> None:
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         assert_no_violations(self.requests(), min_severity)
 
     def check(self) -> None:

@@ -7,15 +7,19 @@ leaves no thread or socket behind. ``run()`` is the one code path the CLI uses.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import threading
+import weakref
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
 from ..config import Config, reachable_host
 from ..core.identity.identity import DEFAULT_ISSUER
 from ..core.state import State
-from ..errors import ServerError
+from ..errors import ConfigError, ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
 from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
@@ -23,9 +27,56 @@ from .sandboxes import MockSandbox, Sandboxes
 from .smtp_path import SmtpPath
 from .surface import StateSurface
 
-__all__ = ["MockServer"]
+__all__ = ["MockServer", "RUNTIME_OPTIONS"]
 
 log = logging.getLogger("cxmock")
+
+#: options a running server can change for a while (:meth:`MockServer.override`, ``@pytest.mark.cxmock(...)``);
+#: every other option (ports, users, TLS material, limits of the stores) is fixed when the server starts
+RUNTIME_OPTIONS = (
+    "strict",
+    "max_body",
+    "token_lifetime",
+    "smtp_require_auth",
+    "smtp_timeout",
+    "smtp_mode",
+    "smtp_allow",
+)
+
+#: servers started and not stopped yet: stopped when the interpreter exits (see ``_stop_at_exit``)
+_RUNNING: weakref.WeakSet[MockServer] = weakref.WeakSet()
+_EXIT_HOOK_LOCK = threading.Lock()
+_exit_hook_registered = False
+
+
+def _stop_running_servers() -> None:
+    for server in list(_RUNNING):
+        try:
+            server.stop()
+        except Exception as exc:  # noqa: BLE001 - shutting down: report, never raise
+            log.warning("stopping %r at interpreter exit failed: %s", server, exc)
+
+
+def _stop_at_exit(server: MockServer) -> None:
+    """Stop ``server`` when the interpreter exits, if nobody did: a ``MockServer()`` that is never stopped must not
+    keep Python from exiting, nor leave a traceback on Ctrl-C.
+
+    The hook runs from ``threading``'s shutdown, *before* it joins the remaining non-daemon threads; ``atexit``
+    alone would run after that join, i.e. never while such a thread runs."""
+    global _exit_hook_registered
+    _RUNNING.add(server)
+    with _EXIT_HOOK_LOCK:
+        if _exit_hook_registered:
+            return
+        register = getattr(threading, "_register_atexit", None)  # CPython >= 3.9
+        try:
+            if register is not None:
+                register(_stop_running_servers)
+            else:  # pragma: no cover - other interpreters
+                atexit.register(_stop_running_servers)
+        except RuntimeError:  # the interpreter is already shutting down
+            return
+        _exit_hook_registered = True
 
 
 #: bodies up to this size are read into memory whatever ``max_body`` says (the app answers 413 beyond its limit)
@@ -95,12 +146,14 @@ class MockServer(StateSurface):
                 self._smtp.stop()
                 raise
             self._http = http
+        _stop_at_exit(self)
         return self
 
     def stop(self) -> None:
         """Stop every listener and thread; idempotent."""
         with self._lock:
             http, self._http = self._http, None
+        _RUNNING.discard(self)
         if http is not None:
             # a long-poll (GET /_mock/messages?wait=) holds a worker thread: end it before the HTTP server waits for
             # its workers. The event first, so a wait that begins now sees it, then wake the waits already pending.
@@ -109,6 +162,40 @@ class MockServer(StateSurface):
             self.sandboxes.interrupt_waiters()
             http.stop()
             self._smtp.stop()
+
+    @contextlib.contextmanager
+    def override(self, **options: Any) -> Iterator[MockServer]:
+        """Run the root server (not its named sandboxes) with ``options`` (names of :data:`RUNTIME_OPTIONS`)
+        changed until the block ends::
+
+            with server.override(token_lifetime=1, strict=True):
+                ...
+
+        :raises ConfigError: an option that is unknown, or fixed once the server runs (``port``...), naming it.
+        """
+        fixed = sorted(name for name in options if name not in RUNTIME_OPTIONS)
+        if fixed:
+            known = set(Config.option_names())
+            unknown = [name for name in fixed if name not in known]
+            startup = [name for name in fixed if name in known]
+            raise ConfigError(
+                (f"unknown option(s): {', '.join(unknown)}; " if unknown else "")
+                + (f"fixed when the server starts: {', '.join(startup)}; " if startup else "")
+                + f"a running server can change only {', '.join(RUNTIME_OPTIONS)}"
+            )
+        changed = self.config.replace(**options)
+        saved = (self.config, self.state.config, self._smtp.config)
+        identity, sink = self.state.identity, self._smtp.sink
+        saved_lifetime, saved_require_auth = identity.token_lifetime, sink.require_auth
+        self.config = self.state.config = self._smtp.config = changed
+        identity.token_lifetime, sink.require_auth = changed.token_lifetime, changed.smtp_require_auth
+        self._header_tokens.clear()
+        try:
+            yield self
+        finally:
+            self.config, self.state.config, self._smtp.config = saved
+            identity.token_lifetime, sink.require_auth = saved_lifetime, saved_require_auth
+            self._header_tokens.clear()
 
     def check(self) -> None:
         """Re-raise in the caller an error that happened in a server thread."""

@@ -128,8 +128,10 @@ class StateSurface:
         """Assert the code under test called ``operation_id`` (``times`` times, if given) with ``where`` matching
         (``method``, ``path``, ``status``, ``user``, ``body`` subset, ``header``); the failure message shows the
         closest calls seen."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         return self._current_state().journal.assert_called(operation_id, times, **where)
 
     def assert_no_violations(self, min_severity: str = "warning") -> None:
         """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         assert_no_violations(self._current_state().journal.entries(), min_severity)

@@ -266,16 +266,9 @@ class SinkSMTP(TrackedSMTP):
         assert self.session is not None
         peer = self.session.peer
         self._is_probe = self._sink.is_probe(peer)
-        if self._is_probe:
-            await self._serve_session()
-            return
-        log.info("SMTP session %s: connected", self._who())
-        try:
-            await self._serve_session()
-        finally:
-            log.info("SMTP session %s: ended", self._who())
-
-    async def _serve_session(self) -> None:
+        if not self._is_probe and self._handler_coroutine is not None:  # the task running this method
+            log.info("SMTP session %s: connected", self._who())
+            self._handler_coroutine.add_done_callback(lambda _: log.info("SMTP session %s: ended", self._who()))
         decision = await self.fault("connect")
         if decision is not None:  # a reply here is all the session gets
             if decision.action == "reply":
@@ -402,15 +395,9 @@ class CaptureHandler:
             tls=tls,
             auth_user=user,
         )
-        log.info(
-            "SMTP session %s: captured mail #%s from %s to %s (%s, %s)",
-            server._who(),
-            message.id,
-            message.mail_from or "<>",
-            ", ".join(message.rcpt_tos),
-            tls["version"] if tls else "no TLS",
-            f"AUTH as {user}" if user else "no AUTH",
-        )
+        how = f"{tls['version'] if tls else 'no TLS'}, {f'AUTH as {user}' if user else 'no AUTH'}"
+        sent = f"from {message.mail_from or '<>'} to {', '.join(message.rcpt_tos)} ({how})"
+        log.info("SMTP session %s: captured mail #%s %s", server._who(), message.id, sent)
         return f"250 2.0.0 OK: queued as {message.id}"
 
     async def handle_exception(self, error: Exception) -> str:

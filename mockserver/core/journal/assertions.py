@@ -121,6 +121,7 @@ def assert_called(
     :raises AssertionHelperError: saying what was expected, how many calls matched, and the closest calls.
     :raises TypeError: an unknown ``where`` key.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
     unknown = [k for k in where if k not in _WHERE_KEYS]
     if unknown:
         hint = did_you_mean(unknown[0], _WHERE_KEYS)

@@ -217,4 +217,5 @@ class Journal:
 
     def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
         """``assert_called`` over the entries held; see the module function."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         return assert_called(self.entries(), operation_id, times, **where)

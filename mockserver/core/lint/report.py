@@ -192,6 +192,7 @@ def assert_no_violations(entries: Iterable[Entry], min_severity: str = "warning"
         grouped by code, most severe first.
     :raises ValueError: ``min_severity`` is not one of ``SEVERITIES``.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
     rows = _rows(entries)
     groups = _groups(rows, min_severity)
     if not groups:

@@ -222,6 +222,7 @@ class MailStore:
         wait interrupted by :meth:`interrupt_waiters`, or one whose ``cancel`` event is set (checked under the lock
         :meth:`interrupt_waiters` takes: set the event, then interrupt, and no wait can slip between the two).
         """
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
         match = matcher(to=to, from_=from_, subject=subject, since=since)

@@ -200,6 +200,7 @@ def test_record_assigns_ids_time_and_to_dict_is_camel_case() -> None:
         "user": "admin",
         "remote": "127.0.0.1:5555",
         "error": None,
+        "responseBody": None,
     }
     json.dumps(entry.to_dict())  # JSON-friendly
     assert journal.record(method="GET", path=SMTP).id == 2
