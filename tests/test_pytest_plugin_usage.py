@@ -129,7 +129,10 @@ def pytest_sessionfinish(session):
     pytester.makepyfile(test_plain="def test_nothing_to_do_with_cxmock():\n    assert True\n")
     _run(pytester).assert_outcomes(passed=1)
     seen = json.loads((pytester.path / "imported.json").read_text())
-    assert seen == {"plugin": True, "heavy": []}
+    assert seen == {"plugin": True, "heavy": []}, (
+        "a session that uses no cxmock fixture imported the server: import it inside the fixture or hook that needs "
+        "it, not at the top of mockserver/pytest_plugin.py or mockserver/__init__.py (#16 item 18)"
+    )
 
 
 def test_item18_import_mockserver_is_light() -> None:
