@@ -145,6 +145,7 @@ def test_every_readme_code_block_is_executed_somewhere() -> None:
         "walkthrough",
         "example: pytest",
         "example: python",
+        "example: tokens",
         "quickstart: server",
         "quickstart: tests",
     }, "a marked block is new or gone: run it in a test (this file) or in .ci/run"
@@ -189,3 +190,11 @@ def test_readme_log_example_is_the_real_format() -> None:
         r"[A-Z]+ \S+ -> \d{3} [\d.]+ms \w+ #\d+( faults=\S+)?( violations=\S+)?( reason=\".*\")?$"
     )
     assert real.match(text), text
+
+
+def test_readme_tokens_example_runs() -> None:
+    """The token helpers' lines, each evaluated against a running server bound to ``server``."""
+    with MockServer(host="127.0.0.1") as server:
+        results = [eval(line.split("#")[0], {"server": server}) for line in example("tokens").splitlines() if line]  # noqa: S307
+    assert all(isinstance(token, str) and token.count(".") == 2 for token in results[:3])  # JWTs
+    assert results[3]["Accept"] == "application/json;v=1.0" and results[3]["Authorization"].startswith("Bearer ")
