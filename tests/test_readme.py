@@ -114,6 +114,10 @@ UNMARKED = {
     "docker build -t cxmock .": "scripts/container-smoke",
     # CI runs its last line (.ci/run: python -m bench --quick --output ...)
     "pip install -e '.[test,bench]'    # adds waitress and granian, the context servers": ".ci/run",
+    # pipelines of other CI systems (GitHub Actions, GitLab CI): what they run, .ci/run runs (a shared cxmock serve,
+    # pytest -n 4 --cxmock-url against it)
+    "jobs:": ".ci/run",
+    "test:": ".ci/run",
     # a log line; test_readme_log_example_is_the_real_format checks its shape against a real one
     "2026-12-01T15:04:05.123+00:00 INFO cxmock.requests: GET /cxrestapi/auth/SMTPSettings -> 503 0.4ms "
     'getAllSmtpSettings #3 faults=flaky-5xx:status reason="injected fault flaky-5xx: HTTP 503"': "tests/test_readme.py",
@@ -198,3 +202,13 @@ def test_readme_tokens_example_runs() -> None:
         results = [eval(line.split("#")[0], {"server": server}) for line in example("tokens").splitlines() if line]  # noqa: S307
     assert all(isinstance(token, str) and token.count(".") == 2 for token in results[:3])  # JWTs
     assert results[3]["Accept"] == "application/json;v=1.0" and results[3]["Authorization"].startswith("Bearer ")
+
+
+def test_readme_never_says_pip_install_cxmock_from_the_index() -> None:
+    """#16 item 1: cxmock is not on PyPI; every install the README shows works (checkout, git URL, wheel, container)."""
+    text = README.read_text(encoding="utf-8")
+    plain = [line for line in text.splitlines() if re.search(r"pip install (-U )?cxmock(\s|$|`)", line)]
+    assert len(plain) == 1 and "is not on the Python package index (`pip install cxmock` finds nothing)" in plain[0]
+    install = text[text.index("## Install") : text.index("##", text.index("## Install") + 3)]
+    for way in ("pip install .", 'pip install "cxmock @ git+https://', "python -m build --wheel", "docker build"):
+        assert way in install, way

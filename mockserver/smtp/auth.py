@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hmac
-import logging
 from collections.abc import Sequence
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from ..core.sandboxes.names import split_login
+from . import activity
 
 __all__ = ["Authenticator"]
-
-log = logging.getLogger("cxmock.smtp")
 
 
 class Authenticator:
@@ -44,11 +42,11 @@ class Authenticator:
             for user, password in self._credentials:  # compare every pair: no early exit to time
                 for candidate in logins:
                     ok |= hmac.compare_digest(user, candidate) & hmac.compare_digest(password, auth_data.password)
-        who = server._who() if hasattr(server, "_who") else str(session.peer)
+        who = activity.who(server)
         login = auth_data.login.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode()[:100]
         # the user name only: a password never reaches a log line
         outcome = "accepted" if ok else "rejected (--smtp-auth fixed: not one of --smtp-credentials)"
-        log.info("SMTP session %s: AUTH %s as %r %s", who, mechanism, login, outcome)
+        activity.log.info("SMTP session %s: AUTH %s as %r %s", who, mechanism, login, outcome)
         if self.mode == "any":
             return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

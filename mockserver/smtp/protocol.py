@@ -30,6 +30,7 @@ from aiosmtpd.smtp import SMTP, Envelope, LoginPassword, Session, TLSSetupExcept
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
+from . import activity
 from .auth import Authenticator as Authenticator
 from .data import receive_data
 from .limits import SinkLimits
@@ -258,17 +259,11 @@ class SinkSMTP(TrackedSMTP):
             await self.reply(decision)
         return True
 
-    def _who(self) -> str:
-        """``smtp 127.0.0.1:50312``: the listener and the peer, how the sink's log lines name a session."""
-        return f"{self.listener} {_format_peer(self.session.peer if self.session else None)}"
-
     async def _handle_client(self) -> None:
         assert self.session is not None
         peer = self.session.peer
         self._is_probe = self._sink.is_probe(peer)
-        if not self._is_probe and self._handler_coroutine is not None:  # the task running this method
-            log.info("SMTP session %s: connected", self._who())
-            self._handler_coroutine.add_done_callback(lambda _: log.info("SMTP session %s: ended", self._who()))
+        activity.session_started(self, self._is_probe)
         decision = await self.fault("connect")
         if decision is not None:  # a reply here is all the session gets
             if decision.action == "reply":
@@ -285,9 +280,7 @@ class SinkSMTP(TrackedSMTP):
         await super()._handle_client()
 
     async def _push(self, status: AnyStr) -> None:
-        line = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
-        if line[:1] in ("4", "5") and not self._is_probe:  # a refused command (or greeting), whatever refused it
-            log.info("SMTP session %s: refused: %s", self._who(), printable(line.strip())[:200])
+        activity.refused(self, status, self._is_probe)
         if self._greeting is not None:  # the first line pushed is the greeting
             greeting, self._greeting = self._greeting, None
             await super().push(greeting)
@@ -358,13 +351,6 @@ def _auth_user_hint(arg: str | None) -> str | None:
     return blob.decode("utf-8", "replace") or None
 
 
-def _format_peer(peer: Any) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host, port = peer[0], peer[1]
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
-    return str(peer)
-
-
 class CaptureHandler:
     """aiosmtpd handler: applies the ``data`` fault, then captures the message into the store."""
 
@@ -390,14 +376,12 @@ class CaptureHandler:
             raw,
             mail_from=printable(envelope.mail_from or ""),
             rcpt_tos=[printable(rcpt) for rcpt in envelope.rcpt_tos],
-            peer=_format_peer(session.peer),
+            peer=activity.format_peer(session.peer),
             listener=server.listener,
             tls=tls,
             auth_user=user,
         )
-        how = f"{tls['version'] if tls else 'no TLS'}, {f'AUTH as {user}' if user else 'no AUTH'}"
-        sent = f"from {message.mail_from or '<>'} to {', '.join(message.rcpt_tos)} ({how})"
-        log.info("SMTP session %s: captured mail #%s %s", server._who(), message.id, sent)
+        activity.captured(server, message, tls, user)
         return f"250 2.0.0 OK: queued as {message.id}"
 
     async def handle_exception(self, error: Exception) -> str:

@@ -154,7 +154,6 @@ class SmtpSink:
         since: int | str | datetime | None = None,
     ) -> list[CapturedMessage]:
         """See :meth:`MailStore.wait_for`."""
-        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         return self.store.wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
 
     def factory(self, listener: str) -> TrackedSMTP:
