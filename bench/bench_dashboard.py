@@ -215,9 +215,10 @@ def _poll_cpu_ms(port: int, polls: int = 20) -> float:
 def feed_cost(mode: Mode) -> list[Row]:
     """API load alone, with the poller, with the page open in Chromium: runs interleaved, the order alternating.
 
-    The target is on the server's CPU per API request (this process's CPU time over the run / requests; the load
-    generator is another process): the share the live feed adds, which hardly depends on what else the machine
-    runs. The request rate, which on a shared machine swings by tens of percent from run to run, is context."""
+    The target is on the feed's share of the server's CPU under that load (one full poll's CPU time, once a second,
+    over the CPU the load uses per second): it hardly depends on what else the machine runs. The server's CPU per
+    request and the request rates with and without the feed are context: on a shared machine they swing by more
+    from run to run than the feed costs."""
     rows: list[Row] = []
     with MockServer() as server:
         headers = {**server.auth_headers(), "Accept": JSON_V1}
@@ -266,6 +267,23 @@ def feed_cost(mode: Mode) -> list[Row]:
         cpu_ms = _poll_cpu_ms(server.http_port)
         base_rps = [r for r, _ in results["alone"]]
         base_cpu = [c for _, c in results["alone"]]
+        # the feed's share of the server's CPU under this load: one poll's CPU, once a second, over the CPU the
+        # API load uses per second (measured alone in the same run); per run, so the row has the runs' spread
+        shares = [cpu_ms / (c * r / 1000) * 100 for r, c in results["alone"] if r and c]
+        rows.append(
+            row(
+                "the live feed's share of the server's CPU under API load (1 poll/s of 1000 journal rows)",
+                "%",
+                shares,
+                section=SECTION,
+                target=5.0,
+                target_kind="max",
+                detail=(
+                    f"one poll {cpu_ms:.1f} ms of CPU (server and client, in-process: an upper bound) over the CPU "
+                    f"of {median(base_rps):.0f} req/s at {median(base_cpu):.0f} µs each; steadier than the rows below"
+                ),
+            )
+        )
         rows.append(
             row(
                 "server CPU per GET /SMTPSettings while a poller follows the live feed (like the page, 1 poll/s)",
@@ -274,11 +292,9 @@ def feed_cost(mode: Mode) -> list[Row]:
                 section=SECTION,
                 baseline=base_cpu,
                 baseline_name="the same load, nobody polling (interleaved runs)",
-                target=1.05,
-                target_kind="ratio_max",
                 detail=(
-                    f"{polls} polls fetched {fetched} rows; one poll returning 1000 journal rows costs {cpu_ms:.1f} ms "
-                    f"of CPU (server and client, in-process: an upper bound), {cpu_ms / 10:.1f}% of a core at 1 poll/s"
+                    f"context: {polls} polls fetched {fetched} rows; on a shared machine this ratio swings by about "
+                    "±10% between runs, more than the feed costs"
                 ),
             )
         )
