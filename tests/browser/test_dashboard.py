@@ -79,12 +79,18 @@ def shared() -> Iterator[MockServer]:
         yield server
 
 
+@pytest.fixture(autouse=True)
+def blank_page(chrome: Any) -> None:
+    """Each test starts on a blank page with an empty browser log: a page left open by an earlier test may log
+    its failed polls once that test's server stopped."""
+    chrome.get("about:blank")
+    chrome.get_log("browser")
+
+
 @pytest.fixture
-def mock(shared: MockServer, chrome: Any) -> MockServer:
+def mock(shared: MockServer, blank_page: None) -> MockServer:
     shared.reset()
     shared.faults.clear()
-    chrome.get("about:blank")
-    chrome.get_log("browser")  # drain what earlier tests logged
     return shared
 
 
