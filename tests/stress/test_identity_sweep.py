@@ -76,6 +76,8 @@ def malformed_tokens(genuine: str) -> list[str]:
         _jwt_like({"alg": ["RS256"]}, {}),
         _jwt_like({"alg": "RS256", "kid": 1e308}, {"exp": "soon"}),
         f"{_b64(b'not json')}.{payload}.{sig}",
+        f"{_b64(b'[' * 12_000)}.{payload}.{sig}",
+        _b64(b'{"alg":' * 3000) + f".{payload}.{sig}",
         f"{head}.{_b64(b'not json')}.{sig}",
         f"{head}.{_b64(json.dumps({'exp': 'x', 'scope': 5}).encode())}.{sig}",
     ]
