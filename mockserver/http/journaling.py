@@ -61,7 +61,7 @@ def init_app(app: Flask, state: State) -> None:
                         "routing ignores case, so it works",
                     )
                 )
-            entry = state.journal.record(
+            request_id = state.journal.record_later(
                 method=req.method,
                 path=sent if sent is not None else req.path,
                 query=req.query_string.decode("latin-1"),
@@ -79,11 +79,10 @@ def init_app(app: Flask, state: State) -> None:
                 response_body=body or None,
                 response_content_type=response.mimetype,
             )
-            request_id = entry.id
-            response.headers["X-Cxmock-Request-Id"] = str(entry.id)
+            response.headers["X-Cxmock-Request-Id"] = str(request_id)
             correlation = ctx.get("cx_mail_correlation")
             if correlation:
-                _link_mail(state, correlation, entry.id)
+                _link_mail(state, correlation, request_id)
         if logged:
             _log_line(state, req, ctx, status, duration_ms, request_id, body)
         return response

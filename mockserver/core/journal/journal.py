@@ -1,8 +1,10 @@
 """The request journal: a bounded, thread-safe ring of redacted records of every API request.
 
-The HTTP adapter calls ``Journal.record(...)`` once per API request, after the response is decided. Secrets
-never enter the journal: ``record`` passes headers, query and body through ``redact_headers``,
-``redact_query`` and ``redact_body`` (``core/redaction.py`` says what is kept).
+The HTTP adapter calls ``Journal.record_later(...)`` once per API request, after the response is decided. Secrets
+never leave the journal: every entry handed out has passed headers, query and body through ``redact_headers``,
+``redact_query`` and ``redact_body`` (``core/redaction.py`` says what is kept). ``record_later`` only captures
+the raw facts (small raw bodies, the header pairs) in a ``PendingEntry`` that builds the redacted entry on first
+read (``core/journal/pending.py``: off the request thread, and never for entries nobody reads).
 
 ``assert_called(entries, operation_id, times=None, **where)`` (``core/journal/assertions.py``) is the assertion
 behind ``server.assert_called``; ``JournalEntry`` (``core/journal/entry.py``) is one record. This module
@@ -28,6 +30,7 @@ from ..redaction import redact_query as redact_query
 from .assertions import assert_called as assert_called
 from .entry import JournalEntry as JournalEntry
 from .entry import path_matches, status_matches
+from .pending import PendingEntry, keep_raw
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -103,10 +106,24 @@ class Journal:
         self.limit = limit
         self._clock = clock or _utc_now
         self._lock = threading.Lock()
-        self._entries: deque[JournalEntry] = deque(maxlen=limit)
+        self._entries: deque[PendingEntry] = deque(maxlen=limit)
         self._next_id = 1
 
-    def record(
+    def record(self, **facts: Any) -> JournalEntry:
+        """Journal one request and return its entry: ``record_later(...)``, built at once.
+
+        ``body`` may be raw (``bytes``/``str``, parsed as JSON or form, see ``redact_body``; ``content_type``
+        helps) or already parsed. ``faults`` are ``HttpFault`` decisions or ``{ruleId, name, action}`` dicts.
+        ``response_body`` (raw or parsed) is kept redacted and bounded (:func:`bounded_response_body`).
+        """
+        return self._store(**facts).entry()
+
+    def record_later(self, **facts: Any) -> int:
+        """Journal one request (arguments as ``record``) and return its id; the redacted entry is built when first
+        read (``core/journal/pending.py``): the request thread only captures the raw facts."""
+        return self._store(**facts).id
+
+    def _store(
         self,
         *,
         method: str,
@@ -125,41 +142,54 @@ class Journal:
         error: Mapping[str, Any] | None = None,
         response_body: Any = None,
         response_content_type: str | None = None,
-    ) -> JournalEntry:
-        """Journal one request; assigns ``id`` and ``time``, and redacts headers, query and body.
+    ) -> PendingEntry:
+        # what may change or is large is copied or redacted now; small raw bodies, headers and query wait
+        if not keep_raw(body):
+            body, content_type = redact_body(body, content_type), None
+            body_done = True
+        else:
+            body_done = False
+        if not keep_raw(response_body):
+            response_body, response_done = bounded_response_body(response_body, response_content_type), True
+        else:
+            response_done = False
+        header_pairs = None if headers is None else list(headers.items() if isinstance(headers, Mapping) else headers)
+        if query is not None and not isinstance(query, str):
+            query = redact_query(query)
+        faults, violations = tuple(faults), tuple(violations)
+        error = dict(error) if error else None
+        method = method.upper()
+        duration_ms = round(float(duration_ms), 3)
 
-        ``body`` may be raw (``bytes``/``str``, parsed as JSON or form, see ``redact_body``; ``content_type``
-        helps) or already parsed. ``faults`` are ``HttpFault`` decisions or ``{ruleId, name, action}`` dicts.
-        ``response_body`` (raw or parsed) is kept redacted and bounded (:func:`bounded_response_body`).
-        """
-        kept_response = bounded_response_body(response_body, response_content_type)
-        redacted_headers = redact_headers(headers)
-        redacted_query = redact_query(query)
-        redacted_body = redact_body(body, content_type)
-        fault_dicts = [_fault_dict(f) for f in faults]
-        violation_list = list(violations)
-        with self._lock:
-            entry = JournalEntry(
-                id=self._next_id,
-                time=_iso(self._clock()),
-                method=method.upper(),
+        def build() -> JournalEntry:
+            return JournalEntry(
+                id=entry_id,
+                time=_iso(moment),
+                method=method,
                 path=path,
-                query=redacted_query,
-                headers=redacted_headers,
-                body=redacted_body,
+                query=redact_query(query),
+                headers=redact_headers(header_pairs),
+                body=body if body_done else redact_body(body, content_type),
                 status=status,
-                duration_ms=round(float(duration_ms), 3),
+                duration_ms=duration_ms,
                 operation_id=operation_id,
-                faults=fault_dicts,
-                violations=violation_list,
+                faults=[_fault_dict(f) for f in faults],
+                violations=list(violations),
                 user=user,
                 remote=remote,
-                error=dict(error) if error else None,
-                response_body=kept_response,
+                error=error,
+                response_body=(
+                    response_body if response_done else bounded_response_body(response_body, response_content_type)
+                ),
             )
+
+        with self._lock:
+            entry_id = self._next_id
+            moment = self._clock()
             self._next_id += 1
-            self._entries.append(entry)
-        return entry
+            pending = PendingEntry(entry_id, method, path, status, operation_id, build)
+            self._entries.append(pending)
+        return pending
 
     def entries(
         self,
@@ -193,7 +223,7 @@ class Journal:
         ]
         if limit is not None:
             out = out[-limit:] if limit > 0 else []
-        return out
+        return [e.entry() for e in out]
 
     def clear(self) -> None:
         """Drop every entry; ids keep counting."""
