@@ -129,3 +129,20 @@ def test_the_page_works_under_a_prefix(app: Flask) -> None:
     with client.get("/sandbox/team-a/_mock/ui/static/app.js") as script:
         assert script.status_code == 200 and b"new URL('../', UI)" in script.get_data()
     assert client.get("/sandbox/team-a/_mock/ui/api/info").status_code == 200
+
+
+def test_a_request_opens_with_its_redacted_response_body(client: FlaskClient, admin_token: str) -> None:
+    """The Requests tab shows what the API answered: a 400's {"message"} can be read back from the page's route."""
+    body = {"host": "smtp.example.org", "port": 587, "password": "s3cret-pw"}  # fromAddress missing
+    answer = client.post(
+        "/cxrestapi/auth/SMTPSettings",
+        json=body,
+        headers={"Authorization": f"Bearer {admin_token}", "Accept": "application/json;v=1.0"},
+    )
+    assert answer.status_code == 400
+    rows = client.get("/_mock/ui/api/requests").get_json()["rows"]
+    entry = client.get(f"/_mock/ui/api/requests/{rows[-1]['id']}").get_json()
+    assert entry["status"] == 400
+    assert "fromAddress" in json.dumps(entry["responseBody"])
+    shown = json.dumps(entry)
+    assert "s3cret-pw" not in shown and admin_token not in shown

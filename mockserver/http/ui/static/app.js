@@ -271,7 +271,7 @@
     $('req-request').textContent = json({ method: e.method, path: e.path, query: e.query, headers: e.headers, body: e.body });
     const response = { status: e.status };
     for (const [key, value] of Object.entries(e)) if (key.toLowerCase().startsWith('response')) response[key] = value;
-    if (Object.keys(response).length === 1) response.note = 'this server version does not journal response bodies';
+    if (Object.keys(response).length === 1) response.note = 'no response body was journaled for this request';
     $('req-response').textContent = json(response);
   }
 
