@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import logging
+import os
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
@@ -19,6 +21,7 @@ from urllib.parse import urlencode
 from mockserver.config import DEFAULT_CLIENT_SECRET
 from mockserver.core.contract import JSON_V1
 from mockserver.core.identity.identity import password_grant
+from mockserver.runtime.runner import configure_logging
 from mockserver.runtime.server import MockServer
 
 from . import servers
@@ -344,6 +347,12 @@ def breakdown(mode: Mode) -> list[Row]:
     real_guard = api_module.guard
     journal = server.state.journal
     lazy_record = journal.record_later
+    quiet_config = server.state.config
+    # the request log as `cxmock serve` writes it (text), into /dev/null
+    log_config = quiet_config.replace(log_requests=True)
+    cx_logger = logging.getLogger("cxmock")
+    saved_level = cx_logger.level
+    log_handler = configure_logging("text", open(os.devnull, "w"))  # noqa: SIM115 - closed in the finally below
 
     def eager_record(**facts: Any) -> int:  # the journal as it was before #14: redacted on the request thread
         return journal.record(**facts).id
@@ -356,6 +365,16 @@ def breakdown(mode: Mode) -> list[Row]:
         app.after_request_funcs.update({k: list(v) for k, v in after.items()})
         api_module.guard = real_guard
         journal.record_later = eager_record if variant == "journal built eagerly" else lazy_record  # type: ignore[method-assign]
+        cx_logger.removeHandler(log_handler)
+        cx_logger.setLevel(saved_level)
+        server.state.config = quiet_config
+        if variant == "with the request log":
+            server.state.config = log_config
+            cx_logger.addHandler(log_handler)
+            cx_logger.setLevel(logging.INFO)
+        server.faults.clear()
+        if variant == "a fault rule, not matching":
+            server.faults.add(match={"method": "POST"}, action={"type": "status", "status": 503})
         if variant in ("no journal", "none of them"):
             app.after_request_funcs[None] = [f for f in app.after_request_funcs[None] if f.__name__ != "_record"]
             app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f.__name__ != "_start"]
@@ -375,7 +394,16 @@ def breakdown(mode: Mode) -> list[Row]:
             getattr(body, "close", lambda: None)()
         return (time.perf_counter() - start) / calls * 1e6
 
-    variants = ["full", "journal built eagerly", "no journal", "no fault hooks", "no auth/negotiation", "none of them"]
+    variants = [
+        "full",
+        "with the request log",
+        "journal built eagerly",
+        "a fault rule, not matching",
+        "no journal",
+        "no fault hooks",
+        "no auth/negotiation",
+        "none of them",
+    ]
     chunk, chunks = (50, 2) if mode.quick else (200, 15)
     runs = max(2, mode.runs) if mode.quick else mode.runs
     samples: dict[str, list[float]] = {v: [] for v in [*variants, "bare"]}
@@ -404,10 +432,13 @@ def breakdown(mode: Mode) -> list[Row]:
     finally:
         configure("full")
         api_module.guard = real_guard
+        log_handler.close()
     what = {
         "full": "everything cxmock does per request",
         "journal built eagerly": "the journal entry redacted and built on the request thread, as before #14 (now "
         "built when first read)",
+        "with the request log": "plus the one-line request log of `cxmock serve` (text, to /dev/null)",
+        "a fault rule, not matching": "one fault rule in place (POST only): the token peek and the match run",
         "no journal": "without the request journal (record + redaction, X-Cxmock-Request-Id)",
         "no fault hooks": "without the fault engine's before/after hooks",
         "no auth/negotiation": "without bearer check, permission, Accept negotiation, contract-lint notes",

@@ -144,16 +144,17 @@ class Journal:
         response_content_type: str | None = None,
     ) -> PendingEntry:
         # what may change or is large is copied or redacted now; small raw bodies, headers and query wait
-        if not keep_raw(body):
+        body_done = body is None or not keep_raw(body)
+        if body_done and body is not None:
             body, content_type = redact_body(body, content_type), None
-            body_done = True
-        else:
-            body_done = False
-        if not keep_raw(response_body):
+        if response_body is not None and not keep_raw(response_body):
             response_body, response_done = bounded_response_body(response_body, response_content_type), True
         else:
             response_done = False
-        header_pairs = None if headers is None else list(headers.items() if isinstance(headers, Mapping) else headers)
+        if headers is None or isinstance(headers, list | tuple):
+            header_pairs = None if headers is None else list(headers)
+        else:
+            header_pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
         if query is not None and not isinstance(query, str):
             query = redact_query(query)
         faults, violations = tuple(faults), tuple(violations)
@@ -179,7 +180,9 @@ class Journal:
                 remote=remote,
                 error=error,
                 response_body=(
-                    response_body if response_done else bounded_response_body(response_body, response_content_type)
+                    response_body
+                    if response_done or response_body is None
+                    else bounded_response_body(response_body, response_content_type)
                 ),
             )
 
