@@ -163,7 +163,15 @@ def test_item15_ctrl_c_leaves_no_threading_traceback(tmp_path: Path) -> None:
         "time.sleep(60)\n",
         encoding="utf-8",
     )
-    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a terminal's Ctrl-C: SIGINT at its default disposition in the child, even when this run was started in the
+    # background (a non-interactive shell's `cmd &` ignores SIGINT, and an ignored SIGINT is inherited)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     try:
         assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
         proc.send_signal(signal.SIGINT)
