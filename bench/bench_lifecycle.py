@@ -7,7 +7,8 @@
 - Reset: ``server.reset()`` after a test's worth of traffic, and with every store full (worst case).
 - Memory (RSS, Linux ``/proc``): a fresh server process idle, then after N settings created with ``POST`` (so N
   journal entries) and N mails sent over SMTP, then after another N of each. The journal and the mail store are
-  capped (``journal_limit``, ``capture_limit``, 1000 by default); settings are the user's data and not capped.
+  capped (``journal_limit``, ``capture_limit``, 1000 by default); settings are the user's data, capped by
+  ``settings_limit`` (10 000 by default), which the memory child raises to hold both fills.
   Traffic comes from the harness process, so the server's RSS holds no client objects.
 
 ``python -m bench.bench_lifecycle rss|rss-bare`` is the memory child process.
@@ -113,7 +114,8 @@ def _child_rss(bare: bool) -> None:
     else:
         from mockserver.runtime.server import MockServer
 
-        mock = MockServer(seed="none")
+        # two fills of N settings: above the default --settings-limit (10 000), which is not what is measured here
+        mock = MockServer(seed="none", settings_limit=100_000)
         ready = {"http": mock.http_port, "smtp": mock.sink.smtp_port, "token": mock.token()}
 
     def report() -> dict[str, Any]:
