@@ -48,14 +48,20 @@ __all__ = [
 DEFAULT_LIMIT = 1000
 #: a journaled response body is kept whole up to this many bytes (of its redacted JSON); beyond, its head only
 RESPONSE_BODY_LIMIT = 4096
+#: a raw response body over this many bytes is not parsed and redacted at all for its head (a list of 10 000
+#: records is 1.6 MB: redacting it whole cost ~200 ms per request); the journal keeps its size only
+RESPONSE_BODY_PARSE_LIMIT = 64 * 1024
 
 
 def bounded_response_body(body: Any, content_type: str | None = None, limit: int = RESPONSE_BODY_LIMIT) -> Any:
     """A response body as the journal keeps it: redacted like a request body (tokens of the token endpoint become
     ``***``); whole when it is at most ``limit`` bytes (raw) or characters (its redacted JSON), else
-    ``{"truncated": true, "size": N, "head": ...}`` with the first ``limit`` characters of the redacted JSON."""
+    ``{"truncated": true, "size": N, "head": ...}`` with the first ``limit`` characters of the redacted JSON; a raw
+    body over ``RESPONSE_BODY_PARSE_LIMIT`` bytes is not parsed at all (``"head": null``)."""
     if body is None or body == b"" or body == "":
         return None
+    if isinstance(body, bytes | bytearray | str) and len(body) > max(limit, RESPONSE_BODY_PARSE_LIMIT):
+        return {"truncated": True, "size": len(body), "head": None}
     redacted = redact_body(body, content_type)
     if isinstance(body, bytes | bytearray | str) and len(body) <= limit:
         return redacted
