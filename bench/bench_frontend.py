@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -259,25 +258,7 @@ def wiremock_missing() -> str | None:
 
 def install_wiremock() -> str | None:
     """``npm install wiremock@3`` (its package ships the standalone jar) into ``bench/.wiremock`` (git-ignored)."""
-    npm = shutil.which("npm")
-    if npm is None:
-        return "npm not found"
-    WIREMOCK_DIR.mkdir(parents=True, exist_ok=True)
-    package = WIREMOCK_DIR / "package.json"
-    if not package.exists():
-        package.write_text('{"name": "cxmock-bench-wiremock", "private": true}\n', encoding="utf-8")
-    try:
-        done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", "wiremock@3"],
-            cwd=WIREMOCK_DIR,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"npm install failed: {exc}"
-    return None if done.returncode == 0 else f"npm install failed: {done.stderr.strip()[-300:]}"
+    return servers.npm_install(WIREMOCK_DIR, "wiremock@3")
 
 
 @contextlib.contextmanager

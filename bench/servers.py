@@ -9,6 +9,7 @@ A server that is not installed is reported as unavailable with the reason, never
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import sys
@@ -120,21 +121,21 @@ def prism_missing() -> str | None:
     return f"prism not installed ({how})"
 
 
-def install_prism() -> str | None:
-    """``npm install @stoplight/prism-cli@5`` into ``bench/.prism`` (git-ignored). Returns an error or None."""
+def npm_install(directory: Path, spec: str) -> str | None:
+    """``npm install SPEC`` into ``directory`` (git-ignored, a package.json of its own). Returns an error or None."""
+    import subprocess
+
     npm = shutil.which("npm")
     if npm is None:
         return "npm not found"
-    PRISM_DIR.mkdir(parents=True, exist_ok=True)
-    package = PRISM_DIR / "package.json"
+    directory.mkdir(parents=True, exist_ok=True)
+    package = directory / "package.json"
     if not package.exists():
-        package.write_text('{"name": "cxmock-bench-prism", "private": true}\n', encoding="utf-8")
-    import subprocess
-
+        package.write_text(json.dumps({"name": f"cxmock-bench-{directory.name.lstrip('.')}", "private": True}) + "\n")
     try:
         done = subprocess.run(
-            [npm, "install", "--no-audit", "--no-fund", f"@stoplight/prism-cli@{PRISM_VERSION}"],
-            cwd=PRISM_DIR,
+            [npm, "install", "--no-audit", "--no-fund", spec],
+            cwd=directory,
             capture_output=True,
             text=True,
             timeout=600,
@@ -143,6 +144,11 @@ def install_prism() -> str | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"npm install failed: {exc}"
     return None if done.returncode == 0 else f"npm install failed: {done.stderr.strip()[-300:]}"
+
+
+def install_prism() -> str | None:
+    """``npm install @stoplight/prism-cli@5`` into ``bench/.prism`` (git-ignored). Returns an error or None."""
+    return npm_install(PRISM_DIR, f"@stoplight/prism-cli@{PRISM_VERSION}")
 
 
 def prism_version() -> str | None:
