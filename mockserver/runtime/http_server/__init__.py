@@ -17,6 +17,7 @@ Stop: the listener closes at once, idle and half-received connections close at o
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import socket
@@ -27,8 +28,9 @@ from typing import Any
 from ...config import reachable_host
 from ...errors import ServerError, bind_advice
 from ...http.journaling import PROBE_HEADER
+from .listener import Listener
 from .protocol import Connection, Hub, Limits
-from .wsgi import Request, base_environ, environ, respond
+from .wsgi import FastPath, Request, base_environ, environ, fast_outcome, respond
 
 __all__ = ["MAX_HEAD_BYTES", "HttpServer", "Limits"]
 
@@ -77,6 +79,7 @@ class HttpServer:
     :param threads: worker threads running the app (the most requests handled at once).
     :param limits: deadlines and sizes (:class:`Limits`); ``max_body`` is the largest body read into memory.
     :param grace: on :meth:`stop`, how long requests in flight get to be answered.
+    :param fast: answers the requests it can on the event loop, the app the rest (``mockserver.http.fast``).
     """
 
     def __init__(
@@ -88,8 +91,10 @@ class HttpServer:
         threads: int = 16,
         limits: Limits | None = None,
         grace: float = 2.0,
+        fast: FastPath | None = None,
     ) -> None:
         self._app = app
+        self._fast = fast
         self.host = host
         self._requested_port = port
         self._threads = threads
@@ -111,6 +116,8 @@ class HttpServer:
         workers = _Workers(self._threads, f"cxmock-http-{self.port}", self._handle)
         hub = Hub(self._app, self._limits, lambda *item: workers.submit(item), self._stopping)
         hub.base = base_environ(self.host, self.port)
+        if self._fast is not None:
+            hub.fast = functools.partial(fast_outcome, self._fast)
         self._hub, self._workers = hub, workers
         loop = asyncio.new_event_loop()
         hub.loop = self._loop = loop
@@ -143,21 +150,24 @@ class HttpServer:
     def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, hub: Hub, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
         try:
-            server = loop.run_until_complete(loop.create_server(lambda: Connection(hub), sock=sock, backlog=1024))
+            listener = Listener(loop, sock, lambda: Connection(hub))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by start()
             self._error = exc
             sock.close()
             ready.set()
             loop.close()
             return
-        hub.listener = server
+        hub.listener = listener
         ready.set()
         try:
             loop.run_forever()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by check()
             self._error = exc
         finally:
-            server.close()
+            hub.closing = True
+            listener.close()
+            if listener.pending:  # connections accepted just before the close: set up (and refused), then closed
+                loop.run_until_complete(asyncio.wait(set(listener.pending), timeout=1.0))
             hub.abort_all()
             for _ in range(3):  # let the aborted transports finish closing (connection_lost runs soon after)
                 loop.run_until_complete(asyncio.sleep(0))

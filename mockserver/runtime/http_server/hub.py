@@ -30,9 +30,11 @@ class Hub:
         self.submit = submit
         self.stopping = stopping
         self.base: dict[str, Any] = {}
+        #: ``(request, base environ) -> Outcome | None``: answers a request on the loop (``wsgi.fast_outcome``)
+        self.fast: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.connections: set[Any] = set()  # protocol.Connection (which imports this module)
-        self.listener: asyncio.AbstractServer | None = None
+        self.listener: Any = None  # listener.Listener: close() stops accepting
         self.closing = False
         self.all_closed = threading.Event()
 

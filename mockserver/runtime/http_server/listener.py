@@ -1,0 +1,79 @@
+"""The listening socket of the HTTP front end: accepts on the event loop, hands each connection to asyncio.
+
+Not ``loop.create_server``: on Python 3.11, ``asyncio.Server.close()`` fails the accepts still being set up with an
+``AssertionError`` (``Server._attach``) and leaves their sockets to the garbage collector, so a stop with clients
+connecting leaked sockets. Here the accept is ``loop.add_reader`` + ``sock.accept()``, and each connection is set
+up by ``loop.connect_accepted_socket`` (public APIs both), which needs no open server: a connection accepted just
+before :meth:`Listener.close` is set up like any other (and refused by the protocol, as the server is stopping).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from collections.abc import Callable
+
+__all__ = ["Listener"]
+
+log = logging.getLogger("cxmock.server")
+
+#: connections accepted per readiness event of the listening socket, at most
+ACCEPT_BATCH = 128
+#: out of file descriptors (or buffers): accepting pauses this long, as asyncio's own server does
+PAUSE_SECONDS = 1.0
+_RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
+class Listener:
+    """Accept connections on ``sock`` (bound, listening, non-blocking) with protocols from ``factory``."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Callable[[], asyncio.Protocol]
+    ) -> None:
+        self._loop = loop
+        self._sock = sock
+        self._factory = factory
+        self._fd = sock.fileno()
+        self._closed = False
+        #: connections being set up (a stop waits for them: they must not be left half made)
+        self.pending: set[asyncio.Task[None]] = set()
+        loop.add_reader(self._fd, self._accept)
+
+    def _accept(self) -> None:
+        for _ in range(ACCEPT_BATCH):
+            try:
+                conn, _ = self._sock.accept()
+            except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+                return
+            except OSError as exc:
+                if exc.errno not in _RESOURCE_ERRORS:
+                    raise
+                log.warning("HTTP: cannot accept a connection (%s); accepting again in %g s", exc, PAUSE_SECONDS)
+                self._loop.remove_reader(self._fd)
+                self._loop.call_later(PAUSE_SECONDS, self._resume)
+                return
+            conn.setblocking(False)
+            task = self._loop.create_task(self._connect(conn))
+            self.pending.add(task)
+            task.add_done_callback(self.pending.discard)
+
+    async def _connect(self, conn: socket.socket) -> None:
+        try:
+            await self._loop.connect_accepted_socket(self._factory, conn)
+        except Exception as exc:  # noqa: BLE001 - the client's problem (it went away meanwhile): close, go on
+            log.debug("HTTP: a connection could not be set up: %r", exc)
+            conn.close()
+
+    def _resume(self) -> None:
+        if not self._closed:
+            self._loop.add_reader(self._fd, self._accept)
+
+    def close(self) -> None:
+        """Stop accepting and close the listening socket (connections being set up still are)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._fd)
+        self._sock.close()
