@@ -92,6 +92,8 @@ class Config:
     #: the most a list endpoint of the admin API (/_mock/messages, /_mock/requests) answers in one page
     max_page_bytes: int = 8 * 1024 * 1024
     http_threads: int = 16
+    #: a GET of the settings is answered on the HTTP front end's event loop, without Flask (mockserver/http/fast.py)
+    http_fast_reads: bool = True
     #: seconds for a whole request head, and for a whole body (not per byte): 408 when they pass
     http_head_timeout: float = 10.0
     http_body_timeout: float = 30.0

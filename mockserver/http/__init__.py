@@ -27,6 +27,7 @@ from . import (  # noqa: F401
     api,
     casing,
     errors,
+    fast,
     faults,
     journaling,
     oidc,
@@ -109,6 +110,7 @@ def create_app(
     journaling.init_app(app, state)
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response
     selfcheck.init_app(app, state)  # after journaling: the journal entry gets its response-mismatch violations
+    fast.install(app, state)  # GET of the settings, answered by the HTTP front end on its loop (fast.py)
     app.extensions["cxmock.smorest"] = smorest
     casing.init_app(app)  # last: paths under /cxrestapi/auth ignore case, for every route registered above
     return app

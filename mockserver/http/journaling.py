@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from flask import Flask, Request, Response, g, request
 
-from ..core.lint.lint import violation
+from ..core.lint.lint import Violation, violation
 from ..core.redaction import redact_headers
 from ..core.state import State
 from .casing import PATH_AS_SENT
@@ -84,7 +85,20 @@ def init_app(app: Flask, state: State) -> None:
             if correlation:
                 _link_mail(state, correlation, request_id)
         if logged:
-            _log_line(state, req, ctx, status, duration_ms, request_id, body)
+            log_line(
+                state,
+                method=req.method,
+                path=req.path,
+                authorization=req.headers.get("Authorization", ""),
+                operation_id=ctx.get("cx_operation"),
+                user=ctx.get("cx_user"),
+                faults=ctx.get("cx_faults", ()),
+                violations=ctx.get("cx_violations", ()),
+                status=status,
+                duration_ms=duration_ms,
+                request_id=request_id,
+                body=body,
+            )
         return response
 
 
@@ -113,51 +127,56 @@ def _reason(status: int | None, body: bytes) -> str | None:
     return None
 
 
-def _log_line(
-    state: State, req: Request, ctx: Any, status: int | None, duration_ms: float, request_id: int | None, body: bytes
+def log_line(
+    state: State,
+    *,
+    method: str,
+    path: str,
+    authorization: str,
+    operation_id: str | None,
+    user: str | None,
+    faults: Iterable[Mapping[str, Any]],
+    violations: Iterable[Violation],
+    status: int | None,
+    duration_ms: float,
+    request_id: int | None,
+    body: bytes,
 ) -> None:
+    """Write the request log line of one request (the app's hook and the front end's fast path, ``fast.py``)."""
     if not log.isEnabledFor(logging.INFO):
         return
-    faults = [f"{f.get('name') or f.get('ruleId')}:{f.get('action')}" for f in ctx.get("cx_faults", ())]
-    violations = [v.code for v in ctx.get("cx_violations", ())]
+    fault_names = [f"{f.get('name') or f.get('ruleId')}:{f.get('action')}" for f in faults]
+    codes = [v.code for v in violations]
     reason = _reason(status, body)
     if state.config.log_format == "json":
-        authorization = redact_headers({"Authorization": req.headers.get("Authorization", "")}).get("Authorization")
+        masked = redact_headers({"Authorization": authorization}).get("Authorization")
         line = {
             "requestId": request_id,
-            "method": req.method,
-            "path": req.path,
+            "method": method,
+            "path": path,
             "status": status,
             "ms": round(duration_ms, 2),
-            "operationId": ctx.get("cx_operation"),
-            "user": ctx.get("cx_user"),
-            "faults": faults,
-            "violations": violations,
+            "operationId": operation_id,
+            "user": user,
+            "faults": fault_names,
+            "violations": codes,
             "reason": reason,
-            "authorization": authorization,
+            "authorization": masked,
         }
         _emit(json.dumps(line))
         return
     extra = "".join(
         (
             f" #{request_id}" if request_id is not None else "",
-            f" faults={','.join(faults)}" if faults else "",
-            f" violations={','.join(violations)}" if violations else "",
+            f" faults={','.join(fault_names)}" if fault_names else "",
+            f" violations={','.join(codes)}" if codes else "",
             f" reason={json.dumps(reason)}" if reason else "",
         )
     )
-    _emit(
-        "%s %s -> %s %.1fms %s%s",
-        req.method,
-        req.path,
-        status or "no response",
-        duration_ms,
-        ctx.get("cx_operation") or "-",
-        extra,
-    )
+    _emit("%s %s -> %s %.1fms %s%s", method, path, status or "no response", duration_ms, operation_id or "-", extra)
 
 
 def _emit(msg: str, *args: Any) -> None:
     """``log.info(msg, *args)`` without ``findCaller``'s walk up the stack (the line's origin is always this
     module): the request log runs on every request of ``cxmock serve``."""
-    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, msg, args, None, "_log_line"))
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, msg, args, None, "log_line"))

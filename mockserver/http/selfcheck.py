@@ -13,10 +13,10 @@ import logging
 from flask import Flask, Response, g, request
 
 from ..core import selfcheck
-from ..core.lint.lint import violation
+from ..core.lint.lint import Violation, violation
 from ..core.state import State
 
-__all__ = ["init_app"]
+__all__ = ["init_app", "mismatches"]
 
 log = logging.getLogger("cxmock.selfcheck")
 
@@ -35,11 +35,15 @@ def init_app(app: Flask, state: State) -> None:
             return response
         body = None if response.is_streamed else response.get_data()
         headers = {key: value for key, value in response.headers.items()}
-        problems = selfcheck.check_response(request.method, request.path, response.status_code, headers, body)
-        for problem in problems:
-            log.error("response does not match openapi/cxmock.yaml: %s %s: %s", request.method, request.path, problem)
-        if problems:
-            g.setdefault("cx_violations", []).extend(
-                violation("response-mismatch", f"cxmock's response breaks its own contract: {p}") for p in problems
-            )
+        found = mismatches(request.method, request.path, response.status_code, headers, body)
+        if found:
+            g.setdefault("cx_violations", []).extend(found)
         return response
+
+
+def mismatches(method: str, path: str, status: int, headers: dict[str, str], body: bytes | None) -> list[Violation]:
+    """The ``response-mismatch`` violations of one response (each also logged); also the fast path's (``fast.py``)."""
+    problems = selfcheck.check_response(method, path, status, headers, body)
+    for problem in problems:
+        log.error("response does not match openapi/cxmock.yaml: %s %s: %s", method, path, problem)
+    return [violation("response-mismatch", f"cxmock's response breaks its own contract: {p}") for p in problems]

@@ -139,6 +139,7 @@ class MockServer(StateSurface):
                 threads=self.config.http_threads,
                 limits=http_limits(self.config),
                 grace=self.config.http_grace,
+                fast=self.sandboxes.fast if self.config.http_fast_reads else None,
             )
             try:
                 http.start()

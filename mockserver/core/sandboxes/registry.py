@@ -114,6 +114,16 @@ class SandboxRegistry(Generic[T]):
         with self._lock:
             return self._create_locked(name, exclusive=False).value
 
+    def existing(self, name: str) -> T | None:
+        """The sandbox called ``name`` when it exists and has not expired (marked used, as :meth:`get` does); else
+        None, without creating it or checking the name."""
+        now = self.clock()
+        entry = self._entries.get(name)
+        if entry is not None and now - entry.last_used <= self.idle_timeout:
+            entry.last_used = now
+            return entry.value
+        return None
+
     def create(self, name: str) -> T:
         """Create the sandbox ``name``.
 

@@ -273,7 +273,13 @@ class Connection(asyncio.Protocol):
         self.busy = req
         if not self.receiving:
             self._disarm()
-        self.hub.submit(self, req)
+        hub = self.hub
+        if hub.fast is not None and hub.loop is not None:
+            outcome = hub.fast(req, self.base)
+            if outcome is not None:  # answered on the loop; written as a worker's answer is, outside the parser
+                hub.loop.call_soon(self.done, req, outcome)
+                return
+        hub.submit(self, req)
 
     def done(self, req: Request, outcome: Outcome) -> None:
         """(loop) The worker's answer to ``req``."""

@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
@@ -18,9 +19,10 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from ...core.contract import JSON_V1
 from ...http.errors import error_body, json_bytes
+from ...http.fast import FastAnswer, FastRequest
 from ...http.faults import ABORT_KEY, GONE_KEY, STOPPING_KEY
 
-__all__ = ["Outcome", "Request", "error_bytes", "respond"]
+__all__ = ["FastPath", "Outcome", "Request", "error_bytes", "fast_outcome", "respond", "serialize"]
 
 log = logging.getLogger("cxmock.server")
 
@@ -232,6 +234,9 @@ def environ(req: Request, base: dict[str, Any], stopping: threading.Event) -> di
     return env
 
 
+#: what the server is given as its fast path: ``Sandboxes.fast`` (or one app's ``FastReads``)
+FastPath = Callable[[FastRequest], FastAnswer | None]
+
 _date_cache: tuple[int, bytes] = (0, b"")
 
 
@@ -271,7 +276,12 @@ def respond(app: Any, env: dict[str, Any], req: Request) -> Outcome:
     if not started:
         return Outcome(error_bytes(500, "the app returned without starting a response; a bug in the mock"))
     status, headers = started
-    body = b"".join(written + chunks) if written else b"".join(chunks)
+    return serialize(req, status, headers, b"".join(written + chunks) if written else b"".join(chunks))
+
+
+def serialize(req: Request, status: str, headers: list[tuple[str, str]], body: bytes) -> Outcome:
+    """The bytes of the answer ``status`` (``"200 OK"``), ``headers`` and ``body`` to ``req`` (HTTP/1.1,
+    Content-Length framing, ``Date``, keep-alive or close)."""
     code = int(status[:3])
     keep = req.keep_alive and not req.unfinished
     lines = [f"HTTP/1.1 {status}\r\n".encode("latin-1")]
@@ -299,6 +309,19 @@ def respond(app: Any, env: dict[str, Any], req: Request) -> Outcome:
     lines.append(b"\r\n")
     lines.append(body)
     return Outcome(b"".join(lines), close=not keep)
+
+
+def fast_outcome(fast: FastPath, req: Request, base: dict[str, Any]) -> Outcome | None:
+    """(loop) The answer of the fast path (``mockserver.http.fast``) to ``req``, or None: the app answers it."""
+    if req.method != "GET" or req.body or req.stream is not None or req.chunked or req.query or b"%" in req.path:
+        return None
+    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in req.headers]
+    try:
+        answer = fast(FastRequest("GET", req.path.decode("latin-1"), headers, base.get("REMOTE_ADDR", "")))
+    except Exception:  # a bug: logged; the app answers the request
+        log.exception("the fast path failed on GET %s; the app answers it", req.path[:200].decode("latin-1"))
+        return None
+    return None if answer is None else serialize(req, *answer)
 
 
 def error_bytes(status: int, details: str, headers: tuple[str, ...] = ()) -> bytes:
