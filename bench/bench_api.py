@@ -336,6 +336,8 @@ def breakdown(mode: Mode) -> list[Row]:
     from werkzeug.test import EnvironBuilder
 
     from mockserver.http import api as api_module
+    from mockserver.http import fast as fast_module
+    from mockserver.http.fast import FastRequest
 
     server = MockServer(start=False)
     app = server.app
@@ -406,7 +408,18 @@ def breakdown(mode: Mode) -> list[Row]:
     ]
     chunk, chunks = (50, 2) if mode.quick else (200, 15)
     runs = max(2, mode.runs) if mode.quick else mode.runs
-    samples: dict[str, list[float]] = {v: [] for v in [*variants, "bare"]}
+    fast_variants = ("fast path", "fast path, with the request log")
+    samples: dict[str, list[float]] = {v: [] for v in [*variants, *fast_variants, "bare"]}
+    reads = fast_module.of(app)
+    assert reads is not None
+    fast_request = FastRequest("GET", LIST_PATH, list(server.auth_headers().items()), "127.0.0.1")
+
+    def fast_us(calls: int) -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            assert reads(fast_request) is not None
+        return (time.perf_counter() - start) / calls * 1e6
+
     read_us: list[float] = []  # the first read of an entry builds it: the cost moved off the request thread
     try:
         for variant in variants:  # warm-up
@@ -421,6 +434,9 @@ def breakdown(mode: Mode) -> list[Row]:
                     configure(variant)
                     per_chunk[variant].append(per_call_us(app, env, chunk))
                 per_chunk["bare"].append(per_call_us(bare_app, bare_env, chunk))
+                for variant in fast_variants:  # what the front end's loop runs instead of the app (http/fast.py)
+                    configure("with the request log" if variant.endswith("log") else "full")
+                    per_chunk[variant].append(fast_us(chunk))
             for variant, values in per_chunk.items():
                 samples[variant].append(median(values))
             configure("full")
@@ -457,6 +473,21 @@ def breakdown(mode: Mode) -> list[Row]:
                 baseline=samples["bare"],
                 baseline_name="bare Flask route, same call",
                 detail=what[variant] + _saving(variant, saved),
+            )
+        )
+    for variant in fast_variants:
+        logged = variant.endswith("log")
+        rows.append(
+            row(
+                f"{variant} per GET (http/fast.py, no Flask)",
+                "µs",
+                samples[variant],
+                section=BREAKDOWN,
+                baseline=samples["with the request log" if logged else "full"],
+                baseline_name="the app, same request" + (" and request log" if logged else ""),
+                detail="what `cxmock serve` and MockServer run on the event loop for this GET: bearer check, "
+                "permission, Accept, lint notes, body, journal entry" + (", log line" if logged else "")
+                + "; the same answer, journal and log as the app (tests/runtime/test_fast_path.py)",
             )
         )
     rows.append(
