@@ -250,7 +250,7 @@ def throughput(mode: Mode) -> list[Row]:
                 our_token.rps(),
                 section=API,
                 baseline=bare_token.rps(),
-                baseline_name="bare Flask form -> JSON token route, same server",
+                baseline_name="bare Flask form -> RS256 JWT route (PyJWT, same key size), same server",
                 target=0.7,
                 target_kind="ratio_min",
                 detail=f"{our_token.latency()}, {our_token.cpu()}; bare: {bare_token.latency()}, {bare_token.cpu()} "

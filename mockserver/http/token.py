@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from flask import Request, Response, current_app, g, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -20,17 +22,34 @@ blp = Blueprint("identity", __name__, url_prefix=IDENTITY_PREFIX, description="I
 
 def issuer(req: Request) -> str:
     """The issuer URL as the caller reaches it (``iss`` of the tokens, ``issuer`` of the discovery document)."""
-    return req.url_root.rstrip("/") + IDENTITY_PREFIX
+    env = req.environ
+    key = tuple(env.get(name) for name in _ISSUER_PARTS)
+    found = _issuers.get(key)
+    if found is None:  # werkzeug's url_root (IRI-decoded host and script root) is ~20 µs: once per distinct value
+        found = req.url_root.rstrip("/") + IDENTITY_PREFIX
+        if len(_issuers) >= _ISSUERS_KEPT:  # the Host header is the client's: bounded
+            _issuers.clear()
+        _issuers[key] = found
+    return found
 
 
-def read_form(state: State) -> dict[str, str]:
+#: the environ keys werkzeug's url_root is made of, and the issuer URLs made of them
+_ISSUER_PARTS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME")
+_issuers: dict[tuple[Any, ...], str] = {}
+_ISSUERS_KEPT = 256
+
+
+def read_form(state: State, req: Request | None = None) -> dict[str, str]:
     """The form of an OAuth2 endpoint request; ``invalid_request`` for another media type or a body too large."""
-    mimetype = (request.mimetype or "").lower()
+    if req is None:
+        req = cast(Any, request)._get_current_object()
+    mimetype = (req.mimetype or "").lower()
     if mimetype != FORM:
         raise OAuthError("invalid_request", f"the request must be {FORM}, got {mimetype[:60] or 'no Content-Type'}")
-    if request.content_length is not None and request.content_length > state.config.max_body:
+    if req.content_length is not None and req.content_length > state.config.max_body:
         raise OAuthError("invalid_request", f"the request body exceeds {state.config.max_body} bytes")
-    form = {key: request.form.get(key, "") for key in request.form}
+    raw = req.form
+    form = {key: raw.get(key, "") for key in raw}
     g.cx_body = form
     return form
 
@@ -46,9 +65,11 @@ class Token(MethodView):
     @blp.response(200, TokenResponseSchema, content_type="application/json", description="The access token")
     @blp.alt_response(400, schema=OAuthErrorSchema, content_type="application/json", description="OAuth2 error")
     def post(self) -> Response:
-        g.cx_operation = "getToken"
+        ctx: Any = cast(Any, g)._get_current_object()  # the proxies resolved once (each access is a lookup)
+        req: Request = cast(Any, request)._get_current_object()
+        ctx.cx_operation = "getToken"
         st: State = current_app.extensions["cxmock.state"]
-        form = read_form(st)
-        body = st.identity.issue(form, authorization=request.headers.get("Authorization"), issuer=issuer(request))
-        g.cx_user = form.get("username")
+        form = read_form(st, req)
+        body = st.identity.issue(form, authorization=req.headers.get("Authorization"), issuer=issuer(req))
+        ctx.cx_user = form.get("username")
         return json_response(body, content_type="application/json", headers=NO_STORE)

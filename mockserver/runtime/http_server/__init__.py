@@ -1,10 +1,13 @@
 """cxmock's HTTP front end: one asyncio event loop (its own thread, in-process) holds every connection, idle or
 slow, at the cost of its buffers; only COMPLETE requests (head and body read) reach the bounded pool of worker
 threads that run the WSGI app. Same server for the pytest fixture (ephemeral ports) and ``cxmock serve``.
+Given a ``fast`` path (``mockserver.http.fast``: a GET of the settings), the loop answers what it can itself, with
+no thread hand-off, and hands the rest to the workers.
 
 Parsing is ``httptools`` (llhttp, Node's parser: strict RFC 9112 framing, C speed) on an ``asyncio.Protocol``,
 both public, documented APIs; ``bench/`` compares it with cheroot and waitress (docs/benchmarks.md). What the
-connection does is in ``protocol.py`` (framing, deadlines, limits, faults), what a worker does in ``wsgi.py``.
+connection does is in ``protocol.py`` (framing, deadlines, limits, faults), what a worker does in ``wsgi.py``,
+the accepting in ``listener.py``.
 
 Socket-level faults (``mockserver.http.faults``) stay real: the app sets ``environ["cxmock.abort"]`` to ``"drop"``
 (nothing sent, FIN) or ``"reset"`` (nothing sent, RST via ``SO_LINGER`` 0); ``environ["cxmock.stopping"]`` is set
