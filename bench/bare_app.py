@@ -3,7 +3,8 @@
 ``/bare`` answers the bytes cxmock answers for ``GET /cxrestapi/auth/SMTPSettings`` with the default seed (no
 auth, no negotiation, no journal, no fault hooks); ``/bare/token`` reads a form and returns a fresh RS256 JWT
 (PyJWT, a 2048-bit key, as cxmock signs), like the token endpoint without the checks: the signature is most of a
-token's cost, so a baseline without it would measure RSA, not cxmock. ``app`` is importable by other servers (``bench.bare_app:app``).
+token's cost, so a baseline without it would measure RSA, not cxmock. ``app`` is importable by other servers
+(``bench.bare_app:app``).
 """
 
 from __future__ import annotations

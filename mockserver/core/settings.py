@@ -6,6 +6,7 @@ The password is kept in the record but never part of ``public()``: no endpoint c
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -85,8 +86,9 @@ class SettingsStore:
         A record's ``id`` is kept when given; records without one get fresh ids.
         """
         with_ids = self._with_ids(records)
+        built = {fields["id"]: _record(fields["id"], fields) for fields in with_ids}  # readers need not wait for it
         with self._lock:
-            self._records = {fields["id"]: _record(fields["id"], fields) for fields in with_ids}
+            self._records = built
 
     def _with_ids(self, records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         """Copies of ``records``, each with an id; fresh ids come after every id seen so far."""
@@ -105,6 +107,13 @@ class SettingsStore:
     # -- CRUD -----------------------------------------------------------------------------------------------
     def list(self) -> list[SettingsRecord]:
         with self._lock:
+            return [self._records[k] for k in sorted(self._records)]
+
+    def list_at_most(self, limit: int) -> builtins.list[SettingsRecord] | None:
+        """:meth:`list` when it holds at most ``limit`` records, else None (one look under the lock)."""
+        with self._lock:
+            if len(self._records) > limit:
+                return None
             return [self._records[k] for k in sorted(self._records)]
 
     def get(self, record_id: int) -> SettingsRecord:

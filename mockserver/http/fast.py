@@ -10,23 +10,27 @@ Accept negotiation and contract-lint notes of ``api.guard``; the view's body; th
 ``X-Cxmock-Request-Id`` of ``journaling``; the request log line. Whatever is not the common case **declines**
 (returns None) before anything is recorded, and the request goes to the app as any other: another method or path,
 the path in another case or percent-encoded, a query string, a body or a body header, a header sent twice, the
-start-up probe, a fault rule armed, an answer that is an error (401, 403, 404, 406), a list
-longer than :data:`MAX_RECORDS` (its JSON would hold the event loop). ``tests/test_fast_path.py`` sends the same
+start-up probe, an ``Upgrade`` header or a Host werkzeug refuses, a fault rule armed, an answer that is an error
+(401, 403, 404, 406), a body over :data:`MAX_BODY` or a list over :data:`MAX_RECORDS` (it would hold the event
+loop), a signing key not generated yet. ``tests/runtime/test_fast_path.py`` sends the same
 requests to a server with and one without it (``--no-http-fast-reads``) and compares the bytes, the journal and the
 log line.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
 
 from ..core import negotiation
 from ..core.contract import JSON_V1
+from ..core.journal.pending import RAW_BODY_LIMIT
 from ..core.lint.lint import Violation
 from ..core.schemas import SmtpSettingsSchema
 from ..core.state import State
@@ -36,12 +40,16 @@ from .errors import json_bytes
 from .journaling import PROBE_HEADER, log_line
 from .selfcheck import mismatches
 
-__all__ = ["FAST_KEY", "MAX_RECORDS", "FastAnswer", "FastReads", "FastRequest"]
+__all__ = ["FAST_KEY", "MAX_BODY", "MAX_RECORDS", "FastAnswer", "FastReads", "FastRequest"]
+
+log = logging.getLogger("cxmock.http")
 
 #: ``app.extensions`` key of an app's :class:`FastReads`
 FAST_KEY = "cxmock.fast_reads"
-#: a longer list goes to the app (a worker thread): serialising it would hold every other connection meanwhile
-MAX_RECORDS = 100
+#: a longer list, or a larger body, goes to the app (a worker thread): serialising, validating and journaling it
+#: would hold every other connection meanwhile; 4 KiB is also what the journal keeps raw, to redact when read
+MAX_RECORDS = 64
+MAX_BODY = RAW_BODY_LIMIT
 
 _LIST = API_PREFIX + "/SMTPSettings"
 _ITEM = re.compile(re.escape(_LIST) + r"/([0-9]{1,10})\Z")
@@ -80,12 +88,18 @@ class FastReads:
         #: requests answered here (the rest went to the app)
         self.answered = 0
 
+    def _log(self, **line: Any) -> None:
+        try:
+            log_line(self.state, **line)
+        except Exception:  # a bug: the request is answered and journaled all the same
+            log.exception("the request log line of a fast-path GET failed")
+
     def __call__(self, req: FastRequest) -> FastAnswer | None:
         if req.method != "GET":
             return None
         state = self.state
         config = state.config
-        if len(state.faults):
+        if len(state.faults) or not state.identity.signer.has_key:
             return None
         path = req.path
         item: str | None = None
@@ -103,8 +117,8 @@ class FastReads:
             if key in env or key in _BODY_KEYS:
                 return None
             env[key] = value
-        if _PROBE_KEY in env:
-            return None
+        if _PROBE_KEY in env or "UPGRADE" in env or not _host_ok(env.get("HOST")):
+            return None  # the probe is not logged; werkzeug's routing refuses a websocket upgrade and a bad host
         started = time.perf_counter()
         # api.guard, in its order; an error is the app's to answer
         identity = state.identity
@@ -113,13 +127,16 @@ class FastReads:
             identity.authorize(info)
             violations: list[Violation] = list(negotiation.negotiate_accept(env.get("ACCEPT")))
             if item is None:
-                if len(state.settings) > MAX_RECORDS:
+                records = state.settings.list_at_most(MAX_RECORDS)
+                if records is None:
                     return None
-                body = json_bytes([r.public() for r in state.settings.list()])
+                body = json_bytes([r.public() for r in records])
             else:
                 record = state.settings.get(negotiation.parse_id(item))
                 body = json_bytes(_item_schema.dump(record.public()))
         except ApiError:
+            return None
+        if len(body) > MAX_BODY:
             return None
         if "CXORIGIN" not in env:
             violations.append(no_cxorigin())
@@ -146,9 +163,9 @@ class FastReads:
             response_body=body,
             response_content_type=_MIMETYPE,
         )
+        # recorded: from here on the answer is this one, whatever happens (the app must not journal it again)
         if config.log_requests:
-            log_line(
-                state,
+            self._log(
                 method="GET",
                 path=path,
                 authorization=env.get("AUTHORIZATION", ""),
@@ -164,6 +181,27 @@ class FastReads:
         self.answered += 1
         rid = str(request_id)
         return "200 OK", [("Content-Type", JSON_V1), ("Content-Length", length), ("X-Cxmock-Request-Id", rid)], body
+
+
+def _host_ok(host: str | None) -> bool:
+    """Whether werkzeug's routing takes ``host`` (``Map.bind`` IDNA-encodes the name: 400 ``BadHost`` otherwise)."""
+    if host is None:
+        return True
+    known = _hosts.get(host)
+    if known is None:
+        try:
+            host.lower().partition(":")[0].encode("idna")
+            known = True
+        except UnicodeError:
+            known = False
+        if len(_hosts) >= _HOSTS_KEPT:  # the client's value: bounded
+            _hosts.clear()
+        _hosts[host] = known
+    return known
+
+
+_hosts: dict[str, bool] = {}
+_HOSTS_KEPT = 256
 
 
 def _header_pairs(env: dict[str, str]) -> list[tuple[str, str]]:

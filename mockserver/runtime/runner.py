@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import signal
 import sys
 import threading
@@ -47,17 +48,71 @@ class _TextFormatter(logging.Formatter):
         return iso_time(record)
 
 
+#: log records waiting for the writer thread, at most; beyond, lines are dropped (and counted)
+LOG_QUEUE = 10_000
+
+
+class LogSpool(logging.Handler):
+    """The ``cxmock`` logger's handler in ``cxmock serve``: records go to a bounded queue that one writer thread
+    writes to the stream, so no request thread and not the HTTP event loop (which answers GETs of the settings
+    itself) ever waits on stderr. When the stream is not read (a paused terminal, a stuck log pipe) the server goes
+    on serving; lines beyond :data:`LOG_QUEUE` are dropped, and a line says how many once it can be written.
+
+    ``close()`` writes what is queued (waiting at most ``timeout`` s for a stream that does not take it)."""
+
+    def __init__(self, target: logging.Handler, size: int = LOG_QUEUE, timeout: float = 2.0) -> None:
+        super().__init__()
+        self.target = target
+        self._queue: queue.Queue[logging.LogRecord | None] = queue.Queue(size)
+        self._timeout = timeout
+        self._lock_dropped = threading.Lock()
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._write, name="cxmock-log", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None  # its arguments may change once this returns
+        try:
+            self._queue.put_nowait(record)
+        except queue.Full:
+            with self._lock_dropped:
+                self.dropped += 1
+
+    def _write(self) -> None:
+        while (record := self._queue.get()) is not None:
+            with self._lock_dropped:
+                dropped, self.dropped = self.dropped, 0
+            if dropped:
+                self.target.handle(_dropped_record(dropped))
+            self.target.handle(record)
+
+    def close(self) -> None:
+        try:
+            self._queue.put(None, timeout=self._timeout)
+        except queue.Full:
+            pass  # the stream takes nothing: what is queued is lost, the exit is not held
+        self._thread.join(self._timeout)
+        self.target.close()
+        super().close()
+
+
+def _dropped_record(count: int) -> logging.LogRecord:
+    message = f"{count} log line(s) dropped: the log stream was not read fast enough (at most {LOG_QUEUE} wait)"
+    return logging.LogRecord("cxmock", logging.WARNING, __file__, 0, message, None, None)
+
+
 def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.Handler:
-    """One handler on the ``cxmock`` logger: text or one JSON object per line."""
+    """One handler on the ``cxmock`` logger: text or one JSON object per line, written by a :class:`LogSpool`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    spool = LogSpool(handler)
     logger = logging.getLogger("cxmock")
-    logger.addHandler(handler)
+    logger.addHandler(spool)
     logger.setLevel(logging.INFO)
-    return handler
+    return spool
 
 
 def banner(server: MockServer) -> str:
@@ -107,3 +162,4 @@ def run(config: Config, *, ready_json: bool = False, port_file: str | None = Non
         for sig, old in previous.items():
             signal.signal(sig, old)
         logging.getLogger("cxmock").removeHandler(handler)
+        handler.close()  # the lines still queued are written

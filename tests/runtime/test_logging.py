@@ -154,3 +154,56 @@ def test_text_request_line_has_the_same_fields(caplog: pytest.LogCaptureFixture)
     assert f' getAllSmtpSettings #{ids[0]} faults=flaky-5xx:status reason="injected fault flaky-5xx' in lines[0]
     assert lines[2].startswith("GET /cxrestapi/auth/SMTPSettings -> 200 ")
     assert lines[2].endswith(f" getAllSmtpSettings #{ids[2]} violations=cxorigin-missing")
+
+
+class _StuckStream:
+    """A log stream nobody reads (a paused terminal, a stuck pipe): ``write`` blocks until released."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.released = threading.Event()
+        self.text: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.released.wait(60)
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_log_stream_nobody_reads_does_not_stop_the_server_and_dropped_lines_are_counted() -> None:
+    """``cxmock serve``'s log goes through a bounded queue and a writer thread (runner.LogSpool): with the stream
+    stuck, requests (those answered on the event loop included) are still answered; the lines beyond the queue are
+    dropped, and a line says how many once the stream moves again."""
+    from mockserver.runtime.runner import LogSpool, _TextFormatter
+
+    stream = _StuckStream()
+    target = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    target.setFormatter(_TextFormatter("%(levelname)s %(name)s: %(message)s"))
+    spool = LogSpool(target, size=5, timeout=10)
+    logger = logging.getLogger("cxmock")
+    saved = logger.level
+    logger.addHandler(spool)
+    logger.setLevel(logging.INFO)
+    try:
+        with MockServer(log_requests=True) as server:
+            headers = server.auth_headers()
+            for _ in range(20):  # more lines than the queue holds; the writer is stuck on the first
+                answer = requests.get(server.api_url + "/SMTPSettings", headers=headers, timeout=10)
+                assert answer.status_code == 200
+            stream.released.set()
+    finally:
+        logger.removeHandler(spool)
+        logger.setLevel(saved)
+        stream.released.set()
+        spool.close()  # writes what is queued
+    text = "".join(stream.text)
+    assert "GET /cxrestapi/auth/SMTPSettings -> 200" in text
+    dropped = [line for line in text.splitlines() if "log line(s) dropped" in line]
+    assert len(dropped) == 1 and dropped[0].startswith("WARNING cxmock:")
+    count = int(dropped[0].split(" log line(s)")[0].rsplit(" ", 1)[1])
+    written = text.count("GET /cxrestapi/auth/SMTPSettings -> 200")
+    assert count > 0 and written + count >= 20  # every line is written or counted

@@ -96,6 +96,12 @@ class Signer:
                 key = self._key
         return key
 
+    @property
+    def has_key(self) -> bool:
+        """Whether the key exists yet (without ``--signing-key`` it is generated on first use, which takes tens of
+        milliseconds: the HTTP front end's fast path leaves that to a worker thread)."""
+        return self._key is not None
+
     def _public_key(self) -> rsa.RSAPublicKey:
         if self._public is None:
             self._public = self._private().public_key()

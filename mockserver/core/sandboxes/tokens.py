@@ -39,6 +39,10 @@ class SandboxSigner(Signer):
         return self._shared._public_key()
 
     @property
+    def has_key(self) -> bool:
+        return self._shared.has_key
+
+    @property
     def kid(self) -> str:
         return self._shared.kid
 

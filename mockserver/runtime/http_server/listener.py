@@ -48,8 +48,9 @@ class Listener:
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 return
             except OSError as exc:
-                if exc.errno not in _RESOURCE_ERRORS:
-                    raise
+                if exc.errno not in _RESOURCE_ERRORS:  # that connection's problem (accept(2): EPROTO, ENETDOWN...)
+                    log.debug("HTTP: accept failed: %r", exc)
+                    continue
                 log.warning("HTTP: cannot accept a connection (%s); accepting again in %g s", exc, PAUSE_SECONDS)
                 self._loop.remove_reader(self._fd)
                 self._loop.call_later(PAUSE_SECONDS, self._resume)
