@@ -105,11 +105,9 @@ class SandboxRegistry(Generic[T]):
         :raises BadRequest: ``name`` is not a valid sandbox name.
         :raises TooManySandboxes: it would be created, and ``limit`` sandboxes exist.
         """
-        now = self.clock()
-        entry = self._entries.get(name)
-        if entry is not None and now - entry.last_used <= self.idle_timeout:
-            entry.last_used = now
-            return entry.value
+        found = self.existing(name)
+        if found is not None:
+            return found
         check_name(name)
         with self._lock:
             return self._create_locked(name, exclusive=False).value
