@@ -62,7 +62,7 @@ class LogSpool(logging.Handler):
 
     ``close()`` writes what is queued (waiting at most ``timeout`` s for a stream that does not take it)."""
 
-    def __init__(self, target: logging.Handler, size: int = LOG_QUEUE, timeout: float = 2.0) -> None:
+    def __init__(self, target: logging.StreamHandler[TextIO], size: int = LOG_QUEUE, timeout: float = 2.0) -> None:
         super().__init__()
         self.target = target
         self._queue: queue.Queue[logging.LogRecord | None] = queue.Queue(size)
@@ -101,11 +101,6 @@ class LogSpool(logging.Handler):
 
     def _emit_all(self, records: list[logging.LogRecord]) -> None:
         target = self.target
-        stream = getattr(target, "stream", None)
-        if stream is None or not isinstance(target, logging.StreamHandler):
-            for record in records:
-                target.handle(record)
-            return
         lines = []
         for record in records:
             try:
@@ -113,8 +108,8 @@ class LogSpool(logging.Handler):
             except Exception:  # noqa: BLE001 - logging's own rule: a bad record is reported, not raised
                 target.handleError(record)
         try:
-            stream.write("".join(lines))
-            stream.flush()
+            target.stream.write("".join(lines))
+            target.stream.flush()
         except Exception:  # noqa: BLE001 - a closed or broken stream: logging reports it on stderr
             if records:
                 target.handleError(records[-1])
