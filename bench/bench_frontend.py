@@ -219,7 +219,7 @@ def _parser_row(mode: Mode) -> Row:
         ours,
         section=ENGINES,
         baseline=theirs,
-        baseline_name=f"h11 {h11.__version__}, same bytes",
+        baseline_name=f"h11 {getattr(h11, '__version__', '?')}, same bytes",
         detail="why httptools: the parser runs once per request on the event loop thread",
     )
 
@@ -318,8 +318,8 @@ def anchors(mode: Mode) -> list[Row]:
                 wiremock_skip = f"wiremock did not start: {exc}"
         targets = [ours, app_path, *(t for t in others.values() if t is not None)]
         _interleave(mode, targets, warmup=1.0 if mode.quick else 4.0)  # the JVM's JIT needs a few seconds
-    for target in (ours, app_path):
-        if (problem := target.problem()) is not None:
+    for checked in (ours, app_path):
+        if (problem := checked.problem()) is not None:
             raise RuntimeError(problem)
     for c in CONNECTIONS:
         rows.append(
@@ -333,9 +333,10 @@ def anchors(mode: Mode) -> list[Row]:
                 detail=f"--no-http-fast-reads: the Flask app on a worker thread; {app_path.latency(c)}",
             )
         )
+    jar = wiremock_jar()
     for name, target, skip, goal, version in (
         ("Prism 5", others["prism"], prism_skip, 1.5, servers.prism_version() or "5"),
-        ("WireMock 3", others["wiremock"], wiremock_skip, 0.4, wiremock_jar().stem if wiremock_jar() else "3"),
+        ("WireMock 3", others["wiremock"], wiremock_skip, 0.4, jar.stem if jar else "3"),
     ):
         for c in CONNECTIONS:
             label = f"GET /SMTPSettings with token, -c{c}: cxmock serve vs {name}"

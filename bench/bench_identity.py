@@ -139,7 +139,7 @@ def smtp_settings(mode: Mode) -> list[Row]:
 
     def call(use: Callable[[str | None], TokenInfo]) -> Callable[[], None]:
         def once() -> None:
-            identity.authenticate = use  # type: ignore[method-assign]
+            identity.authenticate = use  # type: ignore[method-assign,assignment]
             body = app(dict(env), start_response)
             b"".join(body)
             getattr(body, "close", lambda: None)()

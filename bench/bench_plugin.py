@@ -95,7 +95,8 @@ def pytest_start(mode: Mode) -> list[Row]:
 
 def import_time(mode: Mode) -> list[Row]:
     runs = 1 if mode.quick else 9
-    lazy, eager = [], []
+    lazy: list[float] = []
+    eager: list[float] = []
     for _ in range(runs + 1):  # the first pair warms the bytecode cache and is dropped
         for module, out in (("mockserver", lazy), ("mockserver.runtime.server", eager)):
             done = subprocess.run(

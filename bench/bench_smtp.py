@@ -112,7 +112,9 @@ def _round_trip(server: SmtpSink, encryption: str, context: Any) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _row(name: str, unit: str, samples: list[float], baseline: list[float], target: float, ratio_target: bool) -> dict:
+def _row(
+    name: str, unit: str, samples: list[float], baseline: list[float], target: float, ratio_target: bool
+) -> dict[str, Any]:
     median = statistics.median(samples)
     base = statistics.median(baseline)
     ratio = median / base
@@ -164,11 +166,12 @@ def run(quick: bool = False) -> list[dict[str, Any]]:
         for encryption, target in (("None", 10.0), ("Tls", 30.0), ("Ssl", 30.0)):
             _round_trip(sink, encryption, context)
             _round_trip(bare, encryption, context)
-            ours, theirs = [], []
+            ours_ms: list[float] = []
+            theirs_ms: list[float] = []
             for _ in range(max(runs, trips)):
-                ours.append(_round_trip(sink, encryption, context))
-                theirs.append(_round_trip(bare, encryption, context))
-            rows.append(_row(f"testconnection round trip, {encryption}", "ms", ours, theirs, target, False))
+                ours_ms.append(_round_trip(sink, encryption, context))
+                theirs_ms.append(_round_trip(bare, encryption, context))
+            rows.append(_row(f"testconnection round trip, {encryption}", "ms", ours_ms, theirs_ms, target, False))
     finally:
         sink.stop()
         bare.stop()

@@ -40,7 +40,7 @@ HOSTILE = "<script>alert('subject')</script><img src=x onerror=alert('subject')>
 def receiver_field() -> str:
     """testconnection's recipient field, as the OpenAPI document names it (the wire name is owned by the API)."""
     schema = contract.load_document()["components"]["schemas"]["TestConnectionModel"]
-    return next(name for name in schema["required"] if name.lower().startswith("rec"))
+    return str(next(name for name in schema["required"] if name.lower().startswith("rec")))
 
 
 def post_testconnection(server: MockServer, to: str = "ops@check.org") -> requests.Response:

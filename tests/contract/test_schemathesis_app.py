@@ -73,7 +73,7 @@ def cx_server() -> Iterator[MockServer]:
         yield server
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]
 def test_every_operation_conforms(case: Any, cx_server: MockServer) -> None:
     authorize(case, cx_server)
     case.call_and_validate(app=cx_server.app)

@@ -93,7 +93,7 @@ def test_the_readme_command_finds_nothing(tmp_path: Path) -> None:
 
     (junit,) = tmp_path.glob("junit-*.xml")
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
-    assert "Stateful tests" in cases, sorted(cases)
+    assert "Stateful tests" in cases, sorted(map(str, cases))
     assert not [child.tag for child in cases["Stateful tests"]], "the stateful phase reported a failure or error"
     assert len(cases) == 9  # the 8 operations + the stateful phase
 

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 
-from mockserver.core import contract
 from mockserver.core.contract import (
     JSON_V1,
     parse_json,
@@ -16,6 +15,7 @@ from mockserver.core.contract import (
     parse_test_connection,
     show,
 )
+from mockserver.core.document import component_schema
 from mockserver.core.negotiation import check_body_size, check_content_type, negotiate_accept, parse_id
 from mockserver.errors import BadRequest, ConfigError, NotAcceptable, NotFound, PayloadTooLarge, UnsupportedMediaType
 
@@ -347,6 +347,6 @@ def test_show_is_short_and_escaped() -> None:
 
 def test_the_document_drives_validation() -> None:
     """The validator reads the document: its Port bounds are the ones enforced."""
-    port = contract.component_schema("CreateSmtpSettingsModel")["properties"]["port"]
+    port = component_schema("CreateSmtpSettingsModel")["properties"]["port"]
     assert (port["minimum"], port["maximum"]) == (1, 65535)
-    assert "$ref" not in json.dumps(contract.component_schema("TestConnectionModel"))
+    assert "$ref" not in json.dumps(component_schema("TestConnectionModel"))

@@ -116,7 +116,7 @@ def test_schema_errors_name_the_location() -> None:
 
 
 def test_schema_errors_are_bounded() -> None:
-    wrong = {key: [] for key in RECORD}
+    wrong: dict[str, list[object]] = {key: [] for key in RECORD}
     problems = check_response("GET", API + "/SMTPSettings/1", 200, JSON_V1, body(wrong))
     assert len(problems) == 4 and problems[-1].endswith("more schema errors in the body")
 

@@ -75,8 +75,8 @@ def _exchange(port: int, raw: bytes, *, head: bool = False) -> bytes:
             if not chunk:
                 break
             data += chunk
-            head, sep, body = data.partition(b"\r\n\r\n")
-            match = re.search(rb"(?im)^content-length: *(\d+)\r?$", head)
+            header, sep, body = data.partition(b"\r\n\r\n")
+            match = re.search(rb"(?im)^content-length: *(\d+)\r?$", header)
             if sep and (head or match and len(body) >= int(match.group(1))):
                 break
         return data

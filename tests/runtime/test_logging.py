@@ -181,7 +181,7 @@ def test_a_log_stream_nobody_reads_does_not_stop_the_server_and_dropped_lines_ar
     from mockserver.runtime.runner import LogSpool, _TextFormatter
 
     stream = _StuckStream()
-    target = logging.StreamHandler(stream)  # type: ignore[arg-type]
+    target: logging.StreamHandler[Any] = logging.StreamHandler(stream)
     target.setFormatter(_TextFormatter("%(levelname)s %(name)s: %(message)s"))
     spool = LogSpool(target, size=5, timeout=10)
     logger = logging.getLogger("cxmock")

@@ -41,6 +41,7 @@ def login(smtp: smtplib.SMTP, mechanism: str, user: str, password: str) -> tuple
 
 def test_plain_smtp_is_captured_with_its_facts(sink: SmtpSink) -> None:
     with connect(sink) as smtp:
+        assert smtp.sock is not None
         client_address = smtp.sock.getsockname()
         refused = smtp.sendmail("alice@example.com", ["bob@example.org", "carol@example.org"], MESSAGE)
     assert refused == {}
@@ -60,19 +61,21 @@ def test_starttls_verifies_the_published_ca_and_records_tls_facts(sink: SmtpSink
         assert smtp.has_extn("starttls")
         context = ssl.create_default_context(cadata=sink.ca_pem.decode())  # what an integrator would do
         smtp.starttls(context=context)
+        assert isinstance(smtp.sock, ssl.SSLSocket)
         version = smtp.sock.version()
-        cipher = smtp.sock.cipher()[0]
+        cipher = smtp.sock.cipher()[0]  # type: ignore[index]
         smtp.sendmail("alice@example.com", ["bob@example.org"], MESSAGE)
     (message,) = sink.wait_for(timeout=TIMEOUT)
     assert message.listener == "smtp"
     assert message.tls == {"version": version, "cipher": cipher}
-    assert version.startswith("TLSv1.")
+    assert version is not None and version.startswith("TLSv1.")
 
 
 def test_implicit_tls_is_captured_on_the_smtps_listener(sink: SmtpSink) -> None:
     with connect(sink, "smtps") as smtp:
         smtp.ehlo()
         assert not smtp.has_extn("starttls")  # already encrypted
+        assert isinstance(smtp.sock, ssl.SSLSocket)
         version = smtp.sock.version()
         smtp.sendmail("alice@example.com", ["bob@example.org"], MESSAGE)
     (message,) = sink.wait_for(timeout=TIMEOUT)
@@ -174,7 +177,7 @@ def converse(sink: SmtpSink, context: ssl.SSLContext) -> tuple[str, int | str]:
     step = "greeting"
     try:
         code, _ = smtp.connect("127.0.0.1", sink.smtp_port)
-        smtp._host = "127.0.0.1"  # the name STARTTLS verifies
+        smtp._host = "127.0.0.1"  # type: ignore[attr-defined]  # the name STARTTLS verifies
         if code != 220:
             return step, code
         step = "ehlo"
@@ -383,22 +386,23 @@ def test_help_still_lists_the_overridden_commands(sink: SmtpSink) -> None:
 # -- DATA reading (smtp/data.py) -------------------------------------------------------------------------------
 
 
-def _read(data: bytes, limit: int | None = 1000, line_limit: int = 1001) -> tuple[str, bytearray]:
+def _read(data: bytes, limit: int | None = 1000, line_limit: int = 1001) -> tuple[str, bytes]:
     import asyncio
 
     from mockserver.smtp.data import read_data
 
-    async def run() -> tuple[str, bytearray]:
+    async def run() -> tuple[str, bytes]:
         reader = asyncio.StreamReader(limit=line_limit)
         reader.feed_data(data)
         reader.feed_eof()
-        return await read_data(reader, limit, line_limit)
+        outcome, unstuffed = await read_data(reader, limit, line_limit)
+        return outcome, bytes(unstuffed)
 
     return asyncio.run(run())
 
 
 def test_data_is_unstuffed_and_ends_at_the_lone_dot() -> None:
-    assert _read(b"a\r\n..b\r\n.c\r\n\r\n.\r\nQUIT\r\n") == ("ok", bytearray(b"a\r\n.b\r\nc\r\n\r\n"))
+    assert _read(b"a\r\n..b\r\n.c\r\n\r\n.\r\nQUIT\r\n") == ("ok", b"a\r\n.b\r\nc\r\n\r\n")
 
 
 def test_data_over_the_size_limit_is_too_much_and_read_to_the_dot() -> None:

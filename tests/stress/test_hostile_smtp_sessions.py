@@ -315,7 +315,7 @@ def impatient_server() -> Iterator[MockServer]:
 
 def closing_reply(raw: Raw) -> bytes:
     raw.deadline += TIMEOUT  # waiting for the sink's deadline to pass; this one only bounds the test
-    line = raw.line()
+    line: bytes = raw.line()
     assert raw.closed()
     return line
 

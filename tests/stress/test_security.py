@@ -106,7 +106,7 @@ class Recorder:
             self.texts.append((where, headers + "\n\n" + body))
 
 
-def smtp_fields(password: str, **changes: Any) -> dict[str, Any]:
+def smtp_fields(password: str | None, **changes: Any) -> dict[str, Any]:
     body = {
         "host": "smtp.example.org",
         "port": 587,
@@ -234,7 +234,7 @@ def test_no_secret_appears_in_any_output(
     assert recorder.token_bodies and all(token in body for body in recorder.token_bodies[-1:])
     journal_auth = {e.headers.get("Authorization") for e in server.requests() if e.headers.get("Authorization")}
     assert f"Bearer …{token[-4:]}" in journal_auth
-    assert all(value.startswith("Bearer …") for value in journal_auth), journal_auth
+    assert all(value is not None and value.startswith("Bearer …") for value in journal_auth), journal_auth
 
 
 # -- (b) the admin lock covers every /_mock route ----------------------------------------------------------------
