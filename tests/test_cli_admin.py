@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -19,6 +17,8 @@ from click.testing import CliRunner
 
 from mockserver.cli import main
 from mockserver.runtime.server import MockServer
+from tests.support.api import token_form
+from tests.support.serve import start_serve, stop
 
 
 @pytest.fixture
@@ -103,33 +103,14 @@ def test_admin_commands_send_the_admin_token() -> None:
 
 def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     """SIGTERM while a (delayed) request is being served: it completes with 200, the process exits 0."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXMOCK_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--smtp-port", "0", "--smtps-port", "0"]
-        + ["--ready-json", "--quiet", "--seed", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    proc, ready = start_serve("--seed", "none")  # the ready line: bound ports, once everything answers
     try:
-        assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())  # the ready line: bound ports, once everything answers
         assert ready["ready"] and ready["http"] and ready["smtp"] and ready["smtps"]
         base = ready["base_url"]
         rule = {"match": {"method": "GET"}, "action": {"type": "delay", "ms": 1500}, "times": 1}
         assert requests.post(base + "/_mock/faults", json=rule, timeout=10).status_code == 201
-        token = requests.post(
-            ready["api_url"] + "/identity/connect/token",
-            data={
-                "grant_type": "password",
-                "username": "admin",
-                "password": "admin",
-                "client_id": "resource_owner_client",
-                "client_secret": "014DF517-39D1-4453-B7B3-9930C563627C",
-            },
-            timeout=10,
-        ).json()["access_token"]
+        token_url = ready["api_url"] + "/identity/connect/token"
+        token = requests.post(token_url, data=token_form(), timeout=10).json()["access_token"]
         results: list[int] = []
         started = threading.Event()
 
@@ -158,11 +139,7 @@ def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
         assert results == [200]
         assert proc.wait(timeout=5) == 0  # issue #6: exit 0 within 5 s of SIGTERM
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc, signal.SIGKILL)
 
 
 def _fd_count() -> int:

@@ -8,22 +8,19 @@ how these tests know a wait is pending without sleeping.
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import signal
 import smtplib
-import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 
 from mockserver.http.admin_mail import long_poll_limit
 from mockserver.runtime.server import MockServer
+from tests.support.serve import start_serve, stop
 
 TIMEOUT = 10.0
 WAIT = "/_mock/messages?wait=30&count=1&to=nobody"
@@ -122,18 +119,8 @@ def test_stop_ends_a_pending_long_poll_and_a_restarted_server_waits_normally() -
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_exits_promptly_with_a_long_poll_pending() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXMOCK_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--smtp-port", "0", "--smtps-port", "0"]
-        + ["--http-threads", "4", "--ready-json", "--quiet", "--seed", "none"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
+    proc, ready = start_serve("--http-threads", "4", "--seed", "none")
     try:
-        assert proc.stdout is not None
-        ready: dict[str, Any] = json.loads(proc.stdout.readline())
         polls = LongPolls(ready["base_url"])
         polls.pending()
         proc.send_signal(signal.SIGTERM)
@@ -141,8 +128,4 @@ def test_sigterm_exits_promptly_with_a_long_poll_pending() -> None:
         answered = polls.answer()
         assert answered.status_code == 200 and answered.json() == []
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=TIMEOUT)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop(proc, signal.SIGKILL)
