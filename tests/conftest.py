@@ -29,6 +29,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -54,6 +55,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "no_leak_check: skip the autouse thread/file-descriptor leak check for this test"
     )
+
+
+# -- the quick tier ------------------------------------------------------------------------------------------
+#: folders whose every test belongs to the full suite only (``pytest -m "not slow"`` skips them): the hostile
+#: corpora, the schemathesis runs, the real-browser and real-client tests, the multi-process router test
+SLOW_FOLDERS = ("stress", "contract", "browser", "sdk", "deploy")
+#: modules whose tests each start a ``cxmock serve`` child or a pytester run of a whole suite
+SLOW_MODULES = ("test_pytest_plugin.py", "test_pytest_plugin_usage.py", "test_cli_serve.py", "test_logging.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test under :data:`SLOW_FOLDERS` and in :data:`SLOW_MODULES`; single slow tests elsewhere
+    carry the marker themselves."""
+    tests_root = Path(__file__).parent
+    for item in items:
+        try:
+            folder = item.path.relative_to(tests_root).parts[0]
+        except ValueError:
+            continue
+        if folder in SLOW_FOLDERS or item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 # -- leak check ----------------------------------------------------------------------------------------------

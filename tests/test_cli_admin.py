@@ -101,6 +101,7 @@ def test_admin_commands_send_the_admin_token() -> None:
         assert code == 0
 
 
+@pytest.mark.slow
 def test_sigterm_lets_the_request_in_flight_finish(tmp_path: Path) -> None:
     """SIGTERM while a (delayed) request is being served: it completes with 200, the process exits 0."""
     proc, ready = start_serve("--seed", "none")  # the ready line: bound ports, once everything answers
@@ -146,6 +147,7 @@ def _fd_count() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
 def test_start_stop_20_times_leaks_no_thread_or_descriptor() -> None:
     MockServer().stop()  # warm up: imports, lazily created module state

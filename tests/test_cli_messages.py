@@ -160,6 +160,7 @@ def test_item9_faults_help_lists_the_presets_and_points_at_the_reference() -> No
 # -- 10. a bind error gives advice that matches its cause -------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_item10_an_address_not_on_this_machine_is_named_as_such() -> None:
     # a TEST-NET-style private address no interface of the test machine has: the bind fails, no packet is sent
     completed = serve("--host", "10.99.99.99", "--port", "0", "--smtp-port", "0", "--smtps-port", "0")
@@ -169,6 +170,7 @@ def test_item10_an_address_not_on_this_machine_is_named_as_such() -> None:
     assert "pick another --port" not in completed.stderr and "Traceback" not in completed.stderr
 
 
+@pytest.mark.slow
 def test_item10_a_busy_port_still_says_pick_another_port() -> None:
     import socket
 
@@ -194,6 +196,7 @@ def test_item11_unknown_environment_variable_warns_with_did_you_mean() -> None:
     assert json.loads(result.stdout)["port"] == 8080
 
 
+@pytest.mark.slow
 def test_item11_users_not_a_list_is_a_shape_message(tmp_path: Path) -> None:
     users = tmp_path / "users.yaml"
     users.write_text("users: notalist\n", encoding="utf-8")

@@ -65,6 +65,7 @@ def example(name: str) -> str:
 pytest_plugins = ["pytester"]
 
 
+@pytest.mark.slow
 def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_readme_example=example("pytest"))
     result = pytester.runpytest_subprocess(
@@ -73,6 +74,7 @@ def test_readme_pytest_example_passes(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 def test_readme_pytest_example_passes_against_an_external_server(pytester: pytest.Pytester) -> None:
     """``--cxmock-url``: the same example, unchanged, against a server outside the pytest process (#6)."""
     pytester.makepyfile(test_readme_example=example("pytest"))
@@ -169,7 +171,8 @@ def test_ci_runs_the_quickstart_blocks_verbatim_from_a_clean_clone() -> None:
     assert "git clone" in ci and 'cxmock" check --url http://127.0.0.1:8080' in ci
     blocks = dict((m, t) for m, t in code_blocks() if m)
     assert "cxmock serve --port 8080" in blocks["quickstart: server"]
-    assert blocks["quickstart: tests"].endswith("&& pytest")
+    assert blocks["quickstart: tests"].endswith('&& pytest -m "not slow" -rs')  # the quick tier, everyday
+    assert 'pytest -m slow -rs' in ci  # and CI runs the rest: the full suite in all
     # the awk extraction .ci/run uses gives exactly these lines
     extract = re.search(r"readme_block\(\) \{\n(.*?)\n\}", ci, re.S)
     assert extract, ".ci/run has no readme_block function"

@@ -205,6 +205,7 @@ def post(server: MockServer, path: str, body: str, headers: dict[str, str]) -> t
         return exc.code, json.loads(exc.read() or b"{}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 970, 100_000 // 2])
 def test_deep_nesting_in_any_field_is_a_400(server: MockServer, field: str, depth: int) -> None:
@@ -225,6 +226,7 @@ def test_deep_nesting_in_an_admin_body_is_a_400(server: MockServer, path: str) -
     assert status == 400 and f"more than {MAX_JSON_DEPTH} levels" in json.dumps(error)
 
 
+@pytest.mark.slow
 def test_deep_yaml_fault_rules_are_a_400(server: MockServer) -> None:
     status, _ = post(server, "/_mock/faults", "a: " + nested(5000), {"Content-Type": "application/yaml"})
     assert status == 400

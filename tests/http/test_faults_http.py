@@ -204,6 +204,7 @@ def test_connection_faults_log_nothing_above_info(
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
+@pytest.mark.slow
 def test_hang_trips_the_client_timeout(make_server: Callable[..., MockServer]) -> None:
     server = make_server()
     server.faults.add(action={"type": "hang", "seconds": 30}, times=1)

@@ -189,6 +189,7 @@ def test_direct_mode_refuses_a_host_off_the_allow_list_without_connecting(
     assert not [a for a in attempts if a[0] == "10.11.12.13"]
 
 
+@pytest.mark.slow
 def test_direct_mode_starttls_against_a_listener_that_does_not_offer_it(
     make_server: Callable[..., MockServer],
 ) -> None:

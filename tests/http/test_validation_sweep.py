@@ -276,6 +276,7 @@ def test_malformed_body_is_a_4xx_with_the_error_shape(
     assert records[0]["host"] == "pod55017.outlook.com"
 
 
+@pytest.mark.slow
 def test_every_malformed_body_through_a_real_socket(make_server: Callable[..., MockServer]) -> None:
     server = make_server(seed="none")
     created = server.state.settings.create(

@@ -203,6 +203,7 @@ def _serve(*args: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
     return proc, json.loads(proc.stdout.readline())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigterm_with_100_trickling_clients_exits_0_and_answers_the_request_in_flight(
     trickler: Callable[[int, int], Trickler],
@@ -270,6 +271,7 @@ def shared() -> Iterator[MockServer]:
         yield server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("keep_open", [False, True], ids=["then-eof", "kept-open"])
 @pytest.mark.parametrize("name", list(ISSUE_500S))
 def test_each_framing_500_of_the_issue_is_now_a_4xx(shared: MockServer, name: str, keep_open: bool) -> None:
@@ -400,6 +402,7 @@ def test_fuzzed_framing_never_gets_a_5xx(shared: MockServer, data: bytes) -> Non
     shared.check()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX resource limits")
 def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers() -> None:
     """``cxmock serve`` limited to 128 file descriptors, 200 client connections: the accepts that fail (EMFILE)

@@ -110,6 +110,7 @@ def test_the_starttls_twice_client_does_not_end_cxmock_serve(
     assert proc.wait(TIMEOUT) == 0
 
 
+@pytest.mark.slow
 def test_ten_10_mb_messages_stay_within_the_documented_rss_bound(
     serve: tuple[subprocess.Popen[bytes], dict[str, Any]],
 ) -> None:
@@ -134,6 +135,7 @@ def test_ten_10_mb_messages_stay_within_the_documented_rss_bound(
     assert rss <= bound, f"RSS {rss / MiB:.1f} MiB > bound {bound / MiB:.1f} MiB (idle {idle / MiB:.1f} MiB)"
 
 
+@pytest.mark.slow
 def test_a_data_of_empty_lines_costs_its_size_not_an_object_per_line(
     serve: tuple[subprocess.Popen[bytes], dict[str, Any]],
 ) -> None:

@@ -159,6 +159,7 @@ def test_closed_loopback_port_fails_at_connect() -> None:
     assert error.transcript[0] == f"* connect 127.0.0.1:{port}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("encryption", ["Tls", "None"])
 def test_plain_client_against_the_implicit_tls_port_hints_ssl(sink: SmtpSink, encryption: str) -> None:
     error = fail(sink, encryption, port=sink.smtps_port)
@@ -220,6 +221,7 @@ def test_a_dropped_connection_at_each_stage_is_reported(make_sink: Callable[...,
     assert "closed the connection" in error.details and error.reply_code is None
 
 
+@pytest.mark.slow
 def test_a_silent_server_costs_no_more_than_the_budget(make_sink: Callable[..., SmtpSink]) -> None:
     sink = make_sink(fault_hook=Fault("rcpt", "delay", delay_s=30))
     error = fail(sink, "None", timeout=0.5)
