@@ -8,6 +8,9 @@ Start one in-process (HTTP + SMTP sink on ephemeral ports)::
         requests.get(server.api_url + "/SMTPSettings", headers=server.auth_headers())
 
 In pytest, installing cxmock is enough: the ``cxmock``, ``cxmock_server`` and ``smtp_sink`` fixtures are there.
+
+``MockServer``, its sandboxes (``server.sandbox("ci-1")``) and ``RemoteServer`` implement one declared test surface,
+:class:`MockSurface` (``mockserver.core.surface``): type a helper with it to run it against any of them.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ if TYPE_CHECKING:
     from .core.journal.entry import JournalEntry as JournalEntry
     from .core.lint.lint import Violation as Violation
     from .core.mail.store import CapturedMessage as CapturedMessage
+    from .core.surface import MockSurface as MockSurface
     from .remote.server import RemoteServer as RemoteServer
     from .runtime.server import MockServer as MockServer
 
@@ -41,6 +45,7 @@ __all__ = [
     "CxMockError",
     "JournalEntry",
     "MockServer",
+    "MockSurface",
     "RemoteServer",
     "ServerError",
     "SmtpTestFailed",
@@ -55,6 +60,7 @@ _LAZY = {
     "Config": ".config",
     "JournalEntry": ".core.journal.entry",
     "MockServer": ".runtime.server",
+    "MockSurface": ".core.surface",
     "RemoteServer": ".remote.server",
     "Violation": ".core.lint.lint",
 }

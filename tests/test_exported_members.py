@@ -15,6 +15,7 @@ def test_all_is_pinned() -> None:
         "CxMockError",
         "JournalEntry",
         "MockServer",
+        "MockSurface",
         "RemoteServer",
         "ServerError",
         "SmtpTestFailed",
@@ -34,3 +35,21 @@ def test_py_typed_marker_ships() -> None:
     from pathlib import Path
 
     assert (Path(mockserver.__file__).parent / "py.typed").exists()
+
+
+def test_the_declared_surface_is_exported_and_every_kind_of_handle_implements_it() -> None:
+    """``mockserver.MockSurface`` is the one test surface; the classes that implement it are checked structurally
+    by strict mypy (``_implements_the_surface`` in ``runtime/server.py`` and ``remote/server.py``) and at run time
+    here (each member present)."""
+    from mockserver.core.surface import MockSurface
+    from mockserver.runtime.sandboxes import MockSandbox
+
+    assert mockserver.MockSurface is MockSurface
+    members = [name for name in vars(MockSurface) if not name.startswith("_")]
+    assert {"auth_headers", "sink", "faults", "requests", "delete_sandbox", "list_sandboxes"} <= set(members)
+    for cls in (mockserver.MockServer, MockSandbox, mockserver.RemoteServer):
+        missing = [name for name in members if not hasattr(cls, name)]
+        # RemoteServer sets faults/sink/base_url/api_url/sandbox_name per instance
+        if cls is mockserver.RemoteServer:
+            missing = [name for name in missing if name not in ("faults", "sink", "base_url", "api_url", "sandbox_name")]
+        assert missing == [], (cls.__name__, missing)

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 import yaml
 from flask import Blueprint, Response, current_app, request
 
+from ..core import admin_routes as routes
 from ..core import contract
 from ..core.lint.lint import did_you_mean
 from ..core.state import State
 from ..errors import BadRequest, ConfigError, PayloadTooLarge, Unauthorized
 from .errors import json_response
 
-blp = Blueprint("admin", __name__, url_prefix="/_mock")
+blp = Blueprint("admin", __name__, url_prefix=routes.ADMIN_PREFIX)
 
 ADMIN_HEADER = "X-Cxmock-Admin-Token"
 
@@ -77,6 +78,11 @@ _View = TypeVar("_View", bound=Callable[..., Any])
 _QUERY_ATTR = "cxmock_query_params"
 
 
+def route(spec: routes.AdminRoute) -> Callable[[_View], _View]:
+    """Register an admin view for ``spec`` (method and rule from the one table, ``mockserver.core.admin_routes``)."""
+    return blp.route(spec.rule, methods=[spec.method])
+
+
 def query_params(*names: str) -> Callable[[_View], _View]:
     """Declare the query parameters an admin view reads; the admin blueprint answers 400 to any other."""
 
@@ -116,7 +122,7 @@ def json_body() -> Any:
     return contract.parse_json(raw)
 
 
-@blp.get("/health")
+@route(routes.HEALTH)
 def health() -> Response:
     st = state()
     body: dict[str, Any] = {"status": "ok", "settings": len(st.settings)}
@@ -126,18 +132,18 @@ def health() -> Response:
     return ok(body)
 
 
-@blp.post("/reset")
+@route(routes.RESET)
 def reset() -> Response:
     current_app.extensions["cxmock.reset"]()
     return ok({"status": "reset"})
 
 
-@blp.get("/seed")
+@route(routes.GET_SEED)
 def get_seed() -> Response:
     return ok([r.public() for r in state().settings.list()])
 
 
-@blp.post("/seed")
+@route(routes.SEED)
 @query_params("persist")
 def post_seed() -> Response:
     """Replace the stored settings with the posted records (JSON list, API shape).
@@ -155,17 +161,17 @@ def post_seed() -> Response:
     return ok({"status": "seeded", "count": len(records)})
 
 
-@blp.get("/openapi.yaml")
+@route(routes.OPENAPI_YAML)
 def openapi_yaml() -> Response:
     return Response(contract.document_bytes(), content_type="application/yaml")
 
 
-@blp.get("/openapi.json")
+@route(routes.OPENAPI_JSON)
 def openapi_json() -> Response:
     return ok(contract.load_document())
 
 
-@blp.get("/config")
+@route(routes.CONFIG)
 def config() -> Response:
     return ok(state().config.masked())
 

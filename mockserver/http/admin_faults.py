@@ -17,9 +17,10 @@ from typing import Any
 import yaml
 from flask import Response, request
 
+from ..core import admin_routes as routes
 from ..core.faults.files import load_preset
 from ..errors import BadRequest, ConfigError, NotFound
-from .admin import blp, body_bytes, json_body, ok, state
+from .admin import blp, body_bytes, json_body, ok, route, state
 
 __all__ = ["RECENT_FIRINGS", "blp"]
 
@@ -51,13 +52,13 @@ def _body() -> Any:
     return json_body()
 
 
-@blp.get("/faults")
+@route(routes.FAULTS)
 def list_faults() -> Response:
     engine = state().faults
     return ok({"seed": engine.seed, "rules": engine.list(), "firings": engine.firings()[-RECENT_FIRINGS:]})
 
 
-@blp.get("/faults/<rule_id>")
+@route(routes.FAULT)
 def get_fault(rule_id: str) -> Response:
     info = state().faults.get(rule_id)
     if info is None:
@@ -65,7 +66,7 @@ def get_fault(rule_id: str) -> Response:
     return ok(info)
 
 
-@blp.post("/faults")
+@route(routes.ADD_FAULTS)
 def add_faults() -> Response:
     data = _body()
     if data is None:
@@ -98,14 +99,14 @@ def add_faults() -> Response:
     return response
 
 
-@blp.delete("/faults/<rule_id>")
+@route(routes.REMOVE_FAULT)
 def remove_fault(rule_id: str) -> Response:
     if not state().faults.remove(rule_id):
         raise NotFound(f"no fault rule {rule_id!r}; GET /_mock/faults lists the rules in place")
     return Response(status=204)
 
 
-@blp.delete("/faults")
+@route(routes.CLEAR_FAULTS)
 def clear_faults() -> Response:
     state().faults.clear()
     return Response(status=204)

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Response, request
 
+from ..core import admin_routes as routes
 from ..core.identity.identity import password_grant
 from ..errors import BadRequest
-from .admin import blp, json_body, ok, state
+from .admin import blp, json_body, ok, route, state
 from .token import issuer
 
 __all__ = ["MAX_LIFETIME", "blp"]
@@ -30,7 +31,7 @@ def _text(body: dict[str, Any], name: str, default: str) -> str:
     return value
 
 
-@blp.post("/token")
+@route(routes.TOKEN)
 def mint_token() -> Response:
     body = json_body() or {}
     if not isinstance(body, dict):

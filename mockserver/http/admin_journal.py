@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from ..core import admin_routes as routes
 from ..core.journal.entry import JournalEntry
 from ..core.lint import lint
 from ..core.lint import report as lint_report
 from ..errors import BadRequest
-from .admin import blp, ok, query_params, state
+from .admin import ok, query_params, route, state
 from .paging import PAGE_PARAMS, paged
 
 #: the filters of /_mock/requests and /_mock/violations
@@ -36,7 +37,7 @@ def _filtered() -> list[JournalEntry]:
         raise BadRequest("since must be an integer (an entry id); status a code like 404 or a class like 4xx") from None
 
 
-@blp.get("/requests")
+@route(routes.REQUESTS)
 @query_params(*LIST_PARAMS)
 def list_requests() -> Response:
     """Journal entries, oldest first, one page (``http/paging.py``); filters: method, path (``*`` suffix = prefix),
@@ -44,13 +45,13 @@ def list_requests() -> Response:
     return paged(_filtered(), JournalEntry.to_dict, state().config.max_page_bytes)
 
 
-@blp.delete("/requests")
+@route(routes.CLEAR_REQUESTS)
 def clear_requests() -> Response:
     state().journal.clear()
     return Response(status=204)
 
 
-@blp.get("/violations")
+@route(routes.VIOLATIONS)
 @query_params(*FILTER_PARAMS, "format", "min_severity")
 def violations() -> Response:
     """The contract-lint summary by code; ``?format=text|json|junit`` returns the full report instead."""

@@ -16,9 +16,10 @@ import threading
 
 from flask import Flask, Response, current_app, request
 
+from ..core import admin_routes as routes
 from ..core.mail.store import CapturedMessage
 from ..errors import ApiError, AssertionHelperError, BadRequest, MessageCode
-from .admin import blp, ok, query_params, state
+from .admin import ok, query_params, route, state
 from .faults import STOPPING_KEY
 from .paging import PAGE_PARAMS, paged
 
@@ -77,7 +78,7 @@ def _number(name: str, default: float, *, low: float, high: float) -> float:
     return value
 
 
-@blp.get("/messages")
+@route(routes.MESSAGES)
 @query_params(*LIST_PARAMS)
 def list_messages() -> Response:
     """Captured mail, oldest first, one page (``http/paging.py``); with ``wait`` blocks (up to 60 s) until ``count``
@@ -117,23 +118,23 @@ def _message(message_id: str) -> CapturedMessage:
     return state().mail.get(int(message_id))
 
 
-@blp.get("/messages/<message_id>")
+@route(routes.MESSAGE)
 def get_message(message_id: str) -> Response:
     return ok(_message(message_id).to_dict())
 
 
-@blp.get("/messages/<message_id>/raw")
+@route(routes.MESSAGE_RAW)
 def get_raw(message_id: str) -> Response:
     return Response(_message(message_id).raw, content_type="message/rfc822")
 
 
-@blp.delete("/messages")
+@route(routes.CLEAR_MESSAGES)
 def clear_messages() -> Response:
     state().mail.clear()
     return Response(status=204)
 
 
-@blp.get("/smtp/ca.pem")
+@route(routes.SMTP_CA)
 def ca_pem() -> Response:
     pem: bytes = current_app.extensions["cxmock.ca_pem"]()
     return Response(pem, content_type="application/x-pem-file")

@@ -10,19 +10,20 @@ without sandboxes) these routes answer 404 saying where sandboxes are managed.
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from flask import Response, current_app, request
 
+from ..core import admin_routes as routes
+from ..core.sandboxes.names import generated_name
 from ..core.sandboxes.registry import SandboxInfo, SandboxRegistry
 from ..core.state import State
 from ..errors import BadRequest, NotFound
-from .admin import blp, json_body, ok
+from .admin import json_body, ok, route
 from .sandboxes import PREFIX
 
-__all__ = ["OWNER_KEY", "REGISTRY_KEY", "HasState"]
+__all__ = ["OWNER_KEY", "REGISTRY_KEY", "HasState", "listing"]
 
 #: ``app.extensions`` key of the root app's :class:`SandboxRegistry`
 REGISTRY_KEY = "cxmock.sandboxes"
@@ -35,6 +36,9 @@ class HasState(Protocol):
 
     @property
     def state(self) -> State: ...
+
+
+_Held = TypeVar("_Held", bound=HasState)
 
 
 def _registry() -> SandboxRegistry[HasState]:
@@ -51,7 +55,7 @@ def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _describe(info: SandboxInfo[HasState], idle_timeout: float) -> dict[str, Any]:
+def _describe(info: SandboxInfo[_Held], idle_timeout: float) -> dict[str, Any]:
     state = info.value.state
     return {
         "name": info.name,
@@ -66,21 +70,23 @@ def _describe(info: SandboxInfo[HasState], idle_timeout: float) -> dict[str, Any
     }
 
 
-@blp.get("/sandboxes")
-def list_sandboxes() -> Response:
-    registry = _registry()
+def listing(registry: SandboxRegistry[_Held]) -> dict[str, Any]:
+    """What ``GET /_mock/sandboxes`` answers (also ``MockServer.list_sandboxes()``'s items)."""
     sandboxes = [_describe(info, registry.idle_timeout) for info in registry.list()]
-    return ok(
-        {
-            "count": len(sandboxes),
-            "maxSandboxes": registry.limit,
-            "idleTimeoutSeconds": registry.idle_timeout,
-            "sandboxes": sandboxes,
-        }
-    )
+    return {
+        "count": len(sandboxes),
+        "maxSandboxes": registry.limit,
+        "idleTimeoutSeconds": registry.idle_timeout,
+        "sandboxes": sandboxes,
+    }
 
 
-@blp.post("/sandboxes")
+@route(routes.SANDBOXES)
+def list_sandboxes() -> Response:
+    return ok(listing(_registry()))
+
+
+@route(routes.CREATE_SANDBOX)
 def create_sandbox() -> Response:
     registry = _registry()
     body = json_body()
@@ -90,7 +96,7 @@ def create_sandbox() -> Response:
         raise BadRequest('the body must be a JSON object {"name": "<sandbox name>"} (or empty for a generated name)')
     name = body.get("name")
     if name is None:
-        name = "sb-" + secrets.token_hex(6)
+        name = generated_name()
     if not isinstance(name, str):
         raise BadRequest(f"name must be a string, got {type(name).__name__}")
     registry.create(name)
@@ -104,13 +110,13 @@ def _created(name: str, path: str) -> Response:
     return response
 
 
-@blp.delete("/sandboxes/<name>")
+@route(routes.DELETE_SANDBOX)
 def delete_sandbox(name: str) -> Response:
     _registry().delete(name)
     return Response(status=204)
 
 
-@blp.delete("/sandbox")
+@route(routes.DELETE_THIS_SANDBOX)
 def delete_this_sandbox() -> Response:
     """``DELETE /sandbox/<name>/_mock/sandbox``: delete the sandbox this request was sent to."""
     owner: tuple[SandboxRegistry[HasState], str] | None = current_app.extensions.get(OWNER_KEY)

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import builtins
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from ..core.faults.files import preset_names
+from ..core import admin_routes as routes
+from ..core.faults.files import load_rule_sources, preset_names
 from ..core.faults.parse import rule_document
+from ..core.surface import FaultRulesHandle
 from ..errors import ConfigError
 from .http import AdminTransport, _HttpError
 
@@ -97,7 +98,7 @@ class RemoteFaults:
 
     def _post(self, body: Any) -> RemoteFaultHandle:
         try:
-            added = self._server.call("POST", "/_mock/faults", body=body)
+            added = self._server.admin(routes.ADD_FAULTS, body=body)
         except _HttpError as exc:
             if exc.status == 400:
                 raise ConfigError(str(exc)) from None
@@ -127,12 +128,17 @@ class RemoteFaults:
         """Add the rules of a bundled preset (see :meth:`preset_names`)."""
         return self._post({"preset": name})
 
-    def remove(self, rule: str | RemoteFaultHandle) -> bool:
+    def load(self, *sources: str) -> RemoteFaultHandle:
+        """Add the rules of YAML/JSON files (read on this side) or preset names, as ``--faults`` does (but not
+        re-armed by reset). An invalid file raises :class:`ConfigError` naming it; nothing is sent then."""
+        return self._post({"rules": [rule.to_dict() for rule in load_rule_sources(sources)]})
+
+    def remove(self, rule: str | FaultRulesHandle) -> bool:
         """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        if isinstance(rule, RemoteFaultHandle):
+        if not isinstance(rule, str):
             return rule.remove()
         try:
-            self._server.call("DELETE", "/_mock/faults/" + urllib.parse.quote(rule, safe=""))
+            self._server.admin(routes.REMOVE_FAULT, rule_id=rule)
         except _HttpError as exc:
             if exc.status == 404:
                 return False
@@ -141,17 +147,17 @@ class RemoteFaults:
 
     def list(self) -> builtins.list[dict[str, Any]]:
         """The rules in evaluation order, with ``hits``, ``seen`` and ``remaining``."""
-        rules: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["rules"]
+        rules: builtins.list[dict[str, Any]] = self._server.admin(routes.FAULTS)["rules"]
         return rules
 
     def firings(self) -> builtins.list[dict[str, Any]]:
         """Recent firings (the server answers the last 100), oldest first."""
-        firings: builtins.list[dict[str, Any]] = self._server.call("GET", "/_mock/faults")["firings"]
+        firings: builtins.list[dict[str, Any]] = self._server.admin(routes.FAULTS)["firings"]
         return firings
 
     def clear(self) -> None:
         """Remove every rule (the ``--faults`` ones too, until the next reset)."""
-        self._server.call("DELETE", "/_mock/faults")
+        self._server.admin(routes.CLEAR_FAULTS)
 
     @staticmethod
     def preset_names() -> builtins.list[str]:

@@ -1,15 +1,16 @@
 """What the remote handles share: the admin transport they call through, and its error type.
 
 ``RemoteFaults`` and ``RemoteSink`` talk to the server through the small :class:`AdminTransport` protocol, which
-``RemoteServer`` implements; they never import ``RemoteServer`` itself.
+``RemoteServer`` implements; they never import ``RemoteServer`` itself. Every admin call names its route from the
+table the server registers its views from (``mockserver.core.admin_routes``): no admin URL is written here.
 """
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from ..core.admin_routes import AdminRoute
 from ..errors import ServerError
 
 __all__ = ["AdminTransport", "_HttpError", "call_all"]
@@ -44,6 +45,19 @@ class AdminTransport(Protocol):
         timeout: float | None = None,
     ) -> Any: ...
 
+    def admin(
+        self,
+        route: AdminRoute,
+        /,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        timeout: float | None = None,
+        at_root: bool = False,
+        raw: bool = False,
+        **params: str | int,
+    ) -> Any: ...
+
     def ports(self) -> dict[str, int]: ...
 
     @property
@@ -59,9 +73,9 @@ class _HttpError(ServerError):
 
 
 def call_all(
-    server: AdminTransport, path: str, query: Mapping[str, Any], timeout: float | None = None
+    server: AdminTransport, route: AdminRoute, query: Mapping[str, Any], timeout: float | None = None
 ) -> list[dict[str, Any]]:
-    """Every item of a paged admin list (``/_mock/messages``, ``/_mock/requests``), oldest first.
+    """Every item of a paged admin list (``routes.MESSAGES``, ``routes.REQUESTS``), oldest first.
 
     Pages of :data:`PAGE` follow one another by id (``since=<last id>``: an item captured meanwhile is not skipped,
     one evicted meanwhile is simply gone); ``query`` applies to the first page only when it asks to ``wait``.
@@ -69,8 +83,7 @@ def call_all(
     items: list[dict[str, Any]] = []
     current = {k: v for k, v in query.items() if v is not None}
     while True:
-        encoded = urllib.parse.urlencode({**current, "limit": PAGE})
-        page = server.call("GET", f"{path}?{encoded}", timeout=timeout)
+        page = server.admin(route, query={**current, "limit": PAGE}, timeout=timeout)
         if not isinstance(page, list) or not page:
             return items
         items.extend(page)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..core import admin_routes as routes
 from ..errors import AssertionHelperError, ServerError
 from .http import AdminTransport, _HttpError, call_all
 
@@ -79,7 +80,8 @@ class RemoteMessage:
         """The message source as kept by the server (see ``raw_truncated``)."""
         if self._server is None:
             raise ServerError("this message is not tied to a server; its raw source cannot be fetched")
-        return self._server.fetch("GET", f"/_mock/messages/{self.id}/raw")
+        raw: bytes = self._server.admin(routes.MESSAGE_RAW, message_id=self.id, raw=True)
+        return raw
 
     def to_dict(self) -> dict[str, Any]:
         """The same camelCase dict as ``CapturedMessage.to_dict()``: the one the server sent."""
@@ -103,7 +105,7 @@ class RemoteSink:
         self._server = server
 
     def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> list[RemoteMessage]:
-        items = call_all(self._server, "/_mock/messages", query, timeout=timeout)
+        items = call_all(self._server, routes.MESSAGES, query, timeout=timeout)
         return [RemoteMessage.from_dict(item, self._server) for item in items]
 
     @property
@@ -112,7 +114,7 @@ class RemoteSink:
         return self._list({})
 
     def clear(self) -> None:
-        self._server.call("DELETE", "/_mock/messages")
+        self._server.admin(routes.CLEAR_MESSAGES)
 
     def wait_for(
         self,

@@ -8,10 +8,16 @@ return :class:`~mockserver.core.journal.entry.JournalEntry` objects, ``sink.mess
 :class:`RemoteMessage` objects with the attributes of :class:`~mockserver.core.mail.store.CapturedMessage`, and
 ``faults.add()`` / ``faults.preset()`` a :class:`RemoteFaultHandle` usable as a context manager.
 
+It implements :class:`~mockserver.core.surface.MockSurface` as ``MockServer`` does, journal counts included:
+``token()`` and ``auth_headers()`` mint through ``POST /_mock/token`` (the admin API is never journaled), and
+``auth_headers()`` reuses its token for half the token's lifetime, as in process. Every admin call is built from the
+route table the server registers its views from (``mockserver.core.admin_routes``).
+
 Sandboxes: ``RemoteServer(url, sandbox="ci-1")`` (or ``server.sandbox("ci-1")``) is the same surface scoped to the
 sandbox at ``<url>/sandbox/ci-1``; ``server.create_sandbox()`` makes a fresh one with a unique name (409 never: the
-name is generated), ``delete_sandbox()`` removes it. The pytest plugin uses a sandbox of a random name of its own
-(created by its first request, deleted at the end through its own prefix: all its traffic routes by the prefix).
+name is generated), ``delete_sandbox()`` removes it, ``list_sandboxes()`` lists them. The pytest plugin uses a
+sandbox of a random name of its own (created by its first request, deleted at the end through its own prefix: all its
+traffic routes by the prefix).
 
 This module holds the transport and the server surface; the mail side lives in ``mockserver.remote.mail``, the fault
 side in ``mockserver.remote.faults`` (both re-exported here).
@@ -20,20 +26,23 @@ side in ``mockserver.remote.faults`` (both re-exported here).
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..config import DEFAULT_CLIENT_SECRET
+from ..core import admin_routes as routes
 from ..core.contract import JSON_V1
-from ..core.identity.identity import password_grant
 from ..core.journal.assertions import assert_called
 from ..core.journal.entry import JournalEntry
 from ..core.lint.lint import Violation
 from ..core.lint.report import assert_no_violations
 from ..core.sandboxes.names import is_valid_name
+from ..core.surface import MockSurface
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
@@ -45,7 +54,7 @@ __all__ = ["RemoteFaultHandle", "RemoteFaults", "RemoteMessage", "RemoteServer",
 
 
 class RemoteServer:
-    """A running cxmock server reached over HTTP.
+    """A running cxmock server reached over HTTP (a :class:`~mockserver.core.surface.MockSurface`).
 
     :param base_url: e.g. ``http://127.0.0.1:8080``.
     :param admin_token: the server's ``--admin-token``, if it has one.
@@ -80,7 +89,8 @@ class RemoteServer:
         self.timeout = timeout
         self.faults = RemoteFaults(self)
         self.sink = RemoteSink(self)
-        self.call("GET", "/_mock/health")
+        self._header_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
+        self.admin(routes.HEALTH)
 
     # -- transport -------------------------------------------------------------------------------------------
     def fetch(
@@ -104,7 +114,7 @@ class RemoteServer:
         elif body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        if self.admin_token and path.startswith("/_mock"):
+        if self.admin_token and path.startswith(routes.ADMIN_PREFIX):
             headers["X-Cxmock-Admin-Token"] = self.admin_token
         url = (self.server_url if at_root else self.base_url) + path
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -133,6 +143,25 @@ class RemoteServer:
         payload = self.fetch(method, path, body=body, form=form, timeout=timeout, at_root=at_root)
         return json.loads(payload) if payload.strip() else None
 
+    def admin(
+        self,
+        route: routes.AdminRoute,
+        /,
+        *,
+        query: Mapping[str, Any] | None = None,
+        body: Any = None,
+        timeout: float | None = None,
+        at_root: bool = False,
+        raw: bool = False,
+        **params: str | int,
+    ) -> Any:
+        """One admin call (``route`` from ``mockserver.core.admin_routes``, its path parameters as ``params``):
+        the decoded JSON (or None), or the raw body with ``raw=True``."""
+        path = route.path(query, **params)
+        if raw:
+            return self.fetch(route.method, path, body=body, timeout=timeout, at_root=at_root)
+        return self.call(route.method, path, body=body, timeout=timeout, at_root=at_root)
+
     # -- addresses ---------------------------------------------------------------------------------------------
     @property
     def http_port(self) -> int:
@@ -143,7 +172,7 @@ class RemoteServer:
     def ports(self) -> dict[str, int]:
         """``{"http": ..., "smtp": ..., "smtps": ...}``: ``http`` is :attr:`http_port`, the SMTP ports are the ones
         the server bound (as its ``GET /_mock/health`` reports them; a container's port mapping may differ)."""
-        health = self.call("GET", "/_mock/health")
+        health = self.admin(routes.HEALTH)
         reported = health.get("ports") if isinstance(health, dict) else None
         if not isinstance(reported, dict):
             raise ServerError(f"the cxmock server at {self.base_url} does not report its ports in /_mock/health")
@@ -152,9 +181,38 @@ class RemoteServer:
     @property
     def ca_pem(self) -> bytes:
         """The PEM CA certificate that signs the sink's certificate (``GET /_mock/smtp/ca.pem``)."""
-        return self.fetch("GET", "/_mock/smtp/ca.pem")
+        pem: bytes = self.admin(routes.SMTP_CA, raw=True)
+        return pem
 
     # -- the MockServer surface ------------------------------------------------------------------------------
+    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
+    def _mint(  # nosec B107
+        self,
+        username: str = "admin",
+        password: str = "admin",
+        *,
+        scope: str = "access_control_api",
+        lifetime: int | None = None,
+        client_id: str = "resource_owner_client",
+    ) -> dict[str, Any]:
+        """The token endpoint's answer for a password grant, minted by ``POST /_mock/token`` (not journaled)."""
+        body: dict[str, Any] = {
+            "username": username,
+            "password": password,
+            "scope": scope,
+            "client_id": client_id,
+            "client_secret": self.client_secret,
+        }
+        if lifetime is not None:
+            body["lifetime"] = lifetime
+        try:
+            response: dict[str, Any] = self.admin(routes.TOKEN, body=body)
+        except _HttpError as exc:
+            if exc.status != 400:
+                raise
+            raise ConfigError(f"cannot issue a token for {username!r}: {exc}") from None
+        return response
+
     # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
     def token(  # nosec B107
         self,
@@ -165,35 +223,36 @@ class RemoteServer:
         lifetime: int | None = None,
         client_id: str = "resource_owner_client",
     ) -> str:
-        """An access token from the server's token endpoint; with ``lifetime``, from ``POST /_mock/token``."""
-        try:
-            if lifetime is not None:
-                body = {
-                    "username": username,
-                    "password": password,
-                    "scope": scope,
-                    "lifetime": lifetime,
-                    "client_id": client_id,
-                    "client_secret": self.client_secret,
-                }
-                response = self.call("POST", "/_mock/token", body=body)
-            else:
-                form = password_grant(username, password, scope=scope, client_secret=self.client_secret)
-                form["client_id"] = client_id
-                response = self.call("POST", "/cxrestapi/auth/identity/connect/token", form=form)
-        except ServerError as exc:
-            raise ConfigError(f"cannot get a token for {username!r}: {exc}") from None
-        token: str = response["access_token"]
+        """An access token for ``username``, issued by the server as its token endpoint would, through
+        ``POST /_mock/token``: like ``MockServer.token()``, it adds nothing to the journal.
+
+        :param lifetime: seconds until it expires (default: the server's ``token_lifetime``); ``0`` gives a token
+            that is already expired.
+        :raises ConfigError: the server refuses the credentials (its reason quoted).
+        """
+        token: str = self._mint(username, password, scope=scope, lifetime=lifetime, client_id=client_id)[
+            "access_token"
+        ]
         return token
 
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
-        return {"Authorization": f"Bearer {self.token(username, password)}", "Accept": JSON_V1}
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, as ``MockServer.auth_headers()``:
+        the token is minted without a journal entry and reused for half its lifetime."""
+        now = time.monotonic()
+        cached = self._header_tokens.get((username, password))
+        if cached is None or now >= cached[1]:
+            minted = self._mint(username, password)
+            cached = (str(minted["access_token"]), now + float(minted.get("expires_in") or 0) / 2)
+            self._header_tokens[(username, password)] = cached
+        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
-        self.call("POST", "/_mock/seed" + ("" if persist else "?persist=false"), body=list(records))
+        """Replace the stored settings (``POST /_mock/seed``); ``persist=False`` keeps them until the next reset."""
+        self.admin(routes.SEED, query=None if persist else {"persist": "false"}, body=list(records))
 
     def reset(self) -> None:
-        self.call("POST", "/_mock/reset")
+        """Back to the seed (``POST /_mock/reset``): settings restored, journal, mail and added fault rules cleared."""
+        self.admin(routes.RESET)
 
     def requests(
         self,
@@ -204,7 +263,7 @@ class RemoteServer:
     ) -> list[JournalEntry]:
         """The journaled API requests (oldest first), filtered as :meth:`MockServer.requests` does."""
         filters = {"method": method, "path": path, "operationId": operation_id, "status": status}
-        items = call_all(self, "/_mock/requests", filters)
+        items = call_all(self, routes.REQUESTS, filters)
         return [journal_entry(item) for item in items]
 
     def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
@@ -213,11 +272,13 @@ class RemoteServer:
         return assert_called(self.requests(), operation_id, times, **where)
 
     def assert_no_violations(self, min_severity: str = "warning") -> None:
+        """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
         __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         assert_no_violations(self.requests(), min_severity)
 
     def check(self) -> None:
-        self.call("GET", "/_mock/health")
+        """Raise :class:`ServerError` when the server does not answer ``GET /_mock/health``."""
+        self.admin(routes.HEALTH)
 
     # -- sandboxes ---------------------------------------------------------------------------------------------
     def sandbox(self, name: str) -> RemoteServer:
@@ -233,23 +294,34 @@ class RemoteServer:
     def create_sandbox(self, name: str | None = None) -> RemoteServer:
         """Create a fresh sandbox (``POST /_mock/sandboxes``; a unique generated name when ``name`` is None) and
         return it. Raises :class:`ServerError` when it exists (409) or the server holds its maximum (429)."""
-        created = self.call("POST", "/_mock/sandboxes", body={} if name is None else {"name": name}, at_root=True)
+        created = self.admin(routes.CREATE_SANDBOX, body={} if name is None else {"name": name}, at_root=True)
         return self.sandbox(str(created["name"]))
 
     def delete_sandbox(self, name: str | None = None) -> None:
         """Delete sandbox ``name`` (``DELETE /_mock/sandboxes/<name>`` at the root) or, without a name, this handle's
         own sandbox (``DELETE <base_url>/_mock/sandbox``: under its own prefix, so a router reaches its replica)."""
         if name is not None:
-            self.call("DELETE", f"/_mock/sandboxes/{urllib.parse.quote(name, safe='')}", at_root=True)
-            return
-        if self.sandbox_name is None:
+            self.admin(routes.DELETE_SANDBOX, at_root=True, name=name)
+        elif self.sandbox_name is None:
             raise ConfigError("this RemoteServer works at the server root, not in a sandbox: name the sandbox")
-        self.call("DELETE", "/_mock/sandbox")
+        else:
+            self.admin(routes.DELETE_THIS_SANDBOX)
+        if name is None or name == self.sandbox_name:
+            self._header_tokens.clear()  # as in process: a recreated sandbox starts with fresh tokens
+
+    def list_sandboxes(self) -> list[dict[str, Any]]:
+        """``GET /_mock/sandboxes``: each sandbox with its sizes and last use."""
+        listing: dict[str, Any] = self.admin(routes.SANDBOXES, at_root=True)
+        return list(listing["sandboxes"])
 
     def sandboxes(self) -> list[dict[str, Any]]:
-        """``GET /_mock/sandboxes``: each sandbox with its sizes and last use."""
-        listing: dict[str, Any] = self.call("GET", "/_mock/sandboxes", at_root=True)
-        return list(listing["sandboxes"])
+        """Deprecated: :meth:`list_sandboxes` (the name every cxmock handle shares)."""
+        warnings.warn(
+            "RemoteServer.sandboxes() is deprecated; use list_sandboxes() (the same on MockServer and its sandboxes)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.list_sandboxes()
 
     def stop(self) -> None:
         """Nothing to stop: the remote server's lifetime is not ours."""
@@ -278,3 +350,8 @@ def journal_entry(data: Mapping[str, Any]) -> JournalEntry:
         error=data.get("error"),
         response_body=data.get("responseBody"),
     )
+
+
+def _implements_the_surface(server: RemoteServer) -> MockSurface:
+    """Never called: strict mypy checks here that the handles implement the one declared surface."""
+    return server

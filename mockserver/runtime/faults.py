@@ -23,6 +23,7 @@ from typing import Any
 from ..core.faults.engine import FaultEngine, FaultHandle
 from ..core.faults.files import load_preset, load_rule_sources, preset_names
 from ..core.faults.parse import rule_document
+from ..core.surface import FaultRulesHandle
 
 __all__ = ["Faults"]
 
@@ -68,9 +69,9 @@ class Faults:
         """Add the rules of YAML/JSON files or preset names, as ``--faults`` does (but not re-armed by reset)."""
         return self._engine.add_handle(load_rule_sources(sources))
 
-    def remove(self, rule: str | FaultHandle) -> bool:
+    def remove(self, rule: str | FaultRulesHandle) -> bool:
         """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        if isinstance(rule, FaultHandle):
+        if not isinstance(rule, str):
             return rule.remove()
         return self._engine.remove(rule)
 

@@ -5,26 +5,33 @@ rules, nothing else) and its own Flask app from ``create_app``, so everything th
 whatever later blueprints add) is served per sandbox with no code of its own. The apps share the server's HTTP
 worker threads (and so its long-poll slots), SMTP sink and TLS material. ``Sandboxes.wsgi`` is what the HTTP server
 runs: the root app, or a sandbox's under ``/sandbox/<name>`` (``mockserver.http.sandboxes``).
+
+:class:`SandboxManagement` is the sandbox half of the test surface (``sandbox``, ``create_sandbox``,
+``delete_sandbox``, ``list_sandboxes``), the same on ``MockServer`` and on every ``MockSandbox`` (as on
+``RemoteServer``: ``mockserver.core.surface.MockSurface``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Flask
 
 from ..config import Config
 from ..core.mail.store import CapturedMessage
-from ..core.sandboxes.names import check_name
+from ..core.sandboxes.names import check_name, generated_name
 from ..core.sandboxes.registry import SandboxRegistry
 from ..core.state import State
+from ..errors import ConfigError
 from ..http import create_app
 from ..http.admin_mail import share_long_poll_slots
-from ..http.admin_sandboxes import OWNER_KEY, REGISTRY_KEY
+from ..http.admin_sandboxes import OWNER_KEY, REGISTRY_KEY, listing
 from ..http.fast import FastAnswer, FastRequest
 from ..http.fast import of as fast_reads_of
 from ..http.sandboxes import PREFIX, SandboxDispatcher
@@ -32,7 +39,7 @@ from ..smtp import SmtpSink, TlsMaterial
 from .smtp_path import SmtpPath
 from .surface import StateSurface
 
-__all__ = ["MockSandbox", "Sandbox", "SandboxSink", "Sandboxes"]
+__all__ = ["MockSandbox", "Sandbox", "SandboxManagement", "SandboxSink", "Sandboxes"]
 
 
 @dataclass
@@ -50,12 +57,20 @@ class Sandboxes:
 
     :param root_app: the default sandbox's app; gets the registry (``/_mock/sandboxes`` answers there).
     :param ports: what ``GET /_mock/health`` reports in every sandbox.
+    :param root_url: the server's base URL, for the handles of :meth:`handle`.
     """
 
     def __init__(
-        self, config: Config, root: State, root_app: Flask, smtp: SmtpPath, ports: Callable[[], dict[str, int]]
+        self,
+        config: Config,
+        root: State,
+        root_app: Flask,
+        smtp: SmtpPath,
+        ports: Callable[[], dict[str, int]],
+        root_url: Callable[[], str],
     ) -> None:
-        self._root, self._root_app, self._smtp, self._ports = root, root_app, smtp, ports
+        self._config, self._root, self._root_app, self._smtp, self._ports = config, root, root_app, smtp, ports
+        self._root_url = root_url
         self.registry: SandboxRegistry[Sandbox] = SandboxRegistry(
             self._build, limit=config.max_sandboxes, idle_timeout=config.sandbox_idle_timeout, on_drop=_dropped
         )
@@ -80,6 +95,10 @@ class Sandboxes:
     def state(self, name: str) -> State:
         """The state of sandbox ``name`` (created on first use)."""
         return self.registry.get(name).state
+
+    def handle(self, name: str) -> MockSandbox:
+        """The test handle of sandbox ``name`` (created now if it does not exist)."""
+        return MockSandbox(name, config=self._config, sandboxes=self, root_url=self._root_url, sink=self._smtp.sink)
 
     def _app(self, name: str) -> Flask:
         return self.registry.get(name).app
@@ -161,11 +180,59 @@ class SandboxSink:
         return self._sink.ca_pem
 
 
-class MockSandbox(StateSurface):
+class SandboxManagement:
+    """The sandboxes of the server a handle belongs to: the same four methods on ``MockServer`` and ``MockSandbox``
+    (and ``RemoteServer``). Subclasses provide ``sandbox_name`` and ``_sandbox_set()``."""
+
+    sandbox_name: str | None
+
+    def _sandbox_set(self) -> Sandboxes:
+        raise NotImplementedError
+
+    def sandbox(self, name: str) -> MockSandbox:
+        """The same server's sandbox ``name`` (created now if it does not exist), as a :class:`MockSandbox`.
+
+        :raises BadRequest: ``name`` is not ``[a-z0-9][a-z0-9._-]{0,63}``.
+        :raises TooManySandboxes: ``max_sandboxes`` sandboxes exist already.
+        """
+        return self._sandbox_set().handle(name)
+
+    def create_sandbox(self, name: str | None = None) -> MockSandbox:
+        """Create a fresh sandbox (a unique generated name when ``name`` is None) and return its handle.
+
+        :raises SandboxExists: it exists (409). :raises TooManySandboxes: the server holds its maximum (429).
+        """
+        name = generated_name() if name is None else name
+        self._sandbox_set().registry.create(name)
+        return self.sandbox(name)
+
+    def delete_sandbox(self, name: str | None = None) -> None:
+        """Delete sandbox ``name`` or, without a name, this handle's own sandbox (the next use of its name creates
+        a fresh one).
+
+        :raises ConfigError: no name, on the server root (the default sandbox cannot be deleted).
+        :raises NotFound: there is no sandbox ``name`` (404).
+        """
+        if name is None:
+            if self.sandbox_name is None:
+                raise ConfigError("this MockServer works at the server root, not in a sandbox: name the sandbox")
+            name = self.sandbox_name
+        self._sandbox_set().registry.delete(name)
+
+    def list_sandboxes(self) -> list[dict[str, Any]]:
+        """The server's sandboxes as ``GET /_mock/sandboxes`` lists them: ``name``, ``path``, ``createdAt``,
+        ``lastUsedAt``, ``expiresInSeconds``, ``settings``, ``requests``, ``messages``, ``faultRules``."""
+        sandboxes: list[dict[str, Any]] = listing(self._sandbox_set().registry)["sandboxes"]
+        return sandboxes
+
+
+class MockSandbox(SandboxManagement, StateSurface):
     """One named sandbox of a running :class:`~mockserver.MockServer` (``server.sandbox("ci-1")``), with the
-    server's test surface scoped to it: ``base_url`` (``<server>/sandbox/ci-1``), ``api_url``, ``token``,
-    ``auth_headers``, ``seed``, ``reset``, ``faults``, ``requests``, ``assert_called``, ``assert_no_violations``,
-    ``sink`` (the sandbox's mailbox), ``ports()``, ``ca_pem``, ``delete()``.
+    server's test surface scoped to it (``mockserver.core.surface.MockSurface``): ``base_url``
+    (``<server>/sandbox/ci-1``), ``api_url``, ``token``, ``auth_headers``, ``seed``, ``reset``, ``faults``,
+    ``requests``, ``assert_called``, ``assert_no_violations``, ``sink`` (the sandbox's mailbox), ``ports()``,
+    ``ca_pem``, ``delete_sandbox()``, and the server's other sandboxes (``sandbox``, ``create_sandbox``,
+    ``list_sandboxes``).
 
     The sandbox is created on first use; each call finds it by name, so after it expired or was deleted the next
     call works on a fresh, empty one.
@@ -182,6 +249,14 @@ class MockSandbox(StateSurface):
         self._header_tokens = {}
         self._seen: State | None = None
         self._current_state()  # created now: a full registry fails here, not at the first request
+
+    @property
+    def sandbox_name(self) -> str:  # type: ignore[override]  # always set on a sandbox
+        """The sandbox's name (``server.sandbox_name`` is None: the root)."""
+        return self.name
+
+    def _sandbox_set(self) -> Sandboxes:
+        return self._sandboxes
 
     def _current_state(self) -> State:
         state = self._sandboxes.state(self.name)
@@ -204,17 +279,26 @@ class MockSandbox(StateSurface):
     def ca_pem(self) -> bytes:
         return self._sink.ca_pem
 
+    @property
+    def http_port(self) -> int:
+        """The server's HTTP port (shared by every sandbox)."""
+        return int(self._root_url().rsplit(":", 1)[1])
+
     def ports(self) -> dict[str, int]:
         """The server's bound ports (shared by every sandbox)."""
-        port = int(self._root_url().rsplit(":", 1)[1])
-        return {"http": port, **self._sink.ports}
+        return {"http": self.http_port, **self._sink.ports}
 
     def check(self) -> None:
         """Nothing of its own to check: the server's threads are the server's (``MockServer.check``)."""
 
     def delete(self) -> None:
-        """Delete the sandbox now (the next use of its name creates a fresh one)."""
-        self._sandboxes.registry.delete(self.name)
+        """Deprecated: :meth:`delete_sandbox` (the name every cxmock handle shares)."""
+        warnings.warn(
+            "MockSandbox.delete() is deprecated; use delete_sandbox() (the same on MockServer and RemoteServer)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.delete_sandbox()
 
     def __repr__(self) -> str:
         return f"<MockSandbox {self.name!r}>"

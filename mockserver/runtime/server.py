@@ -19,11 +19,12 @@ from typing import Any
 from ..config import Config, reachable_host
 from ..core.identity.identity import DEFAULT_ISSUER
 from ..core.state import State
+from ..core.surface import MockSurface
 from ..errors import ConfigError, ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
 from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
-from .sandboxes import MockSandbox, Sandboxes
+from .sandboxes import MockSandbox, Sandboxes, SandboxManagement
 from .smtp_path import SmtpPath
 from .surface import StateSurface
 
@@ -95,8 +96,9 @@ def http_limits(config: Config) -> Limits:
     )
 
 
-class MockServer(StateSurface):
-    """A running cxmock server (HTTP API, admin API and SMTP sink) in background threads.
+class MockServer(SandboxManagement, StateSurface):
+    """A running cxmock server (HTTP API, admin API and SMTP sink) in background threads: the in-process
+    :class:`~mockserver.core.surface.MockSurface`, at the server root (the default sandbox).
 
     Use it as a context manager::
 
@@ -120,8 +122,11 @@ class MockServer(StateSurface):
         self.app = create_app(
             self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem, ports=self._bound_ports
         )
-        #: the named sandboxes under ``/sandbox/<name>`` (the root is the default one); ``sandbox(name)`` gives a handle
-        self.sandboxes = Sandboxes(self.config, self.state, self.app, self._smtp, self._bound_ports)
+        #: the wiring of the named sandboxes under ``/sandbox/<name>`` (their registry and dispatcher); tests use
+        #: ``sandbox(name)``, ``create_sandbox()``, ``delete_sandbox()`` and ``list_sandboxes()``
+        self.sandboxes = Sandboxes(
+            self.config, self.state, self.app, self._smtp, self._bound_ports, root_url=lambda: self.base_url
+        )
         if start:
             self.start()
 
@@ -235,6 +240,12 @@ class MockServer(StateSurface):
     def _issuer(self) -> str:
         return self.base_url + "/cxrestapi/auth/identity" if self.running else DEFAULT_ISSUER
 
+    #: the root is the default sandbox, which has no name
+    sandbox_name: str | None = None
+
+    def _sandbox_set(self) -> Sandboxes:
+        return self.sandboxes
+
     def sandbox(self, name: str) -> MockSandbox:
         """The named sandbox ``name`` of this server (created now if it does not exist): an isolated instance of the
         whole mock at ``base_url + "/sandbox/<name>"``, with this object's test surface (``api_url``,
@@ -243,9 +254,7 @@ class MockServer(StateSurface):
         :raises BadRequest: ``name`` is not ``[a-z0-9][a-z0-9._-]{0,63}``.
         :raises TooManySandboxes: ``max_sandboxes`` sandboxes exist already.
         """
-        return MockSandbox(
-            name, config=self.config, sandboxes=self.sandboxes, root_url=lambda: self.base_url, sink=self._smtp.sink
-        )
+        return self.sandboxes.handle(name)
 
     # -- SMTP --------------------------------------------------------------------------------------------------
     @property
@@ -277,3 +286,8 @@ class MockServer(StateSurface):
     def __repr__(self) -> str:
         where = self.base_url if self.running else "stopped"
         return f"<MockServer {where}>"
+
+
+def _implements_the_surface(server: MockServer, sandbox: MockSandbox) -> tuple[MockSurface, MockSurface]:
+    """Never called: strict mypy checks here that the handles implement the one declared surface."""
+    return server, sandbox

@@ -161,7 +161,7 @@ def test_addresses_and_ca(local: MockServer, remote: RemoteServer) -> None:
 
 
 def test_token_helpers_mint_jwts_with_a_lifetime(remote: RemoteServer) -> None:
-    """``token()`` goes through the token endpoint; ``token(lifetime=...)`` through ``POST /_mock/token``."""
+    """``token()`` and ``token(lifetime=...)`` mint through ``POST /_mock/token``: nothing journaled (#21)."""
     plain = jwt.decode(remote.token(), options={"verify_signature": False})
     assert plain["name"] == "admin" and plain["exp"] - plain["iat"] == 3600
     short = jwt.decode(remote.token("viewer", "viewer", lifetime=30), options={"verify_signature": False})
@@ -171,3 +171,20 @@ def test_token_helpers_mint_jwts_with_a_lifetime(remote: RemoteServer) -> None:
     with requests.get(remote.api_url + "/SMTPSettings", headers=auth, timeout=TIMEOUT) as response:
         assert response.status_code == 401
     assert remote.auth_headers()["Authorization"].startswith("Bearer ey")
+    assert [e.operation_id for e in remote.requests()] == ["getAllSmtpSettings"]  # the one API call above
+
+
+def test_auth_headers_reuses_its_token_and_journals_nothing_like_in_process(
+    local: MockServer, remote: RemoteServer
+) -> None:
+    """The bug of #21: ``RemoteServer.auth_headers()`` called the token endpoint on every call, and each call landed
+    in the journal; a suite counting its journal entries failed with ``--cxmock-url`` only."""
+    first = remote.auth_headers()
+    assert remote.auth_headers() == first and remote.auth_headers("viewer", "viewer") != first
+    assert local.auth_headers() == local.auth_headers()
+    assert requests.get(remote.api_url + "/SMTPSettings", headers=first, timeout=TIMEOUT).status_code == 200
+    assert [e.operation_id for e in remote.requests()] == ["getAllSmtpSettings"]
+    assert len(remote.requests()) == len(local.requests()) == 1
+    with pytest.raises(ConfigError, match="cannot issue a token for 'admin'"):
+        remote.auth_headers("admin", "wrong")
+    assert len(remote.requests()) == 1

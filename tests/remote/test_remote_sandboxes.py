@@ -1,4 +1,4 @@
-"""``RemoteServer(url, sandbox=...)``, ``create_sandbox``/``delete_sandbox``/``sandboxes()`` over real sockets."""
+"""``RemoteServer(url, sandbox=...)``, ``create_sandbox``/``delete_sandbox``/``list_sandboxes()`` over real sockets."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_remote_server_scoped_to_a_sandbox(server: MockServer) -> None:
     # nothing of it at the root
     assert server.requests() == [] and len(server.state.settings) == 1 and len(server.faults) == 0
     assert remote.ports()["smtp"] == server.sink.smtp_port
-    assert [s["name"] for s in remote.sandboxes()] == ["ci-1"]
+    assert [s["name"] for s in remote.list_sandboxes()] == ["ci-1"]
     remote.reset()
     assert remote.requests() == []
 
@@ -35,10 +35,10 @@ def test_create_and_delete_a_fresh_sandbox(server: MockServer) -> None:
     named = root.create_sandbox("pipeline-42")
     with pytest.raises(ServerError, match="409"):
         root.create_sandbox("pipeline-42")
-    assert {s["name"] for s in root.sandboxes()} == {mine.sandbox_name, "pipeline-42"}
+    assert {s["name"] for s in root.list_sandboxes()} == {mine.sandbox_name, "pipeline-42"}
     named.delete_sandbox()
     mine.delete_sandbox()
-    assert root.sandboxes() == []
+    assert root.list_sandboxes() == []
     with pytest.raises(ConfigError, match="server root"):
         root.delete_sandbox()
 
@@ -55,3 +55,11 @@ def test_a_sandbox_deletes_itself_under_its_own_prefix(server: MockServer) -> No
     assert len(server.sandboxes.registry) == 0
     at_root = requests.delete(server.base_url + "/_mock/sandbox", timeout=10)
     assert at_root.status_code == 404 and "DELETE /_mock/sandboxes/<name>" in at_root.json()["message"]
+
+
+def test_sandboxes_is_a_deprecated_alias_of_list_sandboxes(server: MockServer) -> None:
+    root = RemoteServer(server.base_url)
+    root.sandbox("ci-3")
+    with pytest.deprecated_call(match="use list_sandboxes"):
+        listed = root.sandboxes()
+    assert [s["name"] for s in listed] == ["ci-3"] == [s["name"] for s in server.list_sandboxes()]

@@ -319,11 +319,18 @@ def test_the_same_scenario_in_eight_sandboxes_from_eight_threads_gives_eight_ide
 def test_a_sandbox_handle_survives_its_sandboxs_deletion(server: MockServer) -> None:
     a = server.sandbox("a")
     requests.post(a.api_url + "/SMTPSettings", json=NEW, headers=_headers(a), timeout=10)
-    a.delete()
+    a.delete_sandbox()
     assert len(_list(a)) == 1  # the next use starts a fresh one
     assert a.ports()["http"] == server.http_port and a.ca_pem == server.ca_pem
     with pytest.raises(Exception, match="invalid sandbox name"):
         server.sandbox("../etc")
+
+
+def test_delete_is_a_deprecated_alias_of_delete_sandbox(server: MockServer) -> None:
+    a = server.sandbox("a")
+    with pytest.deprecated_call(match="use delete_sandbox"):
+        a.delete()
+    assert server.list_sandboxes() == []
 
 
 def test_the_dashboard_is_served_per_sandbox(server: MockServer) -> None:

@@ -12,11 +12,19 @@ Pure functions, no state.
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Iterable
 
 from ...errors import BadRequest
 
-__all__ = ["NAME_PATTERN", "check_name", "is_valid_name", "sandbox_of_recipients", "split_login"]
+__all__ = [
+    "NAME_PATTERN",
+    "check_name",
+    "generated_name",
+    "is_valid_name",
+    "sandbox_of_recipients",
+    "split_login",
+]
 
 NAME_PATTERN = r"[a-z0-9][a-z0-9._-]{0,63}"
 _NAME = re.compile(NAME_PATTERN)
@@ -26,6 +34,11 @@ _SUBADDRESS = re.compile(r"\+sandbox-(" + NAME_PATTERN + r")@", re.IGNORECASE)
 def is_valid_name(name: str) -> bool:
     """Whether ``name`` is a valid sandbox name (``[a-z0-9][a-z0-9._-]{0,63}``)."""
     return _NAME.fullmatch(name) is not None
+
+
+def generated_name() -> str:
+    """A fresh, unique sandbox name (``sb-`` and 12 hex digits): what creating a sandbox without a name gives."""
+    return "sb-" + secrets.token_hex(6)
 
 
 def check_name(name: str) -> str:

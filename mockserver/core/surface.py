@@ -1,0 +1,311 @@
+"""The test surface, declared once: what a test may call on any cxmock handle, whatever runs the server.
+
+Three kinds of handle implement :class:`MockSurface`: the in-process :class:`~mockserver.MockServer` (its root, the
+default sandbox), a named sandbox of it (``MockServer().sandbox("ci-1")``, a
+:class:`~mockserver.runtime.sandboxes.MockSandbox`) and :class:`~mockserver.RemoteServer` (a server running
+elsewhere: ``cxmock serve``, the container, a router in front of replicas; at its root or in a sandbox). Their
+mailboxes implement :class:`MailSink`, their fault rules :class:`FaultRules` and the handles those return
+:class:`FaultRulesHandle`; a captured message, in process or fetched, reads as a :class:`MailMessage`.
+
+``tests/conformance/`` runs one set of tests over every kind of handle: each member below behaves the same way in
+each, journal counts included (``token()`` and ``auth_headers()`` never add a journal entry).
+
+Type a helper or a fixture with these to keep it independent of where the server runs::
+
+    def create_settings(cxmock: MockSurface) -> None: ...
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol, runtime_checkable
+
+from .journal.entry import JournalEntry
+
+__all__ = ["FaultRules", "FaultRulesHandle", "MailMessage", "MailSink", "MockSurface"]
+
+
+@runtime_checkable
+class MailMessage(Protocol):
+    """One captured message (``CapturedMessage`` in process, ``RemoteMessage`` over the admin API)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def received_at(self) -> str: ...
+    @property
+    def mail_from(self) -> str: ...
+    @property
+    def rcpt_tos(self) -> list[str]: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def from_(self) -> str | None: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def raw(self) -> bytes: ...
+    @property
+    def raw_truncated(self) -> bool: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def listener(self) -> str: ...
+    @property
+    def tls(self) -> dict[str, str] | None: ...
+    @property
+    def auth_user(self) -> str | None: ...
+    @property
+    def testconnection(self) -> dict[str, Any] | None: ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The camelCase form ``GET /_mock/messages`` answers."""
+        ...
+
+    def summary(self) -> str:
+        """One line for error messages: ``#3 from=<a@x> to=<b@y> subject='Hello'``."""
+        ...
+
+
+@runtime_checkable
+class MailSink(Protocol):
+    """The captured mail of one sandbox, and the SMTP sink's addresses."""
+
+    @property
+    def messages(self) -> Sequence[MailMessage]:
+        """Every captured message, oldest first (a property: ``sink.messages``, not ``sink.messages()``)."""
+        ...
+
+    def clear(self) -> None:
+        """Forget the captured messages."""
+        ...
+
+    def wait_for(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        *,
+        to: str | None = None,
+        from_: str | None = None,
+        subject: str | None = None,
+        since: int | str | datetime | None = None,
+    ) -> Sequence[MailMessage]:
+        """Block until ``count`` messages match; every match, oldest first. After ``timeout`` seconds
+        :class:`~mockserver.errors.AssertionHelperError` lists the filters and what was captured."""
+        ...
+
+    @property
+    def smtp_port(self) -> int: ...
+    @property
+    def smtps_port(self) -> int: ...
+    @property
+    def ports(self) -> dict[str, int]:
+        """``{"smtp": ..., "smtps": ...}``."""
+        ...
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The PEM CA certificate that verifies both listeners."""
+        ...
+
+
+@runtime_checkable
+class FaultRulesHandle(Protocol):
+    """The rules one ``faults.add()``/``faults.preset()`` call installed; a context manager removing them."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def ids(self) -> tuple[str, ...]: ...
+    @property
+    def hits(self) -> int:
+        """How many times the rule(s) fired."""
+        ...
+
+    @property
+    def seen(self) -> int:
+        """How many matching events reached the rule(s)."""
+        ...
+
+    @property
+    def active(self) -> bool:
+        """Whether any of the rules is still installed."""
+        ...
+
+    def info(self) -> builtins.list[dict[str, Any]]: ...
+    def remove(self) -> bool:
+        """Remove the rule(s); False if none was still installed."""
+        ...
+
+    def __enter__(self) -> FaultRulesHandle: ...
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+@runtime_checkable
+class FaultRules(Protocol):
+    """The fault rules of one sandbox (see ``docs/faults.md`` for the rule shape)."""
+
+    def add(
+        self,
+        rule: Any = None,
+        /,
+        *,
+        match: dict[str, Any] | None = None,
+        action: dict[str, Any] | str | None = None,
+        times: int | None = None,
+        after: int | None = None,
+        probability: float | None = None,
+        name: str | None = None,
+    ) -> FaultRulesHandle:
+        """Add one rule (or several: a list or ``{"rules": [...]}``) after the existing ones; an invalid rule
+        raises :class:`~mockserver.errors.ConfigError` naming the field and adds nothing."""
+        ...
+
+    def preset(self, name: str) -> FaultRulesHandle:
+        """Add the rules of a bundled preset (:meth:`preset_names`)."""
+        ...
+
+    def load(self, *sources: str) -> FaultRulesHandle:
+        """Add the rules of YAML/JSON files (read here) or preset names, as ``--faults`` does."""
+        ...
+
+    def remove(self, rule: str | FaultRulesHandle) -> bool:
+        """Remove a rule by id (or every rule of a handle); False if it was not installed."""
+        ...
+
+    def clear(self) -> None:
+        """Remove every rule (the ``--faults`` ones too, until the next reset)."""
+        ...
+
+    def list(self) -> builtins.list[dict[str, Any]]:
+        """The rules in evaluation order, with ``hits``, ``seen`` and ``remaining``."""
+        ...
+
+    def firings(self) -> builtins.list[dict[str, Any]]:
+        """Recent firings, oldest first: ``{"ruleId", "name", "action", "kind", "target"}``."""
+        ...
+
+    @staticmethod
+    def preset_names() -> builtins.list[str]: ...
+    def __len__(self) -> int: ...
+
+
+@runtime_checkable
+class MockSurface(Protocol):
+    """What a test calls on a cxmock server or one of its sandboxes, in process or remote (module docstring)."""
+
+    # -- addresses ---------------------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT``, or ``http://HOST:PORT/sandbox/<name>`` for a sandbox."""
+        ...
+
+    @property
+    def api_url(self) -> str:
+        """``base_url + "/cxrestapi/auth"``."""
+        ...
+
+    @property
+    def sandbox_name(self) -> str | None:
+        """The sandbox this handle works in; ``None`` at the server root (the default sandbox)."""
+        ...
+
+    @property
+    def http_port(self) -> int: ...
+
+    def ports(self) -> dict[str, int]:
+        """``{"http": ..., "smtp": ..., "smtps": ...}``."""
+        ...
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The PEM CA certificate that signs the SMTP sink's certificate."""
+        ...
+
+    # -- tokens ------------------------------------------------------------------------------------------------
+    def token(
+        self,
+        username: str = "admin",
+        password: str = "admin",
+        *,
+        scope: str = "access_control_api",
+        lifetime: int | None = None,
+        client_id: str = "resource_owner_client",
+    ) -> str:
+        """A fresh access token for ``username`` (``lifetime=0``: already expired); not journaled.
+
+        :raises ConfigError: the server refuses the credentials (naming why)."""
+        ...
+
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``; the token is reused for half its
+        lifetime, and minting it is not journaled."""
+        ...
+
+    # -- state -------------------------------------------------------------------------------------------------
+    def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
+        """Replace the stored settings; ``persist=False`` keeps them only until the next :meth:`reset`."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the seed: settings restored, only the configured fault rules armed, journal and mail cleared."""
+        ...
+
+    @property
+    def faults(self) -> FaultRules: ...
+
+    @property
+    def sink(self) -> MailSink: ...
+
+    # -- journal -----------------------------------------------------------------------------------------------
+    def requests(
+        self,
+        method: str | None = None,
+        path: str | None = None,
+        operation_id: str | None = None,
+        status: int | str | None = None,
+    ) -> list[JournalEntry]:
+        """The journaled API requests, oldest first, filtered."""
+        ...
+
+    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
+        """Assert ``operation_id`` was called (``times`` times) with ``where`` matching; the failure message shows
+        the closest calls seen."""
+        ...
+
+    def assert_no_violations(self, min_severity: str = "warning") -> None:
+        """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
+        ...
+
+    def check(self) -> None:
+        """Raise here an error the server met (in process: one of its threads; remote: it does not answer)."""
+        ...
+
+    # -- sandboxes ---------------------------------------------------------------------------------------------
+    def sandbox(self, name: str) -> MockSurface:
+        """The same server's sandbox ``name`` (created on first use), as a handle of the same kind."""
+        ...
+
+    def create_sandbox(self, name: str | None = None) -> MockSurface:
+        """Create a fresh sandbox (a unique generated name when ``name`` is None) and return its handle.
+
+        :raises CxMockError: it exists (409) or the server holds its maximum (429), with the server's message."""
+        ...
+
+    def delete_sandbox(self, name: str | None = None) -> None:
+        """Delete sandbox ``name`` or, without a name, this handle's own sandbox (a
+        :class:`~mockserver.errors.ConfigError` at the root).
+
+        :raises CxMockError: no such sandbox (404), with the server's message."""
+        ...
+
+    def list_sandboxes(self) -> list[dict[str, Any]]:
+        """The server's sandboxes as ``GET /_mock/sandboxes`` lists them (``name``, ``path``, sizes, last use)."""
+        ...
