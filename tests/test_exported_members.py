@@ -47,9 +47,9 @@ def test_the_declared_surface_is_exported_and_every_kind_of_handle_implements_it
     assert mockserver.MockSurface is MockSurface
     members = [name for name in vars(MockSurface) if not name.startswith("_")]
     assert {"auth_headers", "sink", "faults", "requests", "delete_sandbox", "list_sandboxes"} <= set(members)
+    per_instance = {"faults", "sink", "base_url", "api_url", "sandbox_name"}  # RemoteServer sets these in __init__
     for cls in (mockserver.MockServer, MockSandbox, mockserver.RemoteServer):
         missing = [name for name in members if not hasattr(cls, name)]
-        # RemoteServer sets faults/sink/base_url/api_url/sandbox_name per instance
         if cls is mockserver.RemoteServer:
-            missing = [name for name in missing if name not in ("faults", "sink", "base_url", "api_url", "sandbox_name")]
+            missing = [name for name in missing if name not in per_instance]
         assert missing == [], (cls.__name__, missing)

@@ -230,7 +230,8 @@ class MockSurface(Protocol):
         ...
 
     # -- tokens ------------------------------------------------------------------------------------------------
-    def token(
+    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
+    def token(  # nosec B107
         self,
         username: str = "admin",
         password: str = "admin",
@@ -244,7 +245,7 @@ class MockSurface(Protocol):
         :raises ConfigError: the server refuses the credentials (naming why)."""
         ...
 
-    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:
+    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
         """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``; the token is reused for half its
         lifetime, and minting it is not journaled."""
         ...

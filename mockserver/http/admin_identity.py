@@ -3,7 +3,8 @@
 It hangs on the admin blueprint (same ``/_mock`` prefix, same admin-token lock). The body is JSON
 ``{"username", "password", "scope", "lifetime", "client_id"}`` (all optional: admin/admin, ``access_control_api``, the
 configured lifetime, ``resource_owner_client``); the answer is the token endpoint's response. ``lifetime: 0`` gives
-a token that is already expired. ``RemoteServer.token(..., lifetime=...)`` uses it.
+a token that is already expired. ``RemoteServer.token()`` and ``auth_headers()`` use it (the admin API is not
+journaled, so their tokens add no journal entry, as in process).
 """
 
 from __future__ import annotations

@@ -230,9 +230,8 @@ class RemoteServer:
             that is already expired.
         :raises ConfigError: the server refuses the credentials (its reason quoted).
         """
-        token: str = self._mint(username, password, scope=scope, lifetime=lifetime, client_id=client_id)[
-            "access_token"
-        ]
+        minted = self._mint(username, password, scope=scope, lifetime=lifetime, client_id=client_id)
+        token: str = minted["access_token"]
         return token
 
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
