@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +23,9 @@ import pytest
 
 from mockserver import MockServer, MockSurface, RemoteServer
 from mockserver.core import admin_routes as routes
+from tests.support.serve import READY_TIMEOUT, clean_env, serve_args, stop
 
 MODES = ("in-process", "in-process-sandbox", "remote", "remote-sandbox")
-#: how long ``cxmock serve`` may take to write its port file on a loaded machine
-STARTUP_DEADLINE = 60.0
 
 
 class Served:
@@ -45,7 +43,7 @@ class Served:
 
 def _wait_ready(proc: subprocess.Popen[bytes], port_file: Path, log: Path) -> dict[str, Any]:
     """The ready JSON of ``--port-file`` (polled: it appears once every listener answers)."""
-    deadline = time.monotonic() + STARTUP_DEADLINE
+    deadline = time.monotonic() + READY_TIMEOUT
     while True:
         try:
             ready: dict[str, Any] = json.loads(port_file.read_text(encoding="utf-8"))
@@ -53,7 +51,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port_file: Path, log: Path) -> di
         except (FileNotFoundError, json.JSONDecodeError):  # not written yet, or half written
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"cxmock serve wrote no port file within {STARTUP_DEADLINE} s:\n{log.read_text()}")
+            pytest.fail(f"cxmock serve wrote no port file within {READY_TIMEOUT} s:\n{log.read_text()}")
         try:
             code = proc.wait(timeout=0.05)  # the pause between polls; also notices an early exit
         except subprocess.TimeoutExpired:
@@ -66,20 +64,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``cxmock serve --port 0 --smtp-port 0 --smtps-port 0 --port-file F``, stopped (SIGTERM) at the end."""
     where = tmp_path_factory.mktemp("served")
     port_file, log = where / "ports.json", where / "serve.log"
-    command = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--smtp-port", "0", "--smtps-port", "0"]
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [*command, "--port-file", str(port_file)], stdout=sink, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            serve_args(["--port-file", str(port_file)]),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=clean_env(),
         )
     try:
         yield Served(proc, log, _wait_ready(proc, port_file, log))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
 
 
 @pytest.fixture(scope="session")
