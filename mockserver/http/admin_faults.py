@@ -95,7 +95,7 @@ def add_faults() -> Response:
     rules_added = [info for info in (engine.get(rule_id) for rule_id in ids) if info is not None]
     response = ok({"ids": ids, "rules": rules_added}, 201)
     if len(ids) == 1:
-        response.headers["Location"] = f"/_mock/faults/{ids[0]}"
+        response.headers["Location"] = routes.FAULT.path(rule_id=ids[0])
     return response
 
 
