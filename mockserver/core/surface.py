@@ -13,6 +13,9 @@ each, journal counts included (``token()`` and ``auth_headers()`` never add a jo
 Type a helper or a fixture with these to keep it independent of where the server runs::
 
     def create_settings(cxmock: MockSurface) -> None: ...
+
+The protocols are ``runtime_checkable``; on Python 3.11 ``isinstance`` reads every member, so on a remote handle it
+makes a few admin calls (``ca_pem``, ``sink.messages``), none of them journaled.
 """
 
 from __future__ import annotations
