@@ -21,14 +21,16 @@ makes a few admin calls (``ca_pem``, ``sink.messages``), none of them journaled.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
+from .contract import JSON_V1
 from .journal.entry import JournalEntry
 
-__all__ = ["FaultRules", "FaultRulesHandle", "MailMessage", "MailSink", "MockSurface"]
+__all__ = ["FaultRules", "FaultRulesHandle", "HeaderTokens", "MailMessage", "MailSink", "MockSurface"]
 
 
 @runtime_checkable
@@ -313,3 +315,30 @@ class MockSurface(Protocol):
     def list_sandboxes(self) -> list[dict[str, Any]]:
         """The server's sandboxes as ``GET /_mock/sandboxes`` lists them (``name``, ``path``, sizes, last use)."""
         ...
+
+
+class HeaderTokens:
+    """The tokens of ``auth_headers()``, one per ``(username, password)``, reused for half their lifetime: the same
+    rule for every kind of handle (``MockServer``, ``MockSandbox``, ``RemoteServer``).
+
+    :param clock: monotonic seconds (injected by tests).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
+
+    def headers(self, username: str, password: str, mint: Callable[[], tuple[str, float]]) -> dict[str, str]:
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``; ``mint()`` gives a new token
+        and its lifetime in seconds when there is none to reuse."""
+        now = self._clock()
+        cached = self._tokens.get((username, password))
+        if cached is None or now >= cached[1]:
+            token, lifetime = mint()
+            cached = (token, now + lifetime / 2)
+            self._tokens[(username, password)] = cached
+        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
+
+    def clear(self) -> None:
+        """Forget every token (the sandbox was recreated, or the token lifetime changed)."""
+        self._tokens.clear()

@@ -26,7 +26,6 @@ side in ``mockserver.remote.faults`` (both re-exported here).
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -36,13 +35,12 @@ from typing import Any
 
 from ..config import DEFAULT_CLIENT_SECRET
 from ..core import admin_routes as routes
-from ..core.contract import JSON_V1
 from ..core.journal.assertions import assert_called
 from ..core.journal.entry import JournalEntry
 from ..core.lint.lint import Violation
 from ..core.lint.report import assert_no_violations
 from ..core.sandboxes.names import is_valid_name
-from ..core.surface import MockSurface
+from ..core.surface import HeaderTokens, MockSurface
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
@@ -89,7 +87,7 @@ class RemoteServer:
         self.timeout = timeout
         self.faults = RemoteFaults(self)
         self.sink = RemoteSink(self)
-        self._header_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
+        self._header_tokens = HeaderTokens()
         self.admin(routes.HEALTH)
 
     # -- transport -------------------------------------------------------------------------------------------
@@ -237,13 +235,12 @@ class RemoteServer:
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
         """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, as ``MockServer.auth_headers()``:
         the token is minted without a journal entry and reused for half its lifetime."""
-        now = time.monotonic()
-        cached = self._header_tokens.get((username, password))
-        if cached is None or now >= cached[1]:
+
+        def mint() -> tuple[str, float]:
             minted = self._mint(username, password)
-            cached = (str(minted["access_token"]), now + float(minted.get("expires_in") or 0) / 2)
-            self._header_tokens[(username, password)] = cached
-        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
+            return str(minted["access_token"]), float(minted.get("expires_in") or 0)
+
+        return self._header_tokens.headers(username, password, mint)
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
         """Replace the stored settings (``POST /_mock/seed``); ``persist=False`` keeps them until the next reset."""

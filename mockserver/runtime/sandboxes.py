@@ -28,6 +28,7 @@ from ..core.mail.store import CapturedMessage
 from ..core.sandboxes.names import check_name, generated_name
 from ..core.sandboxes.registry import SandboxRegistry
 from ..core.state import State
+from ..core.surface import HeaderTokens
 from ..errors import ConfigError
 from ..http import create_app
 from ..http.admin_mail import share_long_poll_slots
@@ -246,7 +247,7 @@ class MockSandbox(SandboxManagement, StateSurface):
         self._sandboxes = sandboxes
         self._root_url = root_url
         self._sink = sink
-        self._header_tokens = {}
+        self._header_tokens = HeaderTokens()
         self._seen: State | None = None
         self._current_state()  # created now: a full registry fails here, not at the first request
 

@@ -19,7 +19,7 @@ from typing import Any
 from ..config import Config, reachable_host
 from ..core.identity.identity import DEFAULT_ISSUER
 from ..core.state import State
-from ..core.surface import MockSurface
+from ..core.surface import HeaderTokens, MockSurface
 from ..errors import ConfigError, ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
@@ -118,7 +118,7 @@ class MockServer(SandboxManagement, StateSurface):
         self._smtp.own_listeners = self._own_listeners
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
-        self._header_tokens: dict[tuple[str, str], tuple[str, float]] = {}  # (user, password) -> (token, reuse until)
+        self._header_tokens = HeaderTokens()
         self.app = create_app(
             self.state, smtp_test=self._smtp.test, reset=self.reset, ca_pem=self._smtp.ca_pem, ports=self._bound_ports
         )

@@ -8,16 +8,16 @@ default sandbox) for :class:`~mockserver.runtime.server.MockServer`, one named s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..config import Config
-from ..core.contract import JSON_V1, parse_seed
+from ..core.contract import parse_seed
 from ..core.identity.identity import password_grant
 from ..core.journal.entry import JournalEntry
 from ..core.lint.report import assert_no_violations
 from ..core.state import State
+from ..core.surface import HeaderTokens
 from ..errors import ConfigError, OAuthError
 from .faults import Faults
 
@@ -29,7 +29,7 @@ class StateSurface:
     ``_current_state()`` and ``base_url``."""
 
     config: Config
-    _header_tokens: dict[tuple[str, str], tuple[str, float]]
+    _header_tokens: HeaderTokens
 
     def _current_state(self) -> State:
         """The state the helpers act on (looked up on each call: a sandbox may have been recreated)."""
@@ -79,14 +79,11 @@ class StateSurface:
         The token is reused for half its lifetime (signing one costs a fraction of a millisecond; a session calling
         this per request need not pay it each time); :meth:`token` always issues a fresh one."""
         self._current_state()  # first: a recreated sandbox forgets the tokens of the old one
-        now = time.monotonic()
         if not hasattr(self, "_header_tokens"):
-            self._header_tokens = {}  # (user, password) -> (token, reuse until)
-        cached = self._header_tokens.get((username, password))
-        if cached is None or now >= cached[1]:
-            cached = (self.token(username, password), now + self.config.token_lifetime / 2)
-            self._header_tokens[(username, password)] = cached
-        return {"Authorization": f"Bearer {cached[0]}", "Accept": JSON_V1}
+            self._header_tokens = HeaderTokens()
+        return self._header_tokens.headers(
+            username, password, lambda: (self.token(username, password), self.config.token_lifetime)
+        )
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
         """Replace the stored settings with ``records`` (API JSON shape, ``id`` optional).
