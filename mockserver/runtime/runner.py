@@ -23,9 +23,19 @@ EXIT_OK = 0
 EXIT_STARTUP_FAILURE = 3
 
 
+#: (whole second, its ISO 8601 text): the last second formatted, so lines within one second format only their ms
+_last_second: tuple[int, str] = (-1, "")
+
+
 def iso_time(record: logging.LogRecord) -> str:
     """The record's time as ISO 8601 in UTC with its zone, to the millisecond: ``2026-12-01T15:04:05.123+00:00``."""
-    return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+    global _last_second
+    second = int(record.created)
+    cached, text = _last_second
+    if second != cached:
+        text = datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_second = (second, text)
+    return f"{text}.{int(record.msecs):03d}+00:00"
 
 
 class _JsonFormatter(logging.Formatter):

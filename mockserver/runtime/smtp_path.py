@@ -29,6 +29,7 @@ from ..errors import ConfigError
 from ..smtp import SmtpSink, TlsMaterial, run_test_connection
 from ..smtp.limits import SinkLimits
 from ..smtp.routing import MailRoute
+from ..smtp.session import TlsSessions
 
 __all__ = ["SmtpPath"]
 
@@ -92,6 +93,8 @@ class SmtpPath:
         self.sink.router = self.route
         self._direct_context: ssl.SSLContext | None = None
         self._sink_context: ssl.SSLContext | None = None
+        #: TLS sessions our client resumes with the embedded sink (sink mode only; a direct target gets full handshakes)
+        self._sink_tls_sessions = TlsSessions()
 
     def start(self) -> None:
         self.sink.start()
@@ -208,6 +211,7 @@ class SmtpPath:
             tls_server_name=sink_name or fields["host"],
             on_bound=on_bound if local else None,
             display_name=fields.get("display_name"),
+            tls_sessions=self._sink_tls_sessions if self.config.smtp_mode == "sink" else None,
         )
 
 

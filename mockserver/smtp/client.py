@@ -24,7 +24,7 @@ from email.utils import formataddr, formatdate, make_msgid
 
 from ..core.mail.store import CORRELATION_HEADER
 from ..errors import BadRequest, SmtpTestFailed
-from .session import RecordingSMTP, Refused, format_target
+from .session import RecordingSMTP, Refused, TlsSessions, format_target
 
 __all__ = ["TEST_SUBJECT", "TestConnectionResult", "run_test_connection"]
 
@@ -65,6 +65,7 @@ def run_test_connection(
     local_hostname: str = LOCAL_HOSTNAME,
     on_bound: Callable[[tuple[str, int]], None] | None = None,
     display_name: str | None = None,
+    tls_sessions: TlsSessions | None = None,
 ) -> TestConnectionResult:
     """Run one SMTP session that sends a short test message; return its facts or raise ``SmtpTestFailed``.
 
@@ -78,6 +79,7 @@ def run_test_connection(
     :param on_bound: connect from ``host`` itself (one of this machine's addresses, e.g. the embedded sink) and tell
         this callable the source address before connecting (how the sink knows whose session it is).
     :param display_name: the sender's display name (``displayName``) in the message's ``From:`` header.
+    :param tls_sessions: resume TLS sessions from (and keep them in) this cache; ``None`` for a full handshake.
     :param receiver: the recipient (the API's ``recieverEmail``), RCPT TO and ``To:``.
     :param username: AUTH user; without one (and without default credentials) no AUTH is attempted, as .NET's
         SmtpClient sends none without credentials: a server requiring AUTH then refuses MAIL with 530.
@@ -109,10 +111,12 @@ def run_test_connection(
             implicit_tls=context if encryption == "Ssl" else None,
             server_name=tls_server_name or host,
             on_bound=on_bound,
+            tls_sessions=tls_sessions,
         )
         auth_user = None if use_default_credentials or not username else username
         _converse(smtp, host, port, encryption, context, tls_server_name or host, auth_user, password or "")
         _send(smtp, from_address, receiver, raw)
+        smtp.keep_tls_session()  # after replies were read over TLS: a TLS 1.3 ticket has arrived by now
         tls = smtp.tls_facts()
         smtp.stage = "quit"
         try:

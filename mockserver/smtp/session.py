@@ -9,9 +9,11 @@ from __future__ import annotations
 import smtplib
 import socket
 import ssl
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 
 class Refused(Exception):
@@ -20,6 +22,42 @@ class Refused(Exception):
     def __init__(self, stage: str, what: str, code: int | None = None, text: str | None = None) -> None:
         super().__init__(what)
         self.stage, self.what, self.code, self.text = stage, what, code, text
+
+
+class TlsSessions:
+    """TLS sessions to resume, per (context, server name, address, port); bounded, thread-safe.
+
+    testconnection against the embedded sink runs one TLS handshake per call between our own client and our own
+    sink; resuming the previous session (a TLS 1.3 ticket) skips the certificate signature and its verification.
+    Nothing SMTP-visible changes: the same commands, replies, TLS version and cipher.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._sessions: OrderedDict[tuple[int, str, str, int], ssl.SSLSession] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, str, str, int]) -> ssl.SSLSession | None:
+        with self._lock:
+            return self._sessions.get(key)
+
+    def put(self, key: tuple[int, str, str, int], session: ssl.SSLSession) -> None:
+        with self._lock:
+            self._sessions[key] = session
+            self._sessions.move_to_end(key)
+            while len(self._sessions) > self._limit:
+                self._sessions.popitem(last=False)
+
+
+class _ResumingContext:
+    """What smtplib's ``starttls`` calls ``wrap_socket`` on: the real context, with the session to resume."""
+
+    def __init__(self, context: ssl.SSLContext, session: ssl.SSLSession | None) -> None:
+        self._context = context
+        self._session = session
+
+    def wrap_socket(self, sock: socket.socket, server_hostname: str | None = None) -> ssl.SSLSocket:
+        return self._context.wrap_socket(sock, server_hostname=server_hostname, session=self._session)
 
 
 class RecordingSMTP(smtplib.SMTP):
@@ -35,8 +73,11 @@ class RecordingSMTP(smtplib.SMTP):
         implicit_tls: ssl.SSLContext | None,
         server_name: str,
         on_bound: Callable[[tuple[str, int]], None] | None = None,
+        tls_sessions: TlsSessions | None = None,
     ) -> None:
         self._on_bound = on_bound
+        self._tls_sessions = tls_sessions
+        self._tls_key: tuple[int, str, str, int] | None = None
         self.transcript: list[str] = []
         self.stage = "connect"
         self.redact_next: str | None = None
@@ -59,10 +100,12 @@ class RecordingSMTP(smtplib.SMTP):
             sock = bound_connection(host, port, self.remaining(), self._on_bound)
         else:
             sock = socket.create_connection((host, port), self.remaining(), self.source_address)
+        self._tls_key = (0, self._server_name, host, port)
         if self._implicit_tls is not None:
             self.stage = "tls"
             try:
-                sock = self._implicit_tls.wrap_socket(sock, server_hostname=self._server_name)
+                session = self._session_for(self._implicit_tls)
+                sock = self._implicit_tls.wrap_socket(sock, server_hostname=self._server_name, session=session)
             except BaseException:
                 sock.close()
                 raise
@@ -70,6 +113,26 @@ class RecordingSMTP(smtplib.SMTP):
             self.note_tls()
         self.stage = "greeting"
         return sock
+
+    def _session_for(self, context: ssl.SSLContext) -> ssl.SSLSession | None:
+        if self._tls_sessions is None or self._tls_key is None:
+            return None
+        self._tls_key = (id(context), *self._tls_key[1:])
+        return self._tls_sessions.get(self._tls_key)
+
+    def starttls(self, *, context: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+        """smtplib's STARTTLS, resuming the last session with this server when there is one."""
+        if context is not None and self._tls_sessions is not None:
+            context = cast(ssl.SSLContext, _ResumingContext(context, self._session_for(context)))
+        return super().starttls(context=context)
+
+    def keep_tls_session(self) -> None:
+        """Remember this connection's TLS session for the next one (call once a reply was read after TLS)."""
+        sock = self.sock
+        if self._tls_sessions is None or self._tls_key is None or not isinstance(sock, ssl.SSLSocket):
+            return
+        if sock.session is not None and self._tls_key[0] != 0:
+            self._tls_sessions.put(self._tls_key, sock.session)
 
     def note_tls(self) -> None:
         facts = self.tls_facts()
