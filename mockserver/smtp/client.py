@@ -192,7 +192,7 @@ def _converse(
                 f"use None for a plain port or Ssl for an implicit-TLS port",
             )
         try:
-            smtp.starttls(context=context)
+            smtp.starttls_resuming(context)
         except smtplib.SMTPResponseException as exc:  # any reply but 220
             raise Refused("starttls", "STARTTLS was refused", exc.smtp_code, _text(exc.smtp_error)) from None
         smtp.note_tls()

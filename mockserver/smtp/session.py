@@ -120,11 +120,11 @@ class RecordingSMTP(smtplib.SMTP):
         self._tls_key = (id(context), *self._tls_key[1:])
         return self._tls_sessions.get(self._tls_key)
 
-    def starttls(self, *, context: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+    def starttls_resuming(self, context: ssl.SSLContext | None) -> tuple[int, bytes]:
         """smtplib's STARTTLS, resuming the last session with this server when there is one."""
         if context is not None and self._tls_sessions is not None:
             context = cast(ssl.SSLContext, _ResumingContext(context, self._session_for(context)))
-        return super().starttls(context=context)
+        return self.starttls(context=context)
 
     def keep_tls_session(self) -> None:
         """Remember this connection's TLS session for the next one (call once a reply was read after TLS)."""
