@@ -275,7 +275,7 @@ class MailStore:
         needles = {"to": to, "from_": from_, "subject": subject}
         if not any(needle and trigrams(needle.casefold()) for needle in needles.values()):
             with self._cond:  # nothing the index can narrow: no need to bring it up to date (nor to parse)
-                return self._newer_than(after), self._captured
+                return self._newer_than(after) or [], self._captured
         with self._index_lock:
             with self._cond:
                 pending, stale = builtins.list(self._pending.values()), self._stale
@@ -294,18 +294,25 @@ class MailStore:
             ids = self._index.candidates(needles)
         with self._cond:
             if ids is None:
-                return self._newer_than(after), seen
+                return self._newer_than(after) or [], seen
             held = self._messages
+            if after > 0:  # since=<id>: the newer messages, when there are fewer of them than candidates
+                newer = self._newer_than(after, at_most=len(ids))
+                if newer is not None:
+                    return [m for m in newer if m.id in ids], seen
             return [held[i] for i in sorted(ids) if i > after and i in held], seen
 
-    def _newer_than(self, after: int) -> builtins.list[CapturedMessage]:
-        """The held messages with an id above ``after``, oldest first (call under ``_cond``)."""
-        if after <= 0:
+    def _newer_than(self, after: int, at_most: int | None = None) -> builtins.list[CapturedMessage] | None:
+        """The held messages with an id above ``after``, oldest first; ``None`` when there are more than
+        ``at_most`` of them (read from the newest back: the cost is theirs, not the store's). Call under ``_cond``."""
+        if after <= 0 and at_most is None:
             return builtins.list(self._messages.values())
-        newer = []
+        newer: builtins.list[CapturedMessage] = []
         for message in reversed(self._messages.values()):
             if message.id <= after:
                 break
+            if at_most is not None and len(newer) >= at_most:
+                return None
             newer.append(message)
         newer.reverse()
         return newer
