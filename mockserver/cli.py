@@ -52,7 +52,7 @@ def _option_for(name: str, default: Any, kind: str) -> Any:
 def config_options(func: Any) -> Any:
     """Decorate a command with one option per Config field (all defaulting to "not given")."""
     for f in reversed(fields(Config)):
-        func = _option_for(f.name, SERVE_DEFAULTS.get(f.name, f.default), kind_of(f))(func)
+        func = _option_for(f.name, SERVE_DEFAULTS.get(f.name, Config.spec(f.name).default), kind_of(f))(func)
     return click.option(
         "--config",
         "config_file",

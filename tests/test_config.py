@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from mockserver.cli import main
-from mockserver.config import DEFAULT_CLIENT_SECRET, SECRET_FIELDS, Config
+from mockserver.config import DEFAULT_CLIENT_SECRET, SECRET_FIELDS, Config, suite_defaults
 from mockserver.errors import ConfigError
 from mockserver.runtime.server import MockServer
 
@@ -299,3 +299,20 @@ def test_refused(cxmock):
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*@pytest.mark.cxmock: *option token_lifetime expects an integer, got 'soon'*"])
     assert "Traceback" not in result.stdout.str()
+
+
+def test_suite_defaults_change_what_config_gives_for_unset_options_until_the_block_ends() -> None:
+    product = Config.spec("journal_limit").default
+    with suite_defaults(journal_limit="7", strict="yes"):
+        assert Config().journal_limit == 7 and Config().strict is True
+        assert Config(journal_limit=9).journal_limit == 9
+        assert Config.load(environ={}).journal_limit == 7
+        assert Config.default("journal_limit") == 7
+    assert Config().journal_limit == product == Config.default("journal_limit")
+    with (
+        pytest.raises(ConfigError, match="suite_defaults: option strict expects a boolean"),
+        suite_defaults(strict="maybe"),
+    ):
+        pass
+    with pytest.raises(ConfigError, match="unknown option 'prot'"), suite_defaults(prot=1):
+        pass

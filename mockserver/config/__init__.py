@@ -21,6 +21,7 @@ from .model import (
     OTHER_ENV,
     SECRET_FIELDS,
     Config,
+    suite_defaults,
     unknown_environment,
 )
 from .spec import Spec
@@ -35,6 +36,7 @@ __all__ = [
     "Spec",
     "reachable_host",
     "suggest",
+    "suite_defaults",
     "unknown_environment",
 ]
 

@@ -13,7 +13,7 @@ from dataclasses import Field
 from typing import Any
 
 from ..errors import ConfigError
-from .spec import spec_of
+from .spec import spec_of, suite_default
 
 __all__ = ["check", "convert", "kind_of"]
 
@@ -26,6 +26,9 @@ _EXPECTED = {
     "str | None": "a string (a file path)",
     "tuple[str, ...]": "a list of strings: a YAML list, or one comma-separated string",
 }
+_IN_EFFECT: Any = object()  # convert()'s default: the option's default in effect
+#: the Python type a value of each kind of option already has when it needs no conversion
+_EXACT: dict[str, type] = {"bool": bool, "int": int, "float": float, "str": str, "str | None": str}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -43,12 +46,19 @@ def _kind(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def convert(f: Field[Any], value: Any, where: str, default: Any) -> Any:
-    """``value`` as field ``f``'s type; :class:`ConfigError` naming ``where`` (its source) when it cannot be."""
+def convert(f: Field[Any], value: Any, where: str, default: Any = _IN_EFFECT) -> Any:
+    """``value`` as field ``f``'s type; :class:`ConfigError` naming ``where`` (its source) and ``default`` (by
+    default the one in effect) when it cannot be."""
     kind = kind_of(f)
+    if type(value) is _EXACT.get(kind) and not (kind == "str | None" and value == ""):
+        return value  # already the field's type (every default, and most values): nothing to convert
+    if kind.startswith("tuple") and type(value) is tuple and all(type(v) is str for v in value):
+        return value
     expected = _EXPECTED.get(kind, kind)
     spec = spec_of(f)
     example = f"; e.g. {spec.example}" if spec.example else ""
+    if default is _IN_EFFECT:
+        default = suite_default(f.name, spec.default)
     tuple_kind = kind.startswith("tuple")
     if (
         isinstance(value, dict)

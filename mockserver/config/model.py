@@ -7,9 +7,10 @@ Each field is declared with :func:`~mockserver.config.spec.option` (help, choice
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ..errors import ConfigError
 from .convert import check, convert
 from .files import read_config_file, suggest, unknown_option
-from .spec import Spec, option, spec_of
+from .spec import Spec, name_defaults, option, set_suite_defaults, spec_of, suite_default
 
 __all__ = [
     "Config",
@@ -26,6 +27,7 @@ __all__ = [
     "LOOPBACK_ALLOW",
     "OTHER_ENV",
     "SECRET_FIELDS",
+    "suite_defaults",
     "unknown_environment",
 ]
 
@@ -216,12 +218,12 @@ class Config:
     )
 
     def __post_init__(self) -> None:
-        for f in fields(self):
+        for f in _FIELDS:
             value = getattr(self, f.name)
-            converted = convert(f, value, "keyword argument", f.default)
+            converted = convert(f, value, "keyword argument")
             if converted is not value:
                 object.__setattr__(self, f.name, converted)
-        problems = check(fields(self), {f.name: getattr(self, f.name) for f in fields(self)})
+        problems = check(_FIELDS, {f.name: getattr(self, f.name) for f in _FIELDS})
         if problems:
             raise ConfigError("invalid configuration: " + "; ".join(text for _, text in problems))
 
@@ -263,6 +265,12 @@ class Config:
         return tuple(name for name, spec in _SPECS.items() if spec.runtime)
 
     @classmethod
+    def default(cls, name: str) -> Any:
+        """The default of option ``name`` in effect: the product's (``Config.spec(name).default``), unless a test
+        suite changed it with :func:`suite_defaults`."""
+        return suite_default(name, _SPECS[name].default)
+
+    @classmethod
     def spec(cls, name: str) -> Spec:
         """The description of option ``name`` (help, choices, bounds, run-time changeability)."""
         return _SPECS[name]
@@ -299,7 +307,7 @@ class Config:
         unknown = [name for name in merged if name not in by_name]
         if unknown:
             raise ConfigError(unknown_option(unknown[0], cls.option_names()))
-        all_defaults = {**{f.name: f.default for f in fields(cls)}, **(defaults or {})}
+        all_defaults = {**{name: cls.default(name) for name in _SPECS}, **(defaults or {})}
         values = {
             name: convert(by_name[name], value, origin.get(name, "default"), all_defaults.get(name))
             for name, value in merged.items()
@@ -316,7 +324,34 @@ class Config:
         return cls(**values)
 
 
-_SPECS: dict[str, Spec] = {f.name: spec_of(f) for f in fields(Config)}
+_FIELDS = fields(Config)
+_SPECS: dict[str, Spec] = {f.name: spec_of(f) for f in _FIELDS}
+name_defaults(fields(Config))
+
+
+@contextlib.contextmanager
+def suite_defaults(**options: Any) -> Iterator[None]:
+    """Change the defaults of ``Config`` while the block runs, for a whole test suite: every ``Config()``,
+    ``MockServer()`` and ``Config.load()`` that does not set one of ``options`` gets the value given here.
+
+    Values go through the same conversion as every source. Process-wide (not per thread), and meant for a
+    session-scoped fixture::
+
+        @pytest.fixture(scope="session", autouse=True)
+        def _self_check_on():
+            with suite_defaults(validate_responses=True):
+                yield
+    """
+    unknown = [name for name in options if name not in _SPECS]
+    if unknown:
+        raise ConfigError(unknown_option(unknown[0], list(_SPECS)))
+    by_name = {f.name: f for f in fields(Config)}
+    values = {
+        name: convert(by_name[name], value, "suite_defaults", _SPECS[name].default) for name, value in options.items()
+    }
+    with set_suite_defaults(values):
+        yield
+
 
 #: fields whose values are masked by ``Config.masked()`` and left out of ``repr()``
 SECRET_FIELDS = frozenset(name for name, spec in _SPECS.items() if spec.secret)

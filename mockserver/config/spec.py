@@ -7,14 +7,21 @@ field's metadata. The CLI's flags and ``--help``, the validation of every source
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import Field, dataclass, field
 from typing import Any, TypeVar
 
-__all__ = ["METADATA_KEY", "Spec", "option", "spec_of"]
+__all__ = ["METADATA_KEY", "Spec", "name_defaults", "option", "set_suite_defaults", "spec_of", "suite_default"]
 
 METADATA_KEY = "cxmock"
 
 T = TypeVar("T")
+
+#: defaults changed by ``suite_defaults`` (option -> value), read by every field's default factory
+_SUITE_DEFAULTS: dict[str, Any] = {}
+_SUITE_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,8 @@ class Spec:
 
     #: one or two sentences for ``--help`` (the CLI adds the environment variable and the default)
     help: str
+    #: the product's default (a test suite may change the one in effect: ``suite_defaults``)
+    default: Any = None
     #: the only values allowed (shown as ``[a|b]`` in ``--help``)
     choices: tuple[str, ...] = ()
     #: inclusive bounds of a number
@@ -81,6 +90,7 @@ def option(
     """A ``Config`` field with ``default`` and its description (typed as the default, as ``dataclasses.field``)."""
     spec = Spec(
         help=help,
+        default=default,
         choices=choices,
         low=low,
         high=high,
@@ -91,8 +101,50 @@ def option(
         secret=secret,
         example=example,
     )
-    made: T = field(default=default, repr=not secret, metadata={METADATA_KEY: spec})
+    made: T = field(default_factory=_Default(default), repr=not secret, metadata={METADATA_KEY: spec})
     return made
+
+
+class _Default:
+    """A field's default factory: the product's default, unless ``suite_defaults`` changed it (the field's name is
+    set once the class exists, by ``name_defaults``)."""
+
+    __slots__ = ("name", "value")
+
+    def __init__(self, value: Any) -> None:
+        self.name = ""
+        self.value = value
+
+    def __call__(self) -> Any:
+        return _SUITE_DEFAULTS.get(self.name, self.value)
+
+
+def name_defaults(config_fields: Iterable[Field[Any]]) -> None:
+    """Tell each field's default factory its field's name (called once, right after the class is made)."""
+    for f in config_fields:
+        factory = f.default_factory
+        if not isinstance(factory, _Default):
+            raise TypeError(f"Config field {f.name} is not declared with option()")
+        factory.name = f.name
+
+
+def suite_default(name: str, product_default: Any) -> Any:
+    """The default in effect for option ``name`` (``suite_defaults``'s value, or the product's)."""
+    return _SUITE_DEFAULTS.get(name, product_default)
+
+
+@contextlib.contextmanager
+def set_suite_defaults(values: Mapping[str, Any]) -> Iterator[None]:
+    """Use ``values`` (option -> converted value) as the defaults while the block runs (see ``suite_defaults``)."""
+    with _SUITE_LOCK:
+        saved = dict(_SUITE_DEFAULTS)
+        _SUITE_DEFAULTS.update(values)
+    try:
+        yield
+    finally:
+        with _SUITE_LOCK:
+            _SUITE_DEFAULTS.clear()
+            _SUITE_DEFAULTS.update(saved)
 
 
 def spec_of(f: Field[Any]) -> Spec:
