@@ -14,7 +14,7 @@ Filters (``list``, ``wait_for``) are case-insensitive substrings:
 
 Message ids start at 1 and are never reused, not even after :meth:`MailStore.clear`.
 
-``to``, ``from_`` and ``subject`` are looked up in an index (``core/mail/index.py``) rather than by reading every
+``to`` and ``subject`` are looked up in an index (``core/mail/index.py``) rather than by reading every
 message, so a check costs the same with ten messages held or ten thousand. A message is indexed by the first check
 after its capture (parsing stays off the sink's ``add``), and leaves the index with the message (evicted or cleared).
 """
@@ -218,7 +218,7 @@ class MailStore:
     ) -> builtins.list[CapturedMessage]:
         """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
         match = matcher(to=to, from_=from_, subject=subject, since=since)
-        candidates, _ = self._candidates(to=to, from_=from_, subject=subject, since=since)
+        candidates, _ = self._candidates(to=to, subject=subject, since=since)
         return [m for m in candidates if match(m)]
 
     def wait_for(
@@ -247,7 +247,7 @@ class MailStore:
         with self._cond:
             generation = self._generation
         while True:
-            candidates, seen = self._candidates(to=to, from_=from_, subject=subject, since=since)
+            candidates, seen = self._candidates(to=to, subject=subject, since=since)
             with self._cond:
                 interrupted = self._generation != generation or (cancel is not None and cancel.is_set())
             found = [m for m in candidates if match(m)]  # outside the lock: matching may parse
@@ -267,12 +267,12 @@ class MailStore:
         raise AssertionHelperError(message)
 
     def _candidates(
-        self, *, to: str | None, from_: str | None, subject: str | None, since: int | str | datetime | None
+        self, *, to: str | None, subject: str | None, since: int | str | datetime | None
     ) -> tuple[builtins.list[CapturedMessage], int]:
         """The held messages that may match the filters, oldest first (a superset: the caller applies the filter),
         and the capture count they reflect (every capture counted is among them, if it matches)."""
         after = _after_id(since)
-        needles = {"to": to, "from_": from_, "subject": subject}
+        needles = {"to": to, "subject": subject}  # what the index narrows; from_ only by the filter
         if not any(needle and trigrams(needle.casefold()) for needle in needles.values()):
             with self._cond:  # nothing the index can narrow: no need to bring it up to date (nor to parse)
                 return self._newer_than(after) or [], self._captured
@@ -328,11 +328,7 @@ _SHOWN = 20
 
 def _indexed_values(message: CapturedMessage) -> dict[str, builtins.list[str]]:
     """What the index knows of ``message``: the values each filter looks at (see ``filters.matcher``)."""
-    return {
-        "to": [*message.rcpt_tos, message.to or ""],
-        "from_": [message.mail_from, message.from_ or ""],
-        "subject": [message.subject or ""],
-    }
+    return {"to": [*message.rcpt_tos, message.to or ""], "subject": [message.subject or ""]}
 
 
 def _after_id(since: int | str | datetime | None) -> int:
