@@ -172,6 +172,14 @@ class MailIndex:
                 return result
         return result
 
+    def entries(self) -> int:
+        """How many (trigram, id) pairs the index holds (for tests and diagnostics: it follows what is held)."""
+        total = 0
+        for field in self._fields.values():
+            total += len(field.unindexed)
+            total += sum(1 if isinstance(held, int) else len(held) for held in field.postings.values())
+        return total
+
     def stop_trigrams(self) -> Iterator[tuple[str, str]]:
         """(field, trigram) of every stop trigram (for tests and diagnostics)."""
         for name, field in self._fields.items():
