@@ -22,6 +22,7 @@ from . import (
     bench_frontend,
     bench_identity,
     bench_lifecycle,
+    bench_mail,
     bench_plugin,
     bench_sandboxes,
     bench_testconnection,
@@ -60,7 +61,7 @@ def _smtp(mode: Mode) -> list[Row]:
 
 #: each group's parts run separately: one that crashes is reported and the others' rows are kept
 BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
-    "api": [bench_api.throughput, bench_api.breakdown, bench_api.list_growth],
+    "api": [bench_api.throughput, bench_api.breakdown, bench_api.list_growth, bench_mail.check_growth],
     "identity": [bench_identity.costs, bench_identity.smtp_settings],
     "testconnection": [bench_testconnection.run],
     "smtp": [_smtp],

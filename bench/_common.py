@@ -25,6 +25,26 @@ HOST = "127.0.0.1"  # the only address any benchmark sends traffic to
 
 Row = dict[str, Any]
 
+#: what a client of the API sends and reads, as the vendor's clients know it (not imported from cxmock's internals:
+#: a benchmark measures through the public entry points)
+JSON_V1 = "application/json;v=1.0"
+#: the secret of the bundled users file's clients (fixtures/users.yaml, README)
+CLIENT_SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
+
+
+def token_form(
+    username: str = "admin", password: str = "admin", *, client_secret: str = CLIENT_SECRET
+) -> dict[str, str]:
+    """The form of a token request (resource-owner password grant), as the vendor's clients send it."""
+    return {
+        "grant_type": "password",
+        "username": username,
+        "password": password,
+        "scope": "access_control_api",
+        "client_id": "resource_owner_client",
+        "client_secret": client_secret,
+    }
+
 
 @dataclass(frozen=True)
 class Mode:

@@ -18,14 +18,11 @@ from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 from urllib.parse import urlencode
 
-from mockserver.config import DEFAULT_CLIENT_SECRET
-from mockserver.core.contract import JSON_V1
-from mockserver.core.identity.identity import password_grant
+from mockserver import MockServer
 from mockserver.runtime.runner import configure_logging
-from mockserver.runtime.server import MockServer
 
 from . import servers
-from ._common import HOST, Mode, Row, median, row, skipped
+from ._common import HOST, JSON_V1, Mode, Row, median, row, skipped, token_form
 from .bare_app import make_app
 from .loadgen import LoadResult, load
 
@@ -33,9 +30,7 @@ API = "API throughput (req/s, 4 connections)"
 LIST = "List latency growth"
 LIST_PATH = "/cxrestapi/auth/SMTPSettings"
 TOKEN_PATH = "/cxrestapi/auth/identity/connect/token"
-TOKEN_FORM = urlencode(
-    password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
-).encode()
+TOKEN_FORM = urlencode(token_form()).encode()
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -486,7 +481,8 @@ def breakdown(mode: Mode) -> list[Row]:
                 baseline=samples["with the request log" if logged else "full"],
                 baseline_name="the app, same request" + (" and request log" if logged else ""),
                 detail="what `cxmock serve` and MockServer run on the event loop for this GET: bearer check, "
-                "permission, Accept, lint notes, body, journal entry" + (", log line" if logged else "")
+                "permission, Accept, lint notes, body, journal entry"
+                + (", log line" if logged else "")
                 + "; the same answer, journal and log as the app (tests/runtime/test_fast_path.py)",
             )
         )

@@ -27,10 +27,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from mockserver.core.contract import JSON_V1
-from mockserver.runtime.server import MockServer
+from mockserver import MockServer
 
-from ._common import HOST, Mode, Row, median, row, skipped
+from ._common import HOST, JSON_V1, Mode, Row, median, row, skipped
 from .loadgen import load
 
 SECTION = "Dashboard (/_mock/ui/)"
@@ -41,7 +40,8 @@ FILL = 1000
 MAIL = (
     b"From: CxSAST <cxsast@example.com>\r\nTo: Security Team <security-team@example.org>\r\n"
     b"Subject: Scan finished: 3 high, 12 medium\r\nMIME-Version: 1.0\r\nContent-Type: text/html\r\n\r\n"
-    + b"<p>The scan of project <b>cxmock</b> finished.</p>\r\n" * 10
+    + b"<p>The scan of project <b>cxmock</b> finished.</p>\r\n"
+    * 10
 )
 FLAGS = [
     "--headless",

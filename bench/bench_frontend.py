@@ -21,12 +21,22 @@ from pathlib import Path
 
 import requests
 
-from mockserver.config import DEFAULT_CLIENT_SECRET
-from mockserver.core.contract import JSON_V1
-from mockserver.core.identity.identity import password_grant
-
 from . import servers
-from ._common import HOST, ROOT, Mode, Row, free_port, median, process, python_env, row, skipped, wait_http
+from ._common import (
+    HOST,
+    JSON_V1,
+    ROOT,
+    Mode,
+    Row,
+    free_port,
+    median,
+    process,
+    python_env,
+    row,
+    skipped,
+    token_form,
+    wait_http,
+)
 from .loadgen import LoadResult, load
 
 ENGINES = "HTTP front end alone: bare Flask route, each engine in its own process (wrk)"
@@ -228,7 +238,7 @@ def _parser_row(mode: Mode) -> Row:
 
 
 def _token(port: int) -> str:
-    form = password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
+    form = token_form()
     url = f"http://{HOST}:{port}/cxrestapi/auth/identity/connect/token"
     token: str = requests.post(url, data=form, timeout=30).json()["access_token"]
     return token
@@ -367,8 +377,8 @@ def anchors(mode: Mode) -> list[Row]:
 
 
 def lifecycle(mode: Mode) -> list[Row]:
+    from mockserver import MockServer
     from mockserver.runtime.http_server import HttpServer
-    from mockserver.runtime.server import MockServer
 
     from .bare_app import make_app
 

@@ -18,15 +18,14 @@ from typing import Any
 
 import jwt
 
-from mockserver.config import DEFAULT_CLIENT_SECRET
-from mockserver.core.identity.identity import TokenInfo, password_grant
-from mockserver.runtime.server import MockServer
+from mockserver import MockServer
+from mockserver.core.identity.identity import TokenInfo
 
-from ._common import Mode, Row, median, row
+from ._common import Mode, Row, median, row, token_form
 
 SECTION = "Identity: JWT issue and verify (bench/bench_identity.py)"
 LIST_PATH = "/cxrestapi/auth/SMTPSettings"
-FORM = password_grant("admin", "admin", scope="access_control_api", client_secret=DEFAULT_CLIENT_SECRET)
+FORM = token_form()
 
 
 def _per_call_us(func: Callable[[], Any], calls: int) -> float:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from ._common import HOST, ROOT, Mode, Row, median, python_env, row
+from ._common import HOST, JSON_V1, ROOT, Mode, Row, median, python_env, row
 
 START = "Start-up and reset"
 MEMORY = "Memory (RSS, MB)"
@@ -77,7 +77,7 @@ def socket_to(port: int) -> Any:
 COLD = """\
 import json, time
 t0 = time.perf_counter()
-from mockserver.runtime.server import MockServer
+from mockserver import MockServer
 t1 = time.perf_counter()
 server = MockServer()
 t2 = time.perf_counter()
@@ -112,7 +112,7 @@ def _child_rss(bare: bool) -> None:
         ready: dict[str, Any] = {"http": int(server.bind_addr[1])}
         mock = None
     else:
-        from mockserver.runtime.server import MockServer
+        from mockserver import MockServer
 
         # two fills of N settings: above the default --settings-limit (10 000), which is not what is measured here
         mock = MockServer(seed="none", settings_limit=100_000)
@@ -246,8 +246,8 @@ def cold_start(mode: Mode) -> list[Row]:
         ),
     ]
     # construction in a warm process (imports done): what each MockServer() in a test session costs
+    from mockserver import MockServer
     from mockserver.runtime.http_server import HttpServer
-    from mockserver.runtime.server import MockServer
     from mockserver.smtp.tls import TlsMaterial
 
     from .bare_app import make_app
@@ -284,8 +284,7 @@ def cold_start(mode: Mode) -> list[Row]:
 
 
 def reset(mode: Mode) -> list[Row]:
-    from mockserver.core.contract import JSON_V1
-    from mockserver.runtime.server import MockServer
+    from mockserver import MockServer
 
     runs = 2 if mode.quick else mode.runs
     per_run = 5 if mode.quick else 50
@@ -408,8 +407,6 @@ class _RssChild:
 
 def _fill(info: dict[str, Any], count: int) -> None:
     """``count`` settings created (each a journal entry) and ``count`` mails, sent concurrently; bounded."""
-    from mockserver.core.contract import JSON_V1
-
     headers = {"Authorization": f"Bearer {info['token']}", "Accept": JSON_V1, "Content-Type": JSON_V1}
     body = json.dumps(SETTINGS).encode()
     errors: list[BaseException] = []
@@ -511,7 +508,7 @@ def large_mail_memory(mode: Mode) -> list[Row]:
     """RSS of a fresh server process after N mails of 10 MB each (sent one after the other, then listed so every
     message is parsed), against the same process idle, and the bound the README documents (#14): idle + N x 2 x
     capture_raw_limit + 3 x max_message_size + 16 MiB."""
-    from mockserver.config import Config
+    from mockserver import Config
 
     runs = 1 if mode.quick else mode.runs
     count = 3 if mode.quick else 10

@@ -15,10 +15,9 @@ import subprocess
 import sys
 from typing import Any
 
-from mockserver.core.contract import JSON_V1
-from mockserver.runtime.server import MockServer
+from mockserver import MockServer
 
-from ._common import ROOT, Mode, Row, median, python_env, row, rss_mb
+from ._common import JSON_V1, ROOT, Mode, Row, median, python_env, row, rss_mb
 from .bench_api import LIST_PATH, _check, _interleave, _Target
 
 SECTION = "Sandboxes (one server, many isolated instances)"

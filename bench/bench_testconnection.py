@@ -12,11 +12,10 @@ import http.client
 import json
 import time
 
-from mockserver.core.contract import JSON_V1
-from mockserver.runtime.server import MockServer
+from mockserver import MockServer
 from mockserver.smtp.client import run_test_connection
 
-from ._common import HOST, Mode, Row, median, row
+from ._common import HOST, JSON_V1, Mode, Row, median, row
 
 SECTION = "testconnection round trip (ms)"
 PATH = "/cxrestapi/auth/SMTPSettings/testconnection"

@@ -20,7 +20,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from mockserver.config import Config
+from mockserver import Config
 from mockserver.runtime.http_server import HttpServer
 
 from ._common import HOST, ROOT, free_port, process, python_env, wait_http

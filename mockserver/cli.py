@@ -18,69 +18,14 @@ from typing import Any
 import click
 
 from .config import Config, unknown_environment
+from .config.convert import kind_of
 from .errors import ConfigError
 
 #: ``check``/``report``: unhealthy, or violations at or above --fail-on (``serve``'s codes are in runner.py)
 EXIT_UNHEALTHY = 1
 
-_HELP = {
-    "host": "Address to bind the HTTP API on: 127.0.0.1 (this machine only), 0.0.0.0 (every interface; the "
-    "container's value) or an address of this machine.",
-    "port": "HTTP port (1-65535); 0 picks a free one.",
-    "seed": "Settings records at start and after each reset: 'default' (the vendor sample), 'none' (empty), or the "
-    "path of a YAML/JSON file of records.",
-    "users": "Users/roles/clients YAML file; unset means the bundled fixtures/users.yaml (admin/admin, viewer/viewer).",
-    "token_lifetime": "Access-token lifetime in seconds (expires_in).",
-    "refresh_token_lifetime": "Absolute refresh-token lifetime in seconds (offline_access), from the login.",
-    "signing_key": "PEM RSA private key signing the JWTs; unset: a new key per run.",
-    "client_secret": "Secret of the OAuth2 clients the users file gives no secret of their own (masked in "
-    "--print-config).",
-    "strict": "Reject unknown body members and error-level contract violations with 400 instead of linting them.",
-    "max_body": "Largest accepted request body in bytes (larger: 413).",
-    "admin_token": "Lock /_mock/* behind this token (send it as X-Cxmock-Admin-Token); unset: unlocked.",
-    "validate_responses": "Check every API response against the OpenAPI document; log and journal mismatches.",
-    "log_format": "Log line format on stderr: 'text' (human) or 'json' (one object per line, ISO 8601 time).",
-    "log_requests": "Log one line per HTTP request (cxmock serve: on; MockServer: off).",
-    "settings_limit": "SMTP settings records POST may create at most (one more: 400); GET /SMTPSettings lists all.",
-    "journal_limit": "Request journal: entries kept (oldest dropped); each entry keeps at most --max-body of body.",
-    "max_page_bytes": "Admin list endpoints (/_mock/messages, /_mock/requests): most bytes in one page (then next).",
-    "http_threads": "Worker threads running the app (requests handled at once; idle connections need none).",
-    "http_fast_reads": "Answer a GET of SMTP settings on the HTTP event loop without Flask (same bytes, journal and "
-    "log, several times cheaper); off: every request runs the app on a worker thread.",
-    "http_head_timeout": "Seconds for a whole request head (not per byte); 408 after.",
-    "http_body_timeout": "Seconds for a whole request body (not per byte); 408 after.",
-    "http_idle_timeout": "Seconds an idle keep-alive connection stays open.",
-    "http_max_connections": "Open HTTP connections at most; beyond, 503 + Retry-After: 1.",
-    "http_grace": "On stop/SIGTERM, seconds in-flight requests get to finish before every connection closes.",
-    "max_sandboxes": "Most named sandboxes (/sandbox/<name>) at once; one more is a 429. 0 disables them.",
-    "sandbox_idle_timeout": "Seconds a named sandbox may go unused before it is dropped (its next use starts afresh).",
-    "smtp_host": "Address to bind the SMTP sink on (same values as --host).",
-    "smtp_port": "Plain SMTP listener port (advertises STARTTLS); 0 picks a free one.",
-    "smtps_port": "Implicit-TLS SMTP listener port; 0 picks a free one.",
-    "smtp_cert": "PEM certificate of the sink (with --smtp-key); unset: one generated at start for localhost.",
-    "smtp_key": "PEM private key of --smtp-cert.",
-    "smtp_auth": "Sink AUTH policy: 'any' accepts any credentials, 'fixed' only --smtp-credentials.",
-    "smtp_credentials": "Accepted sink logins as user:password, comma-separated or repeated (with --smtp-auth fixed).",
-    "smtp_require_auth": "The sink refuses MAIL FROM before a successful AUTH (530).",
-    "capture_limit": "Captured mail: messages kept (oldest dropped); each holds at most --capture-raw-limit.",
-    "capture_raw_limit": "Captured mail: bytes of raw source and characters of text kept per message (cut: marked).",
-    "max_message_size": "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection.",
-    "smtp_max_connections": "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.",
-    "smtp_command_timeout": "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close.",
-    "smtp_data_timeout": "SMTP: seconds for a whole DATA (354 to the final dot); then 421 4.4.2 and close.",
-    "smtp_mode": "testconnection routing: 'sink' (the embedded sink, whatever host the body names) or 'direct' "
-    "(the body's host, allow-listed hosts only).",
-    "smtp_allow": "direct mode allow-list beyond loopback: comma-separated CIDRs, IPs or host names.",
-    "smtp_timeout": "Time budget of one testconnection SMTP session, in seconds.",
-    "smtp_ca_file": "direct mode: extra PEM CA bundle to verify the remote server's TLS certificate.",
-    "smtp_insecure": "direct mode: do not verify the remote server's TLS certificate.",
-    "faults": "Fault rules armed at start and after every reset: preset names (fixtures/faults/) or YAML/JSON rule "
-    "files, comma-separated or repeated. Rule reference: docs/faults.md.",
-    "fault_seed": "Seed of the random generator of probabilistic fault rules (same seed, same outcomes).",
-}
-
-#: options whose value is one of a fixed list (shown as the choices in --help)
-_CHOICES = {"log_format": ("text", "json"), "smtp_auth": ("any", "fixed"), "smtp_mode": ("sink", "direct")}
+#: each option's help, as declared on its Config field (``mockserver/config/model.py``)
+_HELP = {name: Config.spec(name).help for name in Config.option_names()}
 
 
 #: ``cxmock serve`` runs on fixed ports and logs every request; below the environment and the config file.
@@ -89,26 +34,25 @@ SERVE_DEFAULTS: dict[str, Any] = {"port": 8080, "smtp_port": 2525, "smtps_port":
 
 
 def _option_for(name: str, default: Any, kind: str) -> Any:
+    """The ``serve`` flag of option ``name``: help, choices and unit from its field, the environment variable and
+    the default (``cxmock serve``'s own where it has one) appended."""
+    spec = Config.spec(name)
     flag = "--" + name.replace("_", "-")
-    help_text = _HELP[name] + f" Env: CXMOCK_{name.upper()}."
     shown = "unset" if default in (None, ()) else ("on" if default is True else "off" if default is False else default)
+    help_text = f"{spec.help} Env: CXMOCK_{name.upper()}. [default: {shown}]"
     if kind == "bool":
-        return click.option(
-            f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text + f" [default: {shown}]"
-        )
+        return click.option(f"{flag}/--no-{name.replace('_', '-')}", default=None, help=help_text)
     if kind.startswith("tuple"):
-        return click.option(flag, multiple=True, default=None, help=help_text + f" [default: {shown}]")
-    click_type: Any = {"int": int, "float": float}.get(kind, str)
-    if name in _CHOICES:
-        click_type = click.Choice(_CHOICES[name])
-    metavar = {"int": "INTEGER", "float": "SECONDS" if "seconds" in _HELP[name] else "NUMBER"}.get(kind)
-    return click.option(flag, type=click_type, default=None, metavar=metavar, help=help_text + f" [default: {shown}]")
+        return click.option(flag, multiple=True, default=None, help=help_text)
+    click_type: Any = click.Choice(spec.choices) if spec.choices else {"int": int, "float": float}.get(kind, str)
+    metavar = {"int": "INTEGER", "float": spec.unit.upper() or "NUMBER"}.get(kind)
+    return click.option(flag, type=click_type, default=None, metavar=metavar, help=help_text)
 
 
 def config_options(func: Any) -> Any:
     """Decorate a command with one option per Config field (all defaulting to "not given")."""
     for f in reversed(fields(Config)):
-        func = _option_for(f.name, SERVE_DEFAULTS.get(f.name, f.default), str(f.type))(func)
+        func = _option_for(f.name, SERVE_DEFAULTS.get(f.name, Config.spec(f.name).default), kind_of(f))(func)
     return click.option(
         "--config",
         "config_file",
@@ -120,15 +64,14 @@ def config_options(func: Any) -> Any:
 
 
 def build_config(config_file: str | None, options: dict[str, Any]) -> Config:
-    given = {}
-    for key, value in options.items():
-        if isinstance(value, tuple):
-            parts = [p.strip() for v in value for p in v.split(",") if p.strip()]
-            if parts:
-                given[key] = tuple(parts)
-        elif value is not None:
-            given[key] = value
-    return Config.load(given, config_file=config_file, defaults=SERVE_DEFAULTS)
+    """The configuration of ``cxmock serve``: its flags (a repeated flag's values joined by commas, so they split
+    as one comma-separated value) over the environment, the file and :data:`SERVE_DEFAULTS`."""
+    given = {key: ",".join(value) if isinstance(value, tuple) else value for key, value in options.items()}
+    return Config.load(
+        {key: value for key, value in given.items() if value not in (None, "")},
+        config_file=config_file,
+        defaults=SERVE_DEFAULTS,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})

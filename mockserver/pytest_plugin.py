@@ -8,8 +8,9 @@ Fixtures:
   many workers and pipelines share one server without seeing each other (``--cxmock-sandbox``).
 - ``cxmock`` (function): the same server, reset to its seed (faults, journal and mail cleared) *before* the test;
   applies ``@pytest.mark.cxmock(seed=[...], faults=[...], **options)``: ``options`` are the server options a
-  running server can change for one test (``token_lifetime=1``, ``strict=True``...: ``RUNTIME_OPTIONS`` of
-  ``mockserver.runtime.server``); any other is refused with a message naming it.
+  running server can change for one test (``token_lifetime=1``, ``strict=True``...: the fields declared
+  ``runtime=True`` on :class:`~mockserver.config.Config`, ``Config.runtime_options()``), converted like every other
+  source (``strict="false"`` is ``False``); any other is refused with a message naming it.
 - ``smtp_sink``: the server's SMTP sink (``messages``, ``wait_for``, ``clear``), after the same reset.
 
 Options: ``--cxmock-url URL`` (ini ``cxmock_url``) runs the same tests against an already running server or
@@ -72,8 +73,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "cxmock(seed=None, faults=None, **options): seed records, fault rules and server options (token_lifetime, "
-        "strict, max_body, smtp_require_auth, smtp_timeout, smtp_mode, smtp_allow) for this test's cxmock server",
+        "cxmock(seed=None, faults=None, **options): seed records, fault rules and server options for this test's "
+        "cxmock server (those a running server can change: mockserver.config.Config.runtime_options())",
     )
 
 
@@ -154,7 +155,8 @@ def cxmock(cxmock_server: AnyServer, request: pytest.FixtureRequest) -> Iterator
 def _marker_options(marker: pytest.Mark, server: AnyServer) -> dict[str, Any]:
     """The server options of ``@pytest.mark.cxmock(...)``; a usage error names anything it cannot apply."""
     from mockserver.config import Config, suggest
-    from mockserver.runtime.server import RUNTIME_OPTIONS, MockServer
+    from mockserver.errors import ConfigError
+    from mockserver.runtime.server import MockServer
 
     where = "@pytest.mark.cxmock"
     if marker.args:
@@ -163,9 +165,10 @@ def _marker_options(marker: pytest.Mark, server: AnyServer) -> dict[str, Any]:
             pytrace=False,
         )
     options = {k: v for k, v in marker.kwargs.items() if k not in _MARKER_KEYS}
-    accepted = [*_MARKER_KEYS, *RUNTIME_OPTIONS]
+    runtime = Config.runtime_options()
+    accepted = [*_MARKER_KEYS, *runtime]
     unknown = [k for k in options if k not in Config.option_names()]
-    fixed = [k for k in options if k in Config.option_names() and k not in RUNTIME_OPTIONS]
+    fixed = [k for k in options if k in Config.option_names() and k not in runtime]
     problems = [f"unknown option {k!r}{suggest(k, accepted)}" for k in unknown]
     if fixed:
         problems.append(
@@ -180,6 +183,11 @@ def _marker_options(marker: pytest.Mark, server: AnyServer) -> dict[str, Any]:
             "with --cxmock-url set them on the server you started (flags or CXMOCK_* variables)",
             pytrace=False,
         )
+    if options and isinstance(server, MockServer):
+        try:  # the one conversion every source goes through: a value that cannot be fails here, naming the option
+            server.config.replace(**options)
+        except ConfigError as exc:
+            pytest.fail(f"{where}: {exc}", pytrace=False)
     return options
 
 

@@ -23,7 +23,6 @@ document. A test that provokes a mismatch on purpose asserts on that list and cl
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import os
@@ -37,7 +36,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mockserver.config import Config
+from mockserver.config import Config, suite_defaults
 from mockserver.core.contract import JSON_V1
 from mockserver.core.identity.identity import password_grant
 from mockserver.core.state import State
@@ -163,17 +162,8 @@ def _leak_check(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session", autouse=True)
 def _validate_responses_by_default() -> Iterator[None]:
     """Switch ``Config.validate_responses``'s default to True for the session (the product default stays off)."""
-    init: Any = Config.__init__
-    names = [f.name for f in dataclasses.fields(Config)]
-    defaults = init.__defaults__
-    assert defaults is not None and len(defaults) == len(names), "every Config field is expected to have a default"
-    patched = list(defaults)
-    patched[names.index("validate_responses")] = True
-    init.__defaults__ = tuple(patched)
-    try:
+    with suite_defaults(validate_responses=True):
         yield
-    finally:
-        init.__defaults__ = defaults
 
 
 class _MismatchLog(logging.Handler):

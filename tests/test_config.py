@@ -1,14 +1,20 @@
-"""Config.load: defaults < file < environment < overrides, conversions, and errors that name the option."""
+"""Config.load: defaults < file < environment < overrides, conversions, and errors that name the option; every
+option described once on its field, and every source (keywords, the marker too) through one conversion."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
+from click.testing import CliRunner
 
-from mockserver.config import DEFAULT_CLIENT_SECRET, Config
+from mockserver.cli import main
+from mockserver.config import DEFAULT_CLIENT_SECRET, SECRET_FIELDS, Config, suite_defaults
 from mockserver.errors import ConfigError
+from mockserver.runtime.server import MockServer
 
 
 def write(tmp_path: Path, text: str, name: str = "cxmock.yaml") -> Path:
@@ -172,3 +178,141 @@ def test_config_is_frozen_and_replace_validates() -> None:
     assert config.replace(port=8080).port == 8080
     with pytest.raises(ConfigError, match="port"):
         config.replace(port=-1)
+
+
+# -- one description per option, one conversion for every source (#21) ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "value"),
+    [
+        ("strict", "false", False),
+        ("strict", "yes", True),
+        ("smtp_allow", "10.0.0.0/8", ("10.0.0.0/8",)),
+        ("smtp_allow", "10.0.0.0/8, mail.example.org", ("10.0.0.0/8", "mail.example.org")),
+        ("smtp_credentials", "mailer:pw", ("mailer:pw",)),
+        ("port", "8080", 8080),
+        ("smtp_timeout", "2.5", 2.5),
+        ("users", "", None),
+    ],
+)
+def test_every_source_gives_the_same_value(tmp_path: Path, name: str, raw: str, value: Any) -> None:
+    file = write(tmp_path, f"{name}: {raw!r}\n")
+    by_source = {
+        "keyword": getattr(Config(**{name: raw}), name),
+        "replace": getattr(Config().replace(**{name: raw}), name),
+        "override": getattr(Config.load({name: raw}, environ={}), name),
+        "environment": getattr(Config.load(environ={"CXMOCK_" + name.upper(): raw}), name),
+        "file": getattr(Config.load(config_file=file, environ={}), name),
+    }
+    assert by_source == dict.fromkeys(by_source, value)
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        ({"port": "abc"}, "keyword argument: option port expects an integer"),
+        ({"strict": "maybe"}, "keyword argument: option strict expects a boolean"),
+        ({"smtp_timeout": True}, "option smtp_timeout expects a number"),
+        ({"host": None}, "option host expects a string"),
+        ({"faults": [{"action": "status"}]}, "option faults expects a list of strings"),
+        ({"token_lifetime": "0"}, "token_lifetime must be at least 1"),
+    ],
+)
+def test_keyword_values_that_do_not_convert_are_refused_naming_the_option(
+    options: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        Config(**options)
+    assert fragment in str(info.value)
+
+
+def test_unknown_keyword_in_replace_names_it() -> None:
+    with pytest.raises(ConfigError, match="unknown option 'prot'; did you mean 'port'"):
+        Config().replace(prot=1)
+
+
+def test_each_option_is_described_on_its_field() -> None:
+    for name in Config.option_names():
+        assert Config.spec(name).help.endswith("."), name
+    assert Config.spec("smtp_mode").choices == ("sink", "direct")
+    assert (Config.spec("port").low, Config.spec("port").high) == (0, 65535)
+    assert set(Config.runtime_options()) == {
+        "strict",
+        "max_body",
+        "token_lifetime",
+        "smtp_require_auth",
+        "smtp_timeout",
+        "smtp_mode",
+        "smtp_allow",
+    }
+    assert SECRET_FIELDS == {"client_secret", "admin_token", "smtp_credentials"}
+    assert "secret" not in repr(Config(client_secret="secret", admin_token="secret"))
+
+
+def test_cxmock_serve_help_is_generated_from_the_fields() -> None:
+    text = re.sub(r"\s+", " ", CliRunner().invoke(main, ["serve", "--help"], terminal_width=400).output)
+    for name in Config.option_names():
+        assert Config.spec(name).help in text, name
+    assert "--smtp-timeout SECONDS" in text and "--smtp-mode [sink|direct]" in text
+
+
+def lifetime(token: str) -> int:
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return int(claims["exp"]) - int(claims["iat"])
+
+
+def test_override_converts_and_every_part_reads_the_live_config() -> None:
+    server = MockServer(start=False)
+    before = server.config
+    with server.override(strict="false", smtp_allow="10.0.0.0/8", token_lifetime="5", smtp_require_auth="on"):
+        assert server.config.strict is False and server.config.smtp_allow == ("10.0.0.0/8",)
+        assert lifetime(server.token()) == 5
+        assert server.state.config is server.config
+    assert server.config is before
+    assert lifetime(server.token()) == 3600
+    with pytest.raises(ConfigError, match="smtp_timeout"), server.override(smtp_timeout="soon"):
+        pass
+    assert server.config is before
+
+
+pytest_plugins = ["pytester"]
+
+
+def test_marker_values_go_through_the_same_conversion(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_marker="""
+import pytest
+
+@pytest.mark.cxmock(strict="false", smtp_allow="10.0.0.0/8")
+def test_converted(cxmock):
+    assert cxmock.config.strict is False
+    assert cxmock.config.smtp_allow == ("10.0.0.0/8",)
+
+@pytest.mark.cxmock(token_lifetime="soon")
+def test_refused(cxmock):
+    pass
+"""
+    )
+    quiet = ("-p", "no:cacheprovider", "-p", "no:schemathesis", "-p", "no:hypothesispytest")
+    result = pytester.runpytest_subprocess(*quiet, timeout=120)
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*@pytest.mark.cxmock: *option token_lifetime expects an integer, got 'soon'*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_suite_defaults_change_what_config_gives_for_unset_options_until_the_block_ends() -> None:
+    product = Config.spec("journal_limit").default
+    with suite_defaults(journal_limit="7", strict="yes"):
+        assert Config().journal_limit == 7 and Config().strict is True
+        assert Config(journal_limit=9).journal_limit == 9
+        assert Config.load(environ={}).journal_limit == 7
+        assert Config.default("journal_limit") == 7
+    assert Config().journal_limit == product == Config.default("journal_limit")
+    with (
+        pytest.raises(ConfigError, match="suite_defaults: option strict expects a boolean"),
+        suite_defaults(strict="maybe"),
+    ):
+        pass
+    with pytest.raises(ConfigError, match="unknown option 'prot'"), suite_defaults(prot=1):
+        pass

@@ -63,7 +63,8 @@ def test_bad_marker(cxmock):
         [
             "*@pytest.mark.cxmock: unknown option 'token_lifetme'; did you mean 'token_lifetime'?;"
             " port cannot change for one test (fixed when the server starts*"
-            "It accepts: seed, faults, strict, max_body, token_lifetime, smtp_require_auth, smtp_timeout*"
+            "It accepts: seed, faults, token_lifetime, strict, max_body, smtp_require_auth, smtp_mode, smtp_allow,"
+            " smtp_timeout*"
         ]
     )
     assert "Traceback" not in result.stdout.str()

@@ -32,17 +32,10 @@ __all__ = ["MockServer", "RUNTIME_OPTIONS"]
 
 log = logging.getLogger("cxmock")
 
-#: options a running server can change for a while (:meth:`MockServer.override`, ``@pytest.mark.cxmock(...)``);
-#: every other option (ports, users, TLS material, limits of the stores) is fixed when the server starts
-RUNTIME_OPTIONS = (
-    "strict",
-    "max_body",
-    "token_lifetime",
-    "smtp_require_auth",
-    "smtp_timeout",
-    "smtp_mode",
-    "smtp_allow",
-)
+#: options a running server can change for a while (:meth:`MockServer.override`, ``@pytest.mark.cxmock(...)``):
+#: the fields declared ``runtime=True``; every other option (ports, users, TLS material, limits of the stores) is
+#: fixed when the server starts
+RUNTIME_OPTIONS = Config.runtime_options()
 
 #: servers started and not stopped yet: stopped when the interpreter exits (see ``_stop_at_exit``)
 _RUNNING: weakref.WeakSet[MockServer] = weakref.WeakSet()
@@ -112,9 +105,8 @@ class MockServer(SandboxManagement, StateSurface):
 
     def __init__(self, config: Config | None = None, *, start: bool = True, **options: Any) -> None:
         base = config or Config()
-        self.config: Config = base.replace(**options) if options else base
-        self.state = State.from_config(self.config)
-        self._smtp = SmtpPath(self.config, self.state)
+        self.state = State.from_config(base.replace(**options) if options else base)
+        self._smtp = SmtpPath(self.state)
         self._smtp.own_listeners = self._own_listeners
         self._http: HttpServer | None = None
         self._lock = threading.Lock()
@@ -189,19 +181,30 @@ class MockServer(SandboxManagement, StateSurface):
                 + (f"fixed when the server starts: {', '.join(startup)}; " if startup else "")
                 + f"a running server can change only {', '.join(RUNTIME_OPTIONS)}"
             )
-        changed = self.config.replace(**options)
-        saved = (self.config, self.state.config, self._smtp.config)
-        identity, sink = self.state.identity, self._smtp.sink
-        saved_lifetime, saved_require_auth = identity.token_lifetime, sink.require_auth
-        self.config = self.state.config = self._smtp.config = changed
-        identity.token_lifetime, sink.require_auth = changed.token_lifetime, changed.smtp_require_auth
-        self._header_tokens.clear()
+        saved = self.config
+        self._apply(saved.replace(**options))
         try:
             yield self
         finally:
-            self.config, self.state.config, self._smtp.config = saved
-            identity.token_lifetime, sink.require_auth = saved_lifetime, saved_require_auth
-            self._header_tokens.clear()
+            self._apply(saved)
+
+    @property
+    def config(self) -> Config:
+        """The live configuration of the root server (``state.config``: what every running part reads)."""
+        return self.state.config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        self._apply(config)
+
+    def _apply(self, config: Config) -> None:
+        """The one place a running server's configuration changes. Every part reads ``state.config`` when it acts
+        (the app, the testconnection path, this object), except two values handed to their owners at start:
+        the token lifetime (the identity service) and the require-AUTH policy (the SMTP sink)."""
+        self.state.config = config
+        self.state.identity.token_lifetime = config.token_lifetime
+        self._smtp.sink.require_auth = config.smtp_require_auth
+        self._header_tokens.clear()  # cached auth_headers() tokens carry the old lifetime
 
     def check(self) -> None:
         """Re-raise in the caller an error that happened in a server thread."""

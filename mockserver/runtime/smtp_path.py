@@ -57,8 +57,8 @@ def _own_addresses(bind_host: str) -> frozenset[str]:
 class SmtpPath:
     """Owns the SMTP sink of one server and performs testconnection sessions."""
 
-    def __init__(self, config: Config, state: State) -> None:
-        self.config = config
+    def __init__(self, state: State) -> None:
+        config = state.config
         self.state = state
         self.mail: MailStore = state.mail
         #: the named sandbox's state (created on first use); set by the runtime when it has sandboxes
@@ -95,6 +95,11 @@ class SmtpPath:
         self._sink_context: ssl.SSLContext | None = None
         #: TLS sessions our client resumes with the embedded sink (sink mode only; a direct target gets full handshakes)
         self._sink_tls_sessions = TlsSessions()
+
+    @property
+    def config(self) -> Config:
+        """The root server's live configuration (``state.config``; ``MockServer.override`` changes it)."""
+        return self.state.config
 
     def start(self) -> None:
         self.sink.start()

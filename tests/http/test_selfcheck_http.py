@@ -5,7 +5,6 @@ The suite runs with the self-check on everywhere (tests/conftest.py); here a vie
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -44,8 +43,7 @@ def _headers(state: State) -> dict[str, str]:
 
 def test_the_suite_runs_with_the_self_check_on_while_the_product_default_is_off() -> None:
     assert Config().validate_responses is True  # switched by tests/conftest.py for the session
-    default = next(f.default for f in dataclasses.fields(Config) if f.name == "validate_responses")
-    assert default is False
+    assert Config.spec("validate_responses").default is False
 
 
 def test_a_wrong_response_is_logged_and_journaled(

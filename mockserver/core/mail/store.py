@@ -13,6 +13,10 @@ Filters (``list``, ``wait_for``) are case-insensitive substrings:
   time (a ``datetime`` or a string: messages received at or after it; a time without an offset is taken as UTC).
 
 Message ids start at 1 and are never reused, not even after :meth:`MailStore.clear`.
+
+``to`` and ``subject`` are looked up in an index (``core/mail/index.py``) rather than by reading every
+message, so a check costs the same with ten messages held or ten thousand. A message is indexed by the first check
+after its capture (parsing stays off the sink's ``add``), and leaves the index with the message (evicted or cleared).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 
 from ...errors import AssertionHelperError, NotFound
 from .filters import matcher
+from .index import MailIndex, trigrams
 from .message import CapturedMessage as CapturedMessage
 from .parse import CORRELATION_HEADER as CORRELATION_HEADER
 from .parse import correlation_of, parse_message
@@ -75,6 +80,13 @@ class MailStore:
         self._correlations: dict[int, str] = {}  # and back, so eviction drops exactly what add indexed
         self._captured = 0  # bumped by every add: a waiter can tell whether it missed one
         self._generation = 0  # bumped by interrupt_waiters: a waiter started before it gives up
+        # The index (see the module docstring) is only touched under _index_lock, which readers take and add()
+        # never does; add() hands new messages over in _pending and evicted ones in _stale (both under _cond).
+        self._index = MailIndex()
+        self._index_lock = threading.Lock()
+        self._pending: dict[int, CapturedMessage] = {}  # captured, not indexed yet
+        self._stale: builtins.list[int] = []  # ids evicted after being handed to the index: to remove from it
+        self._index_reset = False  # clear() happened: the index starts over
 
     # -- writing ---------------------------------------------------------------------------------------------
 
@@ -109,17 +121,18 @@ class MailStore:
                 listener=listener,
                 tls=dict(tls) if tls is not None else None,
                 auth_user=auth_user,
-                _parsed=parse_message(head, text_limit=self.raw_limit, cut=True)
-                if truncated
-                else None,
+                _parsed=parse_message(head, text_limit=self.raw_limit, cut=True) if truncated else None,
             )
             self._messages[message.id] = message
+            self._pending[message.id] = message
             correlation = correlation_of(head)
             if correlation is not None:
                 self._by_correlation[correlation] = message.id
                 self._correlations[message.id] = correlation
             while len(self._messages) > self.limit:
                 evicted_id, _ = self._messages.popitem(last=False)
+                if self._pending.pop(evicted_id, None) is None:
+                    self._stale.append(evicted_id)
                 evicted_correlation = self._correlations.pop(evicted_id, None)
                 if evicted_correlation is not None and self._by_correlation.get(evicted_correlation) == evicted_id:
                     del self._by_correlation[evicted_correlation]
@@ -133,6 +146,9 @@ class MailStore:
             self._messages.clear()
             self._by_correlation.clear()
             self._correlations.clear()
+            self._pending.clear()
+            self._stale.clear()
+            self._index_reset = True
 
     def interrupt_waiters(self) -> None:
         """Wake every pending :meth:`wait_for` at once: each raises as if its timeout had passed.
@@ -202,7 +218,8 @@ class MailStore:
     ) -> builtins.list[CapturedMessage]:
         """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
         match = matcher(to=to, from_=from_, subject=subject, since=since)
-        return [m for m in self._snapshot() if match(m)]
+        candidates, _ = self._candidates(to=to, subject=subject, since=since)
+        return [m for m in candidates if match(m)]
 
     def wait_for(
         self,
@@ -230,10 +247,10 @@ class MailStore:
         with self._cond:
             generation = self._generation
         while True:
+            candidates, seen = self._candidates(to=to, subject=subject, since=since)
             with self._cond:
-                captured, seen = builtins.list(self._messages.values()), self._captured
                 interrupted = self._generation != generation or (cancel is not None and cancel.is_set())
-            found = [m for m in captured if match(m)]  # outside the lock: matching may parse
+            found = [m for m in candidates if match(m)]  # outside the lock: matching may parse
             remaining = deadline - time.monotonic()
             if len(found) >= count or remaining <= 0 or interrupted:
                 break
@@ -243,10 +260,62 @@ class MailStore:
                     self._cond.wait(remaining)
         if len(found) >= count:
             return found
+        captured = self._snapshot()
         message = _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
         if interrupted:
             message = "wait_for: interrupted (the server is stopping); " + message.removeprefix("wait_for: ")
         raise AssertionHelperError(message)
+
+    def _candidates(
+        self, *, to: str | None, subject: str | None, since: int | str | datetime | None
+    ) -> tuple[builtins.list[CapturedMessage], int]:
+        """The held messages that may match the filters, oldest first (a superset: the caller applies the filter),
+        and the capture count they reflect (every capture counted is among them, if it matches)."""
+        after = _after_id(since)
+        needles = {"to": to, "subject": subject}  # what the index narrows; from_ only by the filter
+        if not any(needle and trigrams(needle.casefold()) for needle in needles.values()):
+            with self._cond:  # nothing the index can narrow: no need to bring it up to date (nor to parse)
+                return self._newer_than(after) or [], self._captured
+        with self._index_lock:
+            with self._cond:
+                pending, stale = builtins.list(self._pending.values()), self._stale
+                self._pending, self._stale = {}, []
+                reset, self._index_reset = self._index_reset, False
+                # every capture counted here is handed over now (or was before): a waiter that sees the count
+                # move on knows there is something it has not looked at
+                seen = self._captured
+            if reset:
+                self._index.clear()
+            for message_id in stale:
+                self._index.remove(message_id)
+            # outside _cond: reading the fields parses a message on first use, and must not stall the sink's add()
+            for message in pending:
+                self._index.add(message.id, _indexed_values(message))
+            ids = self._index.candidates(needles)
+        with self._cond:
+            if ids is None:
+                return self._newer_than(after) or [], seen
+            held = self._messages
+            if after > 0:  # since=<id>: the newer messages, when there are fewer of them than candidates
+                newer = self._newer_than(after, at_most=len(ids))
+                if newer is not None:
+                    return [m for m in newer if m.id in ids], seen
+            return [held[i] for i in sorted(ids) if i > after and i in held], seen
+
+    def _newer_than(self, after: int, at_most: int | None = None) -> builtins.list[CapturedMessage] | None:
+        """The held messages with an id above ``after``, oldest first; ``None`` when there are more than
+        ``at_most`` of them (read from the newest back: the cost is theirs, not the store's). Call under ``_cond``."""
+        if after <= 0 and at_most is None:
+            return builtins.list(self._messages.values())
+        newer: builtins.list[CapturedMessage] = []
+        for message in reversed(self._messages.values()):
+            if message.id <= after:
+                break
+            if at_most is not None and len(newer) >= at_most:
+                return None
+            newer.append(message)
+        newer.reverse()
+        return newer
 
     def _snapshot(self) -> builtins.list[CapturedMessage]:
         # Readers filter a copy outside the lock: parsing on first read must not stall the sink's add().
@@ -255,6 +324,20 @@ class MailStore:
 
 
 _SHOWN = 20
+
+
+def _indexed_values(message: CapturedMessage) -> dict[str, builtins.list[str]]:
+    """What the index knows of ``message``: the values each filter looks at (see ``filters.matcher``)."""
+    return {"to": [*message.rcpt_tos, message.to or ""], "subject": [message.subject or ""]}
+
+
+def _after_id(since: int | str | datetime | None) -> int:
+    """The message id ``since`` names (messages above it), or 0 when it names none (a time, or nothing)."""
+    if isinstance(since, int) and not isinstance(since, bool):
+        return since
+    if isinstance(since, str) and since.strip().isdigit():
+        return int(since.strip())
+    return 0
 
 
 def _timeout_message(
