@@ -25,6 +25,7 @@ from . import (
     bench_mail,
     bench_plugin,
     bench_sandboxes,
+    bench_sequence,
     bench_testconnection,
     report,
     servers,
@@ -63,6 +64,7 @@ def _smtp(mode: Mode) -> list[Row]:
 BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "api": [bench_api.throughput, bench_api.breakdown, bench_api.list_growth, bench_mail.check_growth],
     "identity": [bench_identity.costs, bench_identity.smtp_settings],
+    "sequence": [bench_sequence.run],
     "testconnection": [bench_testconnection.run],
     "smtp": [_smtp],
     "lifecycle": [
