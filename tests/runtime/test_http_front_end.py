@@ -7,6 +7,7 @@ fuzzer over the framing layer finds no 5xx. No timing is asserted: every wait is
 from __future__ import annotations
 
 import json
+import logging
 import resource
 import selectors
 import signal
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.core.contract import JSON_V1
+from mockserver.runtime.http_server import HttpServer
 from mockserver.runtime.server import MockServer
 
 TIMEOUT = 20.0
@@ -460,3 +462,70 @@ def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers() -> N
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "Traceback" not in seen + err  # the pause is a warning line, not an exception
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_a_refusal_of_the_front_end_is_finished_like_any_answer(make_server: Callable[..., MockServer]) -> None:
+    """An answer the front end makes itself (here: HTTP/1.1 without Host) goes through the app's finishing step: an
+    API request is journaled (in the sandbox its path names), every one gets its request log line."""
+    logger = logging.getLogger("cxmock.requests")
+    lines = _Lines()
+    saved = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(lines)
+    try:
+        server: MockServer = make_server(log_requests=True)
+        sandbox = server.sandbox("sb")
+        for path in (LIST, "/sandbox/sb" + LIST + "/1", "/_mock/health"):
+            with connect(server.http_port) as sock:
+                sock.sendall(f"GET {path} HTTP/1.1\r\nAccept: {JSON_V1}\r\n\r\n".encode())
+                answer = read_all(sock)
+            assert statuses(answer) == [400], answer[:300]
+            assert b"missing Host header" in answer
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(saved)
+    (root,) = server.requests()
+    assert (root.method, root.path, root.status, root.operation_id) == ("GET", LIST, 400, None)
+    assert root.headers.get("Accept") == JSON_V1
+    assert "missing Host header" in json.dumps(root.to_dict())
+    (inside,) = sandbox.requests()
+    assert (inside.path, inside.status) == (LIST + "/1", 400)
+    refused = [line for line in lines.lines if "-> 400" in line]
+    assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET {LIST}/1", "GET /_mock/health"]
+    assert all("missing Host header" in line for line in refused)
+
+
+def test_without_hooks_the_front_end_serves_any_wsgi_app_with_plain_errors() -> None:
+    """The front end knows no app: given none of cxmock's hooks it adds no extension key to the environ and writes
+    its own answers as plain text."""
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    server = HttpServer(app)
+    server.start()
+    try:
+        with connect(server.port) as sock:
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert read_all(sock).endswith(b"\r\n\r\nhi")
+        with connect(server.port) as sock:
+            sock.sendall(b"GET /x HTTP/1.1\r\n\r\n")
+            answer = read_all(sock)
+    finally:
+        server.stop()
+    assert statuses(answer) == [400]
+    assert b"Content-Type: text/plain; charset=utf-8" in answer
+    assert answer.partition(b"\r\n\r\n")[2].startswith(b"missing Host header")
+    assert not [key for environ in seen for key in environ if key.startswith("cxmock.")]
