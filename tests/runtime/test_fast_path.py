@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 
 from click.testing import CliRunner
 
 from mockserver.cli import main
 from mockserver.runtime.server import MockServer
+from tests.support.sockets import TIMEOUT, read_until
 
-TIMEOUT = 20.0
 LIST = "/cxrestapi/auth/SMTPSettings"
 
 
@@ -25,11 +24,7 @@ def _exchange(port: int, raw: bytes) -> bytes:
     """Send ``raw`` on a new connection and read until the server closes it (bounded)."""
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         sock.sendall(raw)
-        data = b""
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline and (chunk := sock.recv(65536)):
-            data += chunk
-        return data
+        return read_until(sock)
 
 
 def _get(token: str, host: str = "localhost") -> bytes:

@@ -464,42 +464,28 @@ def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers() -> N
     assert "Traceback" not in seen + err  # the pause is a warning line, not an exception
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
-def test_a_refusal_of_the_front_end_is_finished_like_any_answer(make_server: Callable[..., MockServer]) -> None:
+def test_a_refusal_of_the_front_end_is_finished_like_any_answer(
+    make_server: Callable[..., MockServer], caplog: pytest.LogCaptureFixture
+) -> None:
     """An answer the front end makes itself (here: HTTP/1.1 without Host) goes through the app's finishing step: an
     API request is journaled (in the sandbox its path names), every one gets its request log line."""
-    logger = logging.getLogger("cxmock.requests")
-    lines = _Lines()
-    saved = logger.level
-    logger.setLevel(logging.INFO)
-    logger.addHandler(lines)
-    try:
-        server: MockServer = make_server(log_requests=True)
-        sandbox = server.sandbox("sb")
-        for path in (LIST, "/sandbox/sb" + LIST + "/1", "/_mock/health"):
-            with connect(server.http_port) as sock:
-                sock.sendall(f"GET {path} HTTP/1.1\r\nAccept: {JSON_V1}\r\n\r\n".encode())
-                answer = read_all(sock)
-            assert statuses(answer) == [400], answer[:300]
-            assert b"missing Host header" in answer
-    finally:
-        logger.removeHandler(lines)
-        logger.setLevel(saved)
+    caplog.set_level(logging.INFO, logger="cxmock.requests")
+    server: MockServer = make_server(log_requests=True)
+    sandbox = server.sandbox("sb")
+    for path in (LIST, "/sandbox/sb" + LIST + "/1", "/_mock/health"):
+        with connect(server.http_port) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nAccept: {JSON_V1}\r\n\r\n".encode())
+            answer = read_all(sock)
+        assert statuses(answer) == [400], answer[:300]
+        assert b"missing Host header" in answer
     (root,) = server.requests()
     assert (root.method, root.path, root.status, root.operation_id) == ("GET", LIST, 400, None)
     assert root.headers.get("Accept") == JSON_V1
     assert "missing Host header" in json.dumps(root.to_dict())
     (inside,) = sandbox.requests()
     assert (inside.path, inside.status) == (LIST + "/1", 400)
-    refused = [line for line in lines.lines if "-> 400" in line]
+    lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
+    refused = [line for line in lines if "-> 400" in line]
     assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET {LIST}/1", "GET /_mock/health"]
     assert all("missing Host header" in line for line in refused)
 
