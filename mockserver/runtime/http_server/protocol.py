@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest
 
 from .framing import METHOD_TOKEN, Refuse, check_head, header
 from .hub import Hub, Limits
-from .wsgi import BodyStream, Outcome, Request, TooLarge
+from .wsgi import BodyStream, Outcome, Request, TooLarge, head_so_far
 
 __all__ = ["Connection", "Hub", "Limits"]
 
@@ -313,7 +313,9 @@ class Connection(asyncio.Protocol):
         """Answer ``status`` ourselves and close (after the answer to a request in flight, to keep the order)."""
         if not details.endswith("the connection is closed"):
             details = f"{details}; the connection is closed"
-        read = self._read_so_far()
+        read = self.current or (
+            head_so_far(self._method, self.parser, self._url, self._headers) if self.receiving else None
+        )
         self.receiving = False
         current, self.current = self.current, None
         if current is not None and isinstance(current.stream, BodyStream):
@@ -327,17 +329,6 @@ class Connection(asyncio.Protocol):
             self.refusal = data
             return
         self._write_and_close(data)
-
-    def _read_so_far(self) -> Request | None:
-        """The request being received, as far as its head was read (for the app's finishing step), or None."""
-        if self.current is not None:
-            return self.current
-        if not self.receiving or not self._url:
-            return None
-        target = b"".join(self._url)
-        path, _, query = target.partition(b"?")
-        method = self._method or self.parser.get_method().decode("latin-1")
-        return Request(method, target, path, query, "1.1", list(self._headers), False)
 
     def _write_and_close(self, data: bytes) -> None:
         self.refusal = None

@@ -18,7 +18,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from .hooks import AppHooks
 
-__all__ = ["Outcome", "Request", "answer_bytes", "respond", "serialize"]
+__all__ = ["Outcome", "Request", "answer_bytes", "head_so_far", "respond", "serialize"]
 
 log = logging.getLogger("cxmock.server")
 
@@ -195,6 +195,18 @@ class _Body:
 
     def __iter__(self) -> Any:
         return iter(self.readline, b"")
+
+
+def head_so_far(
+    method: str | None, parser: Any, url: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> Request | None:
+    """The request whose head is being read, as far as it was (for the app's finishing step of a refusal), or None
+    before its request target."""
+    if not url:
+        return None
+    target = b"".join(url)
+    path, _, query = target.partition(b"?")
+    return Request(method or parser.get_method().decode("latin-1"), target, path, query, "1.1", list(headers), False)
 
 
 def path_info(path: bytes) -> str:
