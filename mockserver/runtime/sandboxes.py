@@ -74,7 +74,7 @@ class Sandboxes:
         )
         root_app.extensions[REGISTRY_KEY] = self.registry
         smtp.sandbox_state = self.state
-        self.wsgi = SandboxDispatcher(root_app, self._app)
+        self.wsgi = SandboxDispatcher(root_app, self._app, root)
 
     def state_for(self, path: str) -> tuple[State, str]:
         """Whose request ``path`` is, and the path its app sees: an existing sandbox's (never created here), else

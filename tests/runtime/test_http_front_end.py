@@ -490,6 +490,18 @@ def test_a_refusal_of_the_front_end_is_finished_like_any_answer(
     assert all("missing Host header" in line for line in refused)
 
 
+def test_a_sandbox_name_refused_before_any_app_is_logged(
+    make_server: Callable[..., MockServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cxmock.requests")
+    server: MockServer = make_server(log_requests=True)
+    answer = requests.get(server.base_url + "/sandbox/No_Such!/cxrestapi/auth/SMTPSettings", timeout=TIMEOUT)
+    assert answer.status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
+    assert [line for line in lines if line.startswith("GET /sandbox/No_Such!/") and "-> 400" in line], lines
+    assert server.requests() == []  # not an API path of any sandbox: logged, not journaled
+
+
 def test_without_hooks_the_front_end_serves_any_wsgi_app_with_plain_errors() -> None:
     """The front end knows no app: given none of cxmock's hooks it adds no extension key to the environ and writes
     its own answers as plain text."""
