@@ -31,6 +31,7 @@ MailLink = Callable[[int | None], None]
 _RULE_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 #: the ``g`` attribute holding the record
 _KEY = "cx_record"
+_UNSEEN: Any = object()
 
 
 @dataclass(slots=True, eq=False)
@@ -94,24 +95,28 @@ def operation_ids(undocumented: Mapping[tuple[str, str], str] | None = None) -> 
     return out
 
 
-def operation_id(operations: dict[tuple[str, str], str], req: Request) -> str | None:
-    """The operationId of the route ``req`` matched (a HEAD is its GET's), or None."""
-    rule = req.url_rule
-    if rule is None:
-        return None
-    method = "GET" if req.method == "HEAD" else req.method
-    return operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
+def operation_id(operations: Mapping[tuple[str, str], str], method: str, rule: str) -> str | None:
+    """The operationId of ``method`` on the route ``rule`` (werkzeug's ``/SMTPSettings/<settings_id:id>``; a HEAD
+    is its GET's), or None."""
+    return operations.get(("GET" if method == "HEAD" else method, _RULE_PARAM.sub(r"{\1}", rule)))
 
 
 def init_app(app: Flask, prefix: str, undocumented: Mapping[tuple[str, str], str] | None = None) -> None:
     """Give every request a record when it reaches the app; requests under ``prefix`` get their operationId (see
     :func:`operation_ids`). Call before any other hook that reads the record."""
     operations = operation_ids(undocumented)
+    #: ``(method, rule) -> operationId``, filled as routes are used (bounded by the app's routes and methods)
+    by_rule: dict[tuple[str, str], str | None] = {}
 
     @app.before_request
     def _start() -> None:
         record = RequestRecord()
         setattr(cast(Any, g)._get_current_object(), _KEY, record)
         req: Request = cast(Any, request)._get_current_object()
-        if req.path.startswith(prefix):
-            record.operation_id = operation_id(operations, req)
+        rule = req.url_rule
+        if rule is not None and req.path.startswith(prefix):
+            key = (req.method, rule.rule)
+            found = by_rule.get(key, _UNSEEN)
+            if found is _UNSEEN:
+                found = by_rule[key] = operation_id(operations, *key)
+            record.operation_id = found

@@ -29,7 +29,7 @@ from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.errors import ConfigError
 from mockserver.http.oidc import OPERATIONS as OIDC_OPERATIONS
-from mockserver.http.record import _RULE_PARAM, operation_ids
+from mockserver.http.record import operation_id, operation_ids
 from mockserver.runtime.server import MockServer
 
 SETTINGS = "/SMTPSettings"
@@ -523,7 +523,7 @@ def test_every_api_route_resolves_to_its_operation_id(app: Flask) -> None:
     """Rules matching ``operationId`` rely on the route -> operationId map built from the OpenAPI document."""
     operations = operation_ids()
     resolved = {
-        operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
+        operation_id(operations, method, rule.rule)
         for rule in app.url_map.iter_rules()
         # the OIDC endpoints (discovery, JWKS, userinfo, revocation) are outside the OpenAPI document
         if rule.rule.startswith("/cxrestapi/") and not rule.endpoint.startswith("oidc.")
@@ -537,6 +537,6 @@ def test_every_api_route_resolves_to_its_operation_id(app: Flask) -> None:
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/cxrestapi/")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
-        if (method, _RULE_PARAM.sub(r"{\1}", rule.rule)) not in everything
+        if operation_id(everything, method, rule.rule) is None
     ]
     assert missing == []
