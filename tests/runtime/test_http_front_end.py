@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.core.contract import JSON_V1
-from mockserver.runtime.http_server import HttpServer
+from mockserver.runtime.http_server import AppHooks, HttpServer, Refusal
 from mockserver.runtime.server import MockServer
 
 TIMEOUT = 20.0
@@ -527,3 +527,36 @@ def test_without_hooks_the_front_end_serves_any_wsgi_app_with_plain_errors() -> 
     assert b"Content-Type: text/plain; charset=utf-8" in answer
     assert answer.partition(b"\r\n\r\n")[2].startswith(b"missing Host header")
     assert not [key for environ in seen for key in environ if key.startswith("cxmock.")]
+
+
+def test_the_app_hands_in_its_error_body_and_finishing_hook() -> None:
+    """With hooks, the front end writes its own answers with the app's error body and hands each one (a refusal,
+    or the 500 of an app that failed) to the app's finishing hook, with the head as read."""
+    finished: list[Refusal] = []
+
+    def failing(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise RuntimeError("a bug")
+
+    hooks = AppHooks(
+        error_body=lambda status, details: ("application/x-test", details.encode()), refused=finished.append
+    )
+    server = HttpServer(failing, hooks=hooks)
+    server.start()
+    try:
+        answers = []
+        for raw in (b"GET /broken?q=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n", b"GET /no-host HTTP/1.1\r\n\r\n"):
+            with connect(server.port) as sock:
+                sock.sendall(raw)
+                answers.append(read_all(sock))
+    finally:
+        server.stop()
+    assert [statuses(a) for a in answers] == [[500], [400]]
+    assert all(b"Content-Type: application/x-test" in a for a in answers)
+    probe, *finished = finished  # the start-up probe's answer came first (the app fails on every request)
+    assert probe.path == "/" and ("X-Probe", "start-up") in probe.headers
+    assert [(f.status, f.method, f.path, f.content_type) for f in finished] == [
+        (500, "GET", "/broken", "application/x-test"),
+        (400, "GET", "/no-host", "application/x-test"),
+    ]
+    assert finished[0].query == "q=1" and ("X-A", "1") in finished[0].headers
+    assert finished[0].remote == "127.0.0.2"

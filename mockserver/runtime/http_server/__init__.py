@@ -177,7 +177,12 @@ class HttpServer:
         """(worker thread) Run the app on one request and hand the answer back to the loop."""
         hub = conn.hub
         hooks = hub.hooks
-        outcome = respond(hub.app, environ(req, conn.base, hub.stopping, hooks), req, hooks)
+        remote = conn.base.get("REMOTE_ADDR", "")
+
+        def failed(details: str) -> bytes:  # the app failed: our 500, finished like the app's answers
+            return hub.error_bytes(500, details, (), req, remote)
+
+        outcome = respond(hub.app, environ(req, conn.base, hub.stopping, hooks), req, hooks.abort_key, failed)
         loop = hub.loop
         if loop is not None and not loop.is_closed():
             try:

@@ -9,6 +9,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from typing import Any
@@ -257,8 +258,14 @@ def _date() -> bytes:
     return _date_cache[1]
 
 
-def respond(app: Any, env: dict[str, Any], req: Request, hooks: AppHooks) -> Outcome:
-    """Run ``app`` on ``env`` and serialise its response (HTTP/1.1, Content-Length framing)."""
+def respond(
+    app: Any, env: dict[str, Any], req: Request, abort_key: str | None, failed: Callable[[str], bytes]
+) -> Outcome:
+    """Run ``app`` on ``env`` and serialise its response (HTTP/1.1, Content-Length framing).
+
+    :param abort_key: the environ key the app sets to ``"drop"`` or ``"reset"`` (``AppHooks.abort_key``).
+    :param failed: the server's own 500 answer with this sentence, for an app that failed (``Hub.error_bytes``).
+    """
     started: list[Any] = []
     written: list[bytes] = []
 
@@ -271,7 +278,7 @@ def respond(app: Any, env: dict[str, Any], req: Request, hooks: AppHooks) -> Out
     try:
         result = app(env, start_response)
         try:
-            abort = env.get(hooks.abort_key) if hooks.abort_key is not None else None
+            abort = env.get(abort_key) if abort_key is not None else None
             if abort in ("drop", "reset"):
                 return Outcome(abort=abort)
             chunks = list(result)
@@ -282,10 +289,9 @@ def respond(app: Any, env: dict[str, Any], req: Request, hooks: AppHooks) -> Out
     except Exception:  # a bug in the app (Flask answers its own errors): the client gets a 500, the log the trace
         log.exception("the WSGI app failed on %s %s", req.method, req.path[:200].decode("latin-1"))
         details = "internal error in cxmock's HTTP server; a bug in the mock, please report it"
-        return Outcome(answer_bytes(500, *hooks.error_body(500, details)))
+        return Outcome(failed(details), close=True)  # the answer says Connection: close; so it is
     if not started:
-        details = "the app returned without starting a response; a bug in the mock"
-        return Outcome(answer_bytes(500, *hooks.error_body(500, details)))
+        return Outcome(failed("the app returned without starting a response; a bug in the mock"), close=True)
     status, headers = started
     return serialize(req, status, headers, b"".join(written + chunks) if written else b"".join(chunks))
 
