@@ -331,8 +331,6 @@ def breakdown(mode: Mode) -> list[Row]:
     from werkzeug.test import EnvironBuilder
 
     from mockserver.http import api as api_module
-    from mockserver.http import fast as fast_module
-    from mockserver.http.fast import FastRequest
 
     server = MockServer(start=False)
     app = server.app
@@ -373,7 +371,7 @@ def breakdown(mode: Mode) -> list[Row]:
         if variant == "a fault rule, not matching":
             server.faults.add(match={"method": "POST"}, action={"type": "status", "status": 503})
         if variant in ("no journal", "none of them"):
-            app.after_request_funcs[None] = [f for f in app.after_request_funcs[None] if f.__name__ != "_record"]
+            app.after_request_funcs[None] = [f for f in app.after_request_funcs[None] if f.__name__ != "_finish"]
             app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f.__name__ != "_start"]
         if variant in ("no fault hooks", "none of them"):
             app.before_request_funcs[None] = [f for f in app.before_request_funcs[None] if f.__name__ != "_apply_fault"]
@@ -403,18 +401,7 @@ def breakdown(mode: Mode) -> list[Row]:
     ]
     chunk, chunks = (50, 2) if mode.quick else (200, 15)
     runs = max(2, mode.runs) if mode.quick else mode.runs
-    fast_variants = ("fast path", "fast path, with the request log")
-    samples: dict[str, list[float]] = {v: [] for v in [*variants, *fast_variants, "bare"]}
-    reads = fast_module.of(app)
-    assert reads is not None
-    fast_request = FastRequest("GET", LIST_PATH, list(server.auth_headers().items()), "127.0.0.1")
-
-    def fast_us(calls: int) -> float:
-        start = time.perf_counter()
-        for _ in range(calls):
-            assert reads(fast_request) is not None
-        return (time.perf_counter() - start) / calls * 1e6
-
+    samples: dict[str, list[float]] = {v: [] for v in [*variants, "bare"]}
     read_us: list[float] = []  # the first read of an entry builds it: the cost moved off the request thread
     try:
         for variant in variants:  # warm-up
@@ -429,9 +416,6 @@ def breakdown(mode: Mode) -> list[Row]:
                     configure(variant)
                     per_chunk[variant].append(per_call_us(app, env, chunk))
                 per_chunk["bare"].append(per_call_us(bare_app, bare_env, chunk))
-                for variant in fast_variants:  # what the front end's loop runs instead of the app (http/fast.py)
-                    configure("with the request log" if variant.endswith("log") else "full")
-                    per_chunk[variant].append(fast_us(chunk))
             for variant, values in per_chunk.items():
                 samples[variant].append(median(values))
             configure("full")
@@ -450,7 +434,7 @@ def breakdown(mode: Mode) -> list[Row]:
         "built when first read)",
         "with the request log": "plus the one-line request log of `cxmock serve` (text, to /dev/null)",
         "a fault rule, not matching": "one fault rule in place (POST only): the token peek and the match run",
-        "no journal": "without the request journal (record + redaction, X-Cxmock-Request-Id)",
+        "no journal": "without the finishing step (journal entry, X-Cxmock-Request-Id, log line, self-check)",
         "no fault hooks": "without the fault engine's before/after hooks",
         "no auth/negotiation": "without bearer check, permission, Accept negotiation, contract-lint notes",
         "none of them": "Flask + flask-smorest + the view's list and JSON only",
@@ -468,22 +452,6 @@ def breakdown(mode: Mode) -> list[Row]:
                 baseline=samples["bare"],
                 baseline_name="bare Flask route, same call",
                 detail=what[variant] + _saving(variant, saved),
-            )
-        )
-    for variant in fast_variants:
-        logged = variant.endswith("log")
-        rows.append(
-            row(
-                f"{variant} per GET (http/fast.py, no Flask)",
-                "µs",
-                samples[variant],
-                section=BREAKDOWN,
-                baseline=samples["with the request log" if logged else "full"],
-                baseline_name="the app, same request" + (" and request log" if logged else ""),
-                detail="what `cxmock serve` and MockServer run on the event loop for this GET: bearer check, "
-                "permission, Accept, lint notes, body, journal entry"
-                + (", log line" if logged else "")
-                + "; the same answer, journal and log as the app (tests/runtime/test_fast_path.py)",
             )
         )
     rows.append(

@@ -311,10 +311,6 @@ def anchors(mode: Mode) -> list[Row]:
         headers = {"Authorization": f"Bearer {_token(port)}", "Accept": JSON_V1}
         ours = _Target("cxmock serve", port, pid, LIST, headers)
         body = requests.get(f"http://{HOST}:{port}{LIST}", headers=headers, timeout=30).text
-        # context: the same server with every request through the Flask app (no fast path, mockserver/http/fast.py)
-        app_port, app_pid = stack.enter_context(_serve("--no-http-fast-reads"))
-        app_headers = {**headers, "Authorization": f"Bearer {_token(app_port)}"}
-        app_path = _Target("cxmock serve --no-http-fast-reads", app_port, app_pid, LIST, app_headers)
         others: dict[str, _Target | None] = {"prism": None, "wiremock": None}
         if prism_skip is None:
             try:  # Prism serves the document's paths without the server URL's base path (/cxrestapi/auth)
@@ -326,23 +322,10 @@ def anchors(mode: Mode) -> list[Row]:
                 others["wiremock"] = _Target("WireMock", *stack.enter_context(_wiremock(body)), LIST, headers)
             except (OSError, RuntimeError, TimeoutError) as exc:
                 wiremock_skip = f"wiremock did not start: {exc}"
-        targets = [ours, app_path, *(t for t in others.values() if t is not None)]
+        targets = [ours, *(t for t in others.values() if t is not None)]
         _interleave(mode, targets, warmup=1.0 if mode.quick else 4.0)  # the JVM's JIT needs a few seconds
-    for checked in (ours, app_path):
-        if (problem := checked.problem()) is not None:
-            raise RuntimeError(problem)
-    for c in CONNECTIONS:
-        rows.append(
-            row(
-                f"GET /SMTPSettings with token, -c{c}: cxmock serve, every request through the app",
-                "req/s",
-                app_path.rps(c),
-                section=ANCHORS,
-                baseline=ours.rps(c),
-                baseline_name="cxmock serve (the fast path on, the default)",
-                detail=f"--no-http-fast-reads: the Flask app on a worker thread; {app_path.latency(c)}",
-            )
-        )
+    if (problem := ours.problem()) is not None:
+        raise RuntimeError(problem)
     jar = wiremock_jar()
     for name, target, skip, goal, version in (
         ("Prism 5", others["prism"], prism_skip, 1.5, servers.prism_version() or "5"),

@@ -27,10 +27,9 @@ WSGI_CHOICE = (
     "connection for the socket-level faults (drop with a FIN, reset with a RST, hang). waitress's sockets belong "
     "to its channel thread, with no handle on the connection from the app. granian is the fastest here, but runs "
     "as its own process whose Rust I/O never hands the socket to Python (no in-process fixture, no socket faults). "
-    "Since #14's second round the loop also answers a GET of the settings itself (`mockserver/http/fast.py`: the "
-    "same checks, body, journal entry and log line as the app, without Flask or a thread hand-off; "
-    "`tests/runtime/test_fast_path.py` compares the two), which is what lifts `cxmock serve` past the anchors; "
-    "the row *every request through the app* shows the same server without it (`--no-http-fast-reads`)."
+    "Every request, the GET of the settings included, runs the app on a worker thread: the event-loop fast path "
+    "of #14's second round was removed in #21 (it restated the app's checks, body, journal and log code, and "
+    "worked on an unauthenticated Host header on the loop); `--no-http-fast-reads` is accepted and does nothing."
 )
 
 

@@ -126,8 +126,8 @@ class Config:
     )
     http_fast_reads: bool = option(
         True,
-        "Answer a GET of SMTP settings on the HTTP event loop without Flask (same bytes, journal and log, several "
-        "times cheaper); off: every request runs the app on a worker thread.",
+        "Deprecated, does nothing (kept so scripts keep working): the event-loop fast path for a GET of SMTP "
+        "settings was removed (#21); every request runs the app on a worker thread.",
     )
     http_head_timeout: float = _seconds(10.0, "Seconds for a whole request head (not per byte); 408 after.")
     http_body_timeout: float = _seconds(30.0, "Seconds for a whole request body (not per byte); 408 after.")

@@ -27,15 +27,14 @@ from . import (  # noqa: F401
     api,
     casing,
     errors,
-    fast,
     faults,
     journaling,
     oidc,
     profile,
-    selfcheck,
     token,
     ui,
 )
+from .record import MailLink
 
 __all__ = ["create_app"]
 
@@ -51,14 +50,14 @@ def _no_ca() -> bytes:
     raise NotFound("this app runs without an SMTP sink, so there is no CA certificate")
 
 
-def _no_smtp(fields: dict[str, Any]) -> str | None:
+def _no_smtp(fields: dict[str, Any]) -> MailLink | None:
     raise SmtpTestFailed("no SMTP path is configured in this app (create_app without smtp_test)", stage="connect")
 
 
 def create_app(
     state: State,
     *,
-    smtp_test: Callable[[dict[str, Any]], str | None] | None = None,
+    smtp_test: Callable[[dict[str, Any]], MailLink | None] | None = None,
     reset: Callable[[], None] | None = None,
     ca_pem: Callable[[], bytes] | None = None,
     ports: Callable[[], dict[str, int]] | None = None,
@@ -66,8 +65,8 @@ def create_app(
     """The Flask app of one mock server.
 
     :param state: the domain state (settings, identity, ...).
-    :param smtp_test: performs testconnection's SMTP session for validated fields and returns the correlation of
-        the captured mail (or None); raises ``SmtpTestFailed``.
+    :param smtp_test: performs testconnection's SMTP session for validated fields and returns what links the
+        captured mail to the request's journal id (or None); raises ``SmtpTestFailed``.
     :param ca_pem: returns the SMTP sink's CA certificate (``GET /_mock/smtp/ca.pem``).
     :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
     :param ports: returns the bound ports by listener, reported by ``GET /_mock/health`` (omitted without it).
@@ -107,10 +106,8 @@ def create_app(
     app.register_blueprint(admin.blp)
     app.register_blueprint(ui.blp)  # the dashboard, /_mock/ui/
     errors.register(app)
-    journaling.init_app(app, state)
+    journaling.init_app(app, state, oidc.OPERATIONS)  # first: every request's record, every answer finished
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response
-    selfcheck.init_app(app, state)  # after journaling: the journal entry gets its response-mismatch violations
-    fast.install(app, state)  # GET of the settings, answered by the HTTP front end on its loop (fast.py)
     app.extensions["cxmock.smorest"] = smorest
     casing.init_app(app)  # last: paths under /cxrestapi/auth ignore case, for every route registered above
     return app

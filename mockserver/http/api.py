@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from werkzeug.routing import BaseConverter
@@ -26,6 +26,7 @@ from ..core.schemas import (
 from ..core.state import State
 from ..errors import ApiError, NotAcceptable
 from .errors import json_response
+from .record import MailLink, current
 
 API_PREFIX = "/cxrestapi/auth"
 
@@ -90,30 +91,29 @@ def state() -> State:
 
 def note(violations: list[Any]) -> None:
     """Remember contract-lint violations for this request's journal entry."""
-    g.setdefault("cx_violations", []).extend(violations)
+    current().note(violations)
 
 
-def guard(operation_id: str, *, accept_406: bool) -> None:
+def guard(*, accept_406: bool) -> None:
     """Common checks of every API operation: bearer token, permission, Accept negotiation."""
-    g.cx_operation = operation_id
     st = state()
+    record = current()
     headers = request.headers  # one context lookup instead of three (this runs on every request)
     info = st.identity.authenticate(headers.get("Authorization"))
-    g.cx_user = info.username
+    record.user = info.username
     st.identity.authorize(info)
     try:
-        note(negotiation.negotiate_accept(headers.get("Accept")))
+        record.note(negotiation.negotiate_accept(headers.get("Accept")))
     except NotAcceptable as exc:
         if accept_406:
             raise
-        note(exc.violations)
+        record.note(exc.violations)
     if "cxOrigin" not in headers:
-        note([no_cxorigin()])
+        record.note([_NO_CXORIGIN])
 
 
-def no_cxorigin() -> Violation:
-    """The contract-lint note of a request without ``cxOrigin`` (also ``fast.py``'s)."""
-    return violation("cxorigin-missing", "no cxOrigin header (the vendor's audit-trail origin)")
+#: the contract-lint note of a request without ``cxOrigin``
+_NO_CXORIGIN: Violation = violation("cxorigin-missing", "no cxOrigin header (the vendor's audit-trail origin)")
 
 
 def read_json_body() -> bytes:
@@ -127,7 +127,7 @@ def read_json_body() -> bytes:
     negotiation.check_body_size(request.content_length, limit)
     raw = request.stream.read(limit + 1)
     negotiation.check_body_size(len(raw), limit)
-    g.cx_body = raw
+    current().body = raw
     return raw
 
 
@@ -158,7 +158,7 @@ class SettingsCollection(MethodView):
     @blp.response(200, SmtpSettingsSchema(many=True), content_type=JSON_V1, description="All SMTP settings")
     @_errors(401, 403, 406)
     def get(self) -> Response:
-        guard("getAllSmtpSettings", accept_406=True)
+        guard(accept_406=True)
         # public() already has SmtpSettingsSchema's members, order and types; a marshmallow dump of each record
         # was ~85 % of the time of a 10 000-record list (see docs/benchmarks.md)
         return json_response([r.public() for r in state().settings.list()])
@@ -173,7 +173,7 @@ class SettingsCollection(MethodView):
     )
     @_errors(400, 401, 403, 413, 415)
     def post(self) -> Response:
-        guard("createSmtpSettings", accept_406=False)
+        guard(accept_406=False)
         st = state()
         parsed = _parsed(contract.parse_settings, read_json_body(), strict=st.config.strict)
         record = st.settings.create(parsed.fields)
@@ -187,7 +187,7 @@ class SettingsItem(MethodView):
     @blp.response(200, SmtpSettingsSchema, content_type=JSON_V1, description="The SMTP settings")
     @_errors(400, 401, 403, 404, 406)
     def get(self, id: str) -> Response:  # noqa: A002 - the vendor's parameter name
-        guard("getSmtpSettingsById", accept_406=True)
+        guard(accept_406=True)
         record = state().settings.get(_parse_id(id))
         return json_response(_settings_schema.dump(record.public()))
 
@@ -197,7 +197,7 @@ class SettingsItem(MethodView):
     @blp.response(204, description="Updated; the body is empty.")
     @_errors(400, 401, 403, 404, 413, 415)
     def put(self, id: str) -> Response:  # noqa: A002
-        guard("updateSmtpSettings", accept_406=False)
+        guard(accept_406=False)
         st = state()
         record_id = _parse_id(id)
         parsed = _parsed(contract.parse_settings, read_json_body(), strict=st.config.strict, update=True)
@@ -208,7 +208,7 @@ class SettingsItem(MethodView):
     @blp.response(204, description="Deleted; the body is empty.")
     @_errors(400, 401, 403, 404)
     def delete(self, id: str) -> Response:  # noqa: A002
-        guard("deleteSmtpSettings", accept_406=False)
+        guard(accept_406=False)
         state().settings.delete(_parse_id(id))
         return no_content(204)
 
@@ -219,9 +219,9 @@ class TestConnection(MethodView):
     @blp.response(200, description="The SMTP session succeeded; the body is empty.")
     @_errors(400, 401, 403, 413, 415)
     def post(self) -> Response:
-        guard("testSmtpConnection", accept_406=False)
+        guard(accept_406=False)
         st = state()
         parsed = _parsed(contract.parse_test_connection, read_json_body(), strict=st.config.strict)
-        smtp_test: Callable[[dict[str, Any]], str | None] = current_app.extensions["cxmock.smtp_test"]
-        g.cx_mail_correlation = smtp_test(parsed.fields)
+        smtp_test: Callable[[dict[str, Any]], MailLink | None] = current_app.extensions["cxmock.smtp_test"]
+        current().mail = smtp_test(parsed.fields)
         return no_content(200)

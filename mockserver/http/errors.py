@@ -14,11 +14,12 @@ import json
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.contract import JSON_V1
 from ..errors import ApiError, MessageCode, OAuthError
+from .record import current_or_none
 
 ADMIN_PREFIX = "/_mock"
 
@@ -56,9 +57,10 @@ def _request_error_body(message: str, *, code: int, errors: dict[str, list[str]]
     Also called outside a request context (the sandbox dispatcher answers before any app): then only ``message``.
     """
     body: dict[str, Any] = {"message": message}
-    if not has_request_context():
+    record = current_or_none()
+    if record is None:
         return body
-    g.cx_error = {"code": code, **({"errors": errors} if errors else {})}
+    record.error = {"code": code, **({"errors": errors} if errors else {})}
     if errors and request.path.startswith(ADMIN_PREFIX):
         body["errors"] = errors
     return body
@@ -66,8 +68,9 @@ def _request_error_body(message: str, *, code: int, errors: dict[str, list[str]]
 
 def api_error_response(exc: ApiError) -> Response:
     body = _request_error_body(exc.details, code=exc.message_code, errors=exc.errors)
-    if has_request_context():
-        g.cx_error = exc.facts()
+    record = current_or_none()
+    if record is not None:
+        record.error = exc.facts()
     return json_response(body, exc.status, headers=exc.headers)
 
 

@@ -16,26 +16,26 @@ of its bearer token (``Identity.peek``: an invalid token is not an error here). 
   away, ``environ[GONE_KEY]``), then drops. Under a WSGI server that does not offer ``ABORT_KEY`` (Flask's test
   client), these three answer 502 with a body explaining why.
 
-Each firing is added to ``g.cx_faults`` so the journal entry lists ``{ruleId, name, action}``. A request that got
-no response (drop, reset, hang) is journaled with ``status`` null (``g.cx_no_response``).
+Each firing is added to the request's record (``record.py``: ``faults``) so the journal entry lists ``{ruleId,
+name, action}``. A request that got no response (drop, reset, hang) is journaled with ``status`` null
+(``no_response``).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Any, cast
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, request
 
-from ..core import contract
 from ..core.contract import JSON_V1
 from ..core.faults.decisions import HttpFault
 from ..core.state import State
 from .errors import json_response
+from .record import RequestRecord, current
 
-__all__ = ["ABORT_KEY", "GONE_KEY", "STOPPING_KEY", "init_app", "operation_ids"]
+__all__ = ["ABORT_KEY", "GONE_KEY", "STOPPING_KEY", "init_app"]
 
 #: WSGI environ key of a ``threading.Event`` the cxmock HTTP server sets when the client closes its side of the
 #: connection or the connection breaks (ends a hang early)
@@ -53,65 +53,50 @@ HANG_POLL_SECONDS = 0.1
 XSSI_PREFIX = b")]}',\n"
 
 _NEVER = threading.Event()  # stands in for STOPPING_KEY under other WSGI servers; never set
-_RULE_PARAM = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
 _NO_BODY_STATUSES = frozenset({204, 304})
 
 
-def operation_ids() -> dict[tuple[str, str], str]:
-    """``{(METHOD, "/cxrestapi/auth/SMTPSettings/{id}"): operationId}`` from the OpenAPI document."""
-    document = contract.load_document()
-    servers = document.get("servers") or [{}]
-    prefix = str(servers[0].get("url", "")).rstrip("/")
-    out: dict[tuple[str, str], str] = {}
-    for path, item in (document.get("paths") or {}).items():
-        for method, operation in item.items():
-            if isinstance(operation, dict) and "operationId" in operation:
-                out[(method.upper(), prefix + path)] = str(operation["operationId"])
-    return out
-
-
 def init_app(app: Flask, state: State) -> None:
-    """Install the fault hooks. Call after ``journaling.init_app`` so the journal sees the corrupted response."""
-    operations = operation_ids()
+    """Install the fault hooks. Call after ``journaling.init_app``: the request's record exists, with its
+    operationId, and the journal sees the corrupted response."""
 
     @app.before_request
     def _apply_fault() -> Response | None:
+        if not len(state.faults):  # the common case: no rules, no token lookup, no matching
+            return None
         req: Request = cast(Any, request)._get_current_object()  # resolved once: runs on every request
         if not req.path.startswith(FAULTED_PREFIX):
             return None
-        operation_id = _operation_id(operations, req)
-        if operation_id is not None:
-            g.cx_operation = operation_id
-        if not len(state.faults):  # the common case: no rules, no token lookup, no matching
-            return None
+        record = current()
         user = state.identity.peek(req.headers.get("Authorization"))
-        fault = state.faults.decide_http(req.method, req.path, operation_id, req.headers.items(), user)
+        fault = state.faults.decide_http(req.method, req.path, record.operation_id, req.headers.items(), user)
         if fault is None:
             return None
-        g.setdefault("cx_faults", []).append({"ruleId": fault.rule_id, "name": fault.name, "action": fault.action})
+        record.faults.append({"ruleId": fault.rule_id, "name": fault.name, "action": fault.action})
         action = fault.action
         if action == "delay":
             _wait(fault.delay_s)
             return None
         if action in ("malformed", "content_type"):
-            g.cx_response_fault = fault
+            record.response_fault = fault
             return None
         # the view will not run: journal what it would have (the user, the body)
         if user is not None:
-            g.cx_user = user
-        _keep_body(state.config.max_body)
+            record.user = user
+        _keep_body(record, state.config.max_body)
         if action in ("status", "rate_limit"):
             return _status_response(fault)
         if action == "expire_token":
             return _expired_token(fault)
         if action == "hang":
             _hold(fault.seconds or 0.0)
-            return _abort(fault, "drop")
-        return _abort(fault, action)  # drop, reset
+            return _abort(record, fault, "drop")
+        return _abort(record, fault, action)  # drop, reset
 
     @app.after_request
     def _corrupt_response(response: Response) -> Response:
-        fault: HttpFault | None = g.pop("cx_response_fault", None)
+        record = current()
+        fault, record.response_fault = record.response_fault, None
         if fault is None:
             return response
         if fault.action == "content_type":
@@ -130,19 +115,11 @@ def init_app(app: Flask, state: State) -> None:
         return response
 
 
-def _operation_id(operations: dict[tuple[str, str], str], req: Request) -> str | None:
-    rule = req.url_rule
-    if rule is None:
-        return None
-    method = "GET" if req.method == "HEAD" else req.method
-    return operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
-
-
-def _keep_body(limit: int) -> None:
+def _keep_body(record: RequestRecord, limit: int) -> None:
     """Read the request body (up to ``limit``) for the journal, as the view would have."""
     length = request.content_length
-    if length and length <= limit and "cx_body" not in g:
-        g.cx_body = request.get_data(cache=True)
+    if length and length <= limit and record.body is None:
+        record.body = request.get_data(cache=True)
 
 
 def _label(fault: HttpFault) -> str:
@@ -177,7 +154,7 @@ def _expired_token(fault: HttpFault) -> Response:
     )
 
 
-def _abort(fault: HttpFault, how: str) -> Response:
+def _abort(record: RequestRecord, fault: HttpFault, how: str) -> Response:
     """Ask the server to send nothing and close the connection (``how``: drop or reset)."""
     if ABORT_KEY not in request.environ:
         body = {
@@ -188,7 +165,7 @@ def _abort(fault: HttpFault, how: str) -> Response:
         }
         return json_response(body, 502)
     request.environ[ABORT_KEY] = how
-    g.cx_no_response = True
+    record.no_response = True
     return Response(status=503)  # never sent
 
 

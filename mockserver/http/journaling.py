@@ -1,4 +1,9 @@
-"""Journals every API request (after its response is decided) and writes the one-line request log.
+"""The finishing step of every answer (:func:`finish`): self-check, journal entry, mail link, request log line.
+
+The app's answers (views and error handlers alike) reach it through an after-request hook; the HTTP front end's
+refusals (malformed or timed-out requests, answered before any app) through the runtime, which hands them in as an
+:class:`Answer` with a fresh :class:`~.record.RequestRecord`. Every API request (under ``/cxrestapi/``) is
+journaled; with ``--validate-responses`` its answer is checked against the document first (``selfcheck.py``).
 
 The log line of a request says what a person debugging from the log alone needs: method, path, status, duration,
 operationId, the journal id (also sent as ``X-Cxmock-Request-Id``), the fault rules that fired, the contract-lint
@@ -11,15 +16,20 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, request
+from werkzeug.datastructures import Headers
 
 from ..core.lint.lint import Violation, violation
 from ..core.redaction import redact_headers
 from ..core.state import State
+from . import record
 from .casing import PATH_AS_SENT
+from .record import RequestRecord
+from .selfcheck import mismatches
 
 log = logging.getLogger("cxmock.requests")
 
@@ -30,84 +40,126 @@ PROBE_HEADER = "X-Cxmock-Probe"
 _REASON_LIMIT = 300
 
 
-def init_app(app: Flask, state: State) -> None:
-    @app.before_request
-    def _start() -> None:
-        g.cx_start = time.perf_counter()
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer as the finishing step sees it: the app's (its views' and error handlers'), or a refusal of the
+    HTTP front end (made before any app ran).
+
+    :param path: the path as routed (the documented case, without a sandbox prefix).
+    :param path_as_sent: the path as the client sent it, when routing changed its case (``casing.py``).
+    :param headers: the request headers.
+    :param status: the status sent.
+    :param response_headers: the response headers.
+    :param body: gives the response body (called only when needed; None: streamed, not known).
+    :param checked: whether the self-check applies (not to a front-end refusal: it answers the framing, not an
+        operation of the document).
+    """
+
+    method: str
+    path: str
+    path_as_sent: str | None
+    query: str
+    headers: Headers
+    remote: str
+    status: int
+    response_headers: Headers
+    body: Callable[[], bytes | None]
+    response_mimetype: str | None
+    checked: bool = True
+
+
+def finish(state: State, record: RequestRecord, answer: Answer) -> int | None:
+    """The one finishing step of every answer: self-check it (``--validate-responses``), journal it (requests under
+    ``/cxrestapi/``), link the mail of a testconnection to it, write its request log line. Returns its journal id
+    (None: not journaled)."""
+    duration_ms = (time.perf_counter() - record.started) * 1000
+    # None: an injected drop/reset/hang sent no response at all (see http/faults.py)
+    status = None if record.no_response else answer.status
+    journaled = answer.path.startswith(JOURNALED_PREFIX)
+    config = state.config
+    logged = config.log_requests and PROBE_HEADER not in answer.headers and log.isEnabledFor(logging.INFO)
+    checked = journaled and config.validate_responses and answer.checked and not record.faults
+    body = answer.body() if status is not None and (journaled or logged or checked) else b""
+    if checked and status is not None:  # a response an injected fault shaped is not checked: it is wrong on purpose
+        headers = {key: value for key, value in answer.response_headers.items()}
+        record.note(mismatches(answer.method, answer.path, status, headers, body))
+    body = body or b""
+    request_id: int | None = None
+    if journaled:
+        violations = list(record.violations)
+        sent = answer.path_as_sent
+        if sent is not None:
+            violations.append(
+                violation(
+                    "path-case",
+                    f"path {sent[:200]!r} is not in the documented case ({answer.path[:200]!r}); the service's "
+                    "routing ignores case, so it works",
+                )
+            )
+        request_id = state.journal.record_later(
+            method=answer.method,
+            path=sent if sent is not None else answer.path,
+            query=answer.query,
+            headers=list(answer.headers.items()),
+            body=record.body,
+            content_type=answer.headers.get("Content-Type"),
+            status=status,
+            duration_ms=round(duration_ms, 3),
+            operation_id=record.operation_id,
+            faults=record.faults,
+            violations=violations,
+            user=record.user,
+            error=record.error,
+            remote=answer.remote,
+            response_body=body or None,
+            response_content_type=answer.response_mimetype,
+        )
+    if record.mail is not None:
+        record.mail(request_id)  # the captured mail's testconnection record, written once, complete
+    if logged:
+        log_line(
+            state,
+            method=answer.method,
+            path=answer.path,
+            authorization=answer.headers.get("Authorization", ""),
+            operation_id=record.operation_id,
+            user=record.user,
+            faults=record.faults,
+            violations=record.violations,
+            status=status,
+            duration_ms=duration_ms,
+            request_id=request_id,
+            body=body,
+        )
+    return request_id
+
+
+def init_app(app: Flask, state: State, undocumented: Mapping[tuple[str, str], str] | None = None) -> None:
+    """Give every request its record (``record.py``) and finish every answer of the app (its views' and its error
+    handlers'). Call before any other hook: the others' after-request hooks then run before this one."""
+    record.init_app(app, JOURNALED_PREFIX, undocumented)
 
     @app.after_request
-    def _record(response: Response) -> Response:
-        # the context-local proxies resolved once: every access through one is a context lookup (~2 µs), and this
+    def _finish(response: Response) -> Response:
+        # the context-local proxy resolved once: every access through one is a context lookup (~2 µs), and this
         # hook runs on every request (docs/benchmarks.md, "Where a GET /SMTPSettings spends its time")
         req: Request = cast(Any, request)._get_current_object()
-        ctx: Any = cast(Any, g)._get_current_object()
-        start = ctx.get("cx_start")
-        duration_ms = (time.perf_counter() - start) * 1000 if start is not None else 0.0
-        # None: an injected drop/reset/hang sent no response at all (see http/faults.py)
-        status = None if ctx.get("cx_no_response") else response.status_code
-        request_id: int | None = None
-        journaled = req.path.startswith(JOURNALED_PREFIX)
-        logged = state.config.log_requests and PROBE_HEADER not in req.headers and log.isEnabledFor(logging.INFO)
-        no_body = status is None or response.is_streamed or not (journaled or logged)
-        body = b"" if no_body else response.get_data()
-        if journaled:
-            violations = list(ctx.get("cx_violations", ()))
-            # the path as the client sent it (routing ignored its case, see casing.py)
-            sent = req.environ.get(PATH_AS_SENT)
-            if sent is not None:
-                violations.append(
-                    violation(
-                        "path-case",
-                        f"path {sent[:200]!r} is not in the documented case ({req.path[:200]!r}); the service's "
-                        "routing ignores case, so it works",
-                    )
-                )
-            request_id = state.journal.record_later(
-                method=req.method,
-                path=sent if sent is not None else req.path,
-                query=req.query_string.decode("latin-1"),
-                headers=list(req.headers.items()),
-                body=ctx.get("cx_body"),
-                content_type=req.headers.get("Content-Type"),
-                status=status,
-                duration_ms=round(duration_ms, 3),
-                operation_id=ctx.get("cx_operation"),
-                faults=ctx.get("cx_faults", ()),
-                violations=violations,
-                user=ctx.get("cx_user"),
-                error=ctx.get("cx_error"),
-                remote=req.remote_addr or "",
-                response_body=body or None,
-                response_content_type=response.mimetype,
-            )
+        answer = Answer(
+            method=req.method,
+            path=req.path,
+            path_as_sent=req.environ.get(PATH_AS_SENT),
+            query=req.query_string.decode("latin-1"),
+            headers=req.headers,
+            remote=req.remote_addr or "",
+            status=response.status_code,
+            response_headers=response.headers,
+            body=lambda: None if response.is_streamed else response.get_data(),
+            response_mimetype=response.mimetype,
+        )
+        request_id = finish(state, record.current(), answer)
+        if request_id is not None:
             response.headers["X-Cxmock-Request-Id"] = str(request_id)
-            correlation = ctx.get("cx_mail_correlation")
-            if correlation:
-                _link_mail(state, correlation, request_id)
-        if logged:
-            log_line(
-                state,
-                method=req.method,
-                path=req.path,
-                authorization=req.headers.get("Authorization", ""),
-                operation_id=ctx.get("cx_operation"),
-                user=ctx.get("cx_user"),
-                faults=ctx.get("cx_faults", ()),
-                violations=ctx.get("cx_violations", ()),
-                status=status,
-                duration_ms=duration_ms,
-                request_id=request_id,
-                body=body,
-            )
         return response
-
-
-def _link_mail(state: State, correlation: str, request_id: int) -> None:
-    """Record the journal id of the testconnection request on the mail it caused."""
-    message = state.mail.find_by_correlation(correlation)
-    if message is not None and message.testconnection is not None:
-        info = {**message.testconnection, "requestId": request_id}
-        state.mail.attach_testconnection(correlation, info, message.transcript or [])
 
 
 def _reason(status: int | None, body: bytes) -> str | None:
@@ -142,7 +194,7 @@ def log_line(
     request_id: int | None,
     body: bytes,
 ) -> None:
-    """Write the request log line of one request (the app's hook and the front end's fast path, ``fast.py``)."""
+    """Write the request log line of one request (called by :func:`finish`)."""
     if not log.isEnabledFor(logging.INFO):
         return
     fault_names = [f"{f.get('name') or f.get('ruleId')}:{f.get('action')}" for f in faults]

@@ -8,19 +8,33 @@ service's swagger does not describe them either); ``/connect/token`` is, in :mod
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, g, request
+from flask import Blueprint, Response, current_app, request
 
 from ..core.identity.oidc import discovery_document
 from ..core.state import State
 from ..errors import ApiError
 from .errors import json_response
+from .record import current
 from .token import IDENTITY_PREFIX, NO_STORE, issuer, read_form
 
-__all__ = ["blp"]
+__all__ = ["OPERATIONS", "blp"]
 
 blp = Blueprint("oidc", __name__, url_prefix=IDENTITY_PREFIX)
 
 JSON = "application/json"
+_DISCOVERY = "/.well-known/openid-configuration"
+_JWKS = _DISCOVERY + "/jwks"
+_USERINFO = "/connect/userinfo"
+_REVOCATION = "/connect/revocation"
+
+#: the operationIds of these endpoints, which the OpenAPI document does not describe (``record.operation_ids``)
+OPERATIONS = {
+    ("GET", IDENTITY_PREFIX + _DISCOVERY): "getOpenIdConfiguration",
+    ("GET", IDENTITY_PREFIX + _JWKS): "getJwks",
+    ("GET", IDENTITY_PREFIX + _USERINFO): "getUserInfo",
+    ("POST", IDENTITY_PREFIX + _USERINFO): "getUserInfo",
+    ("POST", IDENTITY_PREFIX + _REVOCATION): "revokeToken",
+}
 
 
 def _state() -> State:
@@ -28,25 +42,22 @@ def _state() -> State:
     return st
 
 
-@blp.route("/.well-known/openid-configuration", methods=["GET"])
+@blp.route(_DISCOVERY, methods=["GET"])
 def discovery() -> Response:
-    g.cx_operation = "getOpenIdConfiguration"
     return json_response(discovery_document(issuer(request)), content_type=JSON)
 
 
-@blp.route("/.well-known/openid-configuration/jwks", methods=["GET"])
+@blp.route(_JWKS, methods=["GET"])
 def jwks() -> Response:
-    g.cx_operation = "getJwks"
     return json_response(_state().identity.signer.jwks(), content_type=JSON)
 
 
-@blp.route("/connect/userinfo", methods=["GET", "POST"])
+@blp.route(_USERINFO, methods=["GET", "POST"])
 def userinfo() -> Response:
-    g.cx_operation = "getUserInfo"
     identity = _state().identity
     try:
         info = identity.authenticate(request.headers.get("Authorization"))
-        g.cx_user = info.username
+        current().user = info.username
         claims = identity.userinfo(info)
     except ApiError as exc:
         # IdentityServer answers userinfo errors with the challenge only, no body
@@ -57,9 +68,8 @@ def userinfo() -> Response:
     return json_response(claims, content_type=JSON, headers=NO_STORE)
 
 
-@blp.route("/connect/revocation", methods=["POST"])
+@blp.route(_REVOCATION, methods=["POST"])
 def revocation() -> Response:
-    g.cx_operation = "revokeToken"
     st = _state()
     form = read_form(st)
     st.identity.revoke(form, authorization=request.headers.get("Authorization"))

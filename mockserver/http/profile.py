@@ -6,7 +6,7 @@ Any valid access token may read its own profile: no permission and no particular
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,6 +15,7 @@ from ..core.contract import JSON_V1
 from ..core.schemas import ErrorSchema, UserProfileSchema
 from ..core.state import State
 from .errors import json_response
+from .record import current
 
 __all__ = ["blp"]
 
@@ -39,10 +40,9 @@ class MyProfile(MethodView):
         description="The Accept header names only unsupported versions or media types.",
     )
     def get(self) -> Response:
-        g.cx_operation = "getMyProfile"
         st: State = current_app.extensions["cxmock.state"]
+        record = current()
         info = st.identity.authenticate(request.headers.get("Authorization"))
-        g.cx_user = info.username
-        violations = negotiation.negotiate_accept(request.headers.get("Accept"))
-        g.setdefault("cx_violations", []).extend(violations)
+        record.user = info.username
+        record.note(negotiation.negotiate_accept(request.headers.get("Accept")))
         return json_response(st.identity.user_of(info).my_profile())

@@ -16,8 +16,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import Response
+from werkzeug.datastructures import EnvironHeaders
+
+from ..core.state import State
 from ..errors import ApiError, BadRequest
 from .errors import api_error_response
+from .journaling import Answer, finish
+from .record import RequestRecord
 
 __all__ = ["PREFIX", "SANDBOX_KEY", "SandboxDispatcher", "WsgiApp"]
 
@@ -37,32 +43,50 @@ class SandboxDispatcher:
     :param root: the default sandbox's app.
     :param lookup: the app of sandbox ``name``, created on first use; raises ``ApiError`` (400 invalid name,
         429 too many sandboxes), answered in the API's error shape.
+    :param state: the root's state: its finishing step logs the errors answered here (``journaling.finish``).
     """
 
-    def __init__(self, root: WsgiApp, lookup: Callable[[str], WsgiApp]) -> None:
+    def __init__(self, root: WsgiApp, lookup: Callable[[str], WsgiApp], state: State | None = None) -> None:
         self.root = root
         self.lookup = lookup
+        self.state = state
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path: str = environ.get("PATH_INFO") or ""
         if not (path.startswith(PREFIX) or path[:_LENGTH].lower() == PREFIX):
             if path.lower() == PREFIX[:-1]:  # "/sandbox" alone: no name at all
-                return _error(BadRequest(_NO_NAME), environ, start_response)
+                return self._error(BadRequest(_NO_NAME), environ, start_response)
             return self.root(environ, start_response)
         name, slash, rest = path[_LENGTH:].partition("/")
         try:
             app = self.lookup(name)
         except ApiError as exc:
-            return _error(exc, environ, start_response)
+            return self._error(exc, environ, start_response)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[: _LENGTH + len(name)]
         environ["PATH_INFO"] = slash + rest
         environ[SANDBOX_KEY] = name
         return app(environ, start_response)
 
+    def _error(self, exc: ApiError, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        """Answer ``exc`` before any app ran, finished (logged) like the apps' answers."""
+        record = RequestRecord(error=exc.facts())
+        response: Response = api_error_response(exc)
+        if self.state is not None:
+            answer = Answer(
+                method=environ.get("REQUEST_METHOD", ""),
+                path=environ.get("PATH_INFO", ""),
+                path_as_sent=None,
+                query=environ.get("QUERY_STRING", ""),
+                headers=EnvironHeaders(environ),
+                remote=environ.get("REMOTE_ADDR", ""),
+                status=response.status_code,
+                response_headers=response.headers,
+                body=response.get_data,
+                response_mimetype=response.mimetype,
+            )
+            finish(self.state, record, answer)
+        wsgi: WsgiApp = response
+        return wsgi(environ, start_response)
+
 
 _NO_NAME = "a sandbox URL is /sandbox/<name>/...: the name is missing (e.g. /sandbox/ci-1/cxrestapi/auth/SMTPSettings)"
-
-
-def _error(exc: ApiError, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    response: WsgiApp = api_error_response(exc)
-    return response(environ, start_response)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from flask import Request, Response, current_app, g, request
+from flask import Request, Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -12,6 +12,7 @@ from ..core.schemas import OAuthErrorSchema, TokenRequestSchema, TokenResponseSc
 from ..core.state import State
 from ..errors import OAuthError
 from .errors import json_response
+from .record import current
 
 FORM = "application/x-www-form-urlencoded"
 IDENTITY_PREFIX = "/cxrestapi/auth/identity"
@@ -50,7 +51,7 @@ def read_form(state: State, req: Request | None = None) -> dict[str, str]:
         raise OAuthError("invalid_request", f"the request body exceeds {state.config.max_body} bytes")
     raw = req.form
     form = {key: raw.get(key, "") for key in raw}
-    g.cx_body = form
+    current().body = form
     return form
 
 
@@ -65,11 +66,9 @@ class Token(MethodView):
     @blp.response(200, TokenResponseSchema, content_type="application/json", description="The access token")
     @blp.alt_response(400, schema=OAuthErrorSchema, content_type="application/json", description="OAuth2 error")
     def post(self) -> Response:
-        ctx: Any = cast(Any, g)._get_current_object()  # the proxies resolved once (each access is a lookup)
-        req: Request = cast(Any, request)._get_current_object()
-        ctx.cx_operation = "getToken"
+        req: Request = cast(Any, request)._get_current_object()  # resolved once (each access is a lookup)
         st: State = current_app.extensions["cxmock.state"]
         form = read_form(st, req)
         body = st.identity.issue(form, authorization=req.headers.get("Authorization"), issuer=issuer(req))
-        ctx.cx_user = form.get("username")
+        current().user = form.get("username")
         return json_response(body, content_type="application/json", headers=NO_STORE)

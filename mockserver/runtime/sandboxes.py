@@ -13,7 +13,6 @@ runs: the root app, or a sandbox's under ``/sandbox/<name>`` (``mockserver.http.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import warnings
 from collections.abc import Callable
@@ -33,8 +32,6 @@ from ..errors import ConfigError
 from ..http import create_app
 from ..http.admin_mail import share_long_poll_slots
 from ..http.admin_sandboxes import OWNER_KEY, REGISTRY_KEY, listing
-from ..http.fast import FastAnswer, FastRequest
-from ..http.fast import of as fast_reads_of
 from ..http.sandboxes import PREFIX, SandboxDispatcher
 from ..smtp import SmtpSink, TlsMaterial
 from .smtp_path import SmtpPath
@@ -77,21 +74,17 @@ class Sandboxes:
         )
         root_app.extensions[REGISTRY_KEY] = self.registry
         smtp.sandbox_state = self.state
-        self.wsgi = SandboxDispatcher(root_app, self._app)
-        self._root_fast = fast_reads_of(root_app) or _no_fast
+        self.wsgi = SandboxDispatcher(root_app, self._app, root)
 
-    def fast(self, req: FastRequest) -> FastAnswer | None:
-        """The fast path (``mockserver.http.fast``) of the app ``req`` goes to: the root's, or an existing
-        sandbox's (a sandbox is created by the app, on a worker thread: building it takes milliseconds)."""
-        path = req.path
-        if not path.startswith(PREFIX):
-            return self._root_fast(req)
-        name, slash, rest = path[len(PREFIX) :].partition("/")
-        sandbox = self.registry.existing(name)
-        if sandbox is None or not slash:
-            return None
-        reads = fast_reads_of(sandbox.app)
-        return None if reads is None else reads(dataclasses.replace(req, path=slash + rest))
+    def state_for(self, path: str) -> tuple[State, str]:
+        """Whose request ``path`` is, and the path its app sees: an existing sandbox's (never created here), else
+        the root's."""
+        if path[: len(PREFIX)].lower() == PREFIX:
+            name, slash, rest = path[len(PREFIX) :].partition("/")
+            sandbox = self.registry.existing(name)
+            if sandbox is not None and slash:
+                return sandbox.state, slash + rest
+        return self._root, path
 
     def state(self, name: str) -> State:
         """The state of sandbox ``name`` (created on first use)."""
@@ -121,10 +114,6 @@ class Sandboxes:
         """End every sandbox's pending mail long-polls (the server is stopping)."""
         for sandbox in self.registry.values():
             sandbox.state.mail.interrupt_waiters()
-
-
-def _no_fast(req: FastRequest) -> None:
-    return None
 
 
 def _dropped(sandbox: Sandbox) -> None:

@@ -23,6 +23,7 @@ from ..core.surface import HeaderTokens, MockSurface
 from ..errors import ConfigError, ServerError
 from ..http import create_app
 from ..smtp import SmtpSink
+from .front import app_hooks
 from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
 from .sandboxes import MockSandbox, Sandboxes, SandboxManagement
 from .smtp_path import SmtpPath
@@ -136,7 +137,7 @@ class MockServer(SandboxManagement, StateSurface):
                 threads=self.config.http_threads,
                 limits=http_limits(self.config),
                 grace=self.config.http_grace,
-                fast=self.sandboxes.fast if self.config.http_fast_reads else None,
+                hooks=app_hooks(self.sandboxes.state_for),
             )
             try:
                 http.start()

@@ -26,6 +26,7 @@ from ..core.routing import resolve_smtp_target
 from ..core.sandboxes.names import sandbox_of_recipients, split_login
 from ..core.state import State
 from ..errors import ConfigError
+from ..http.record import MailLink
 from ..smtp import SmtpSink, TlsMaterial, run_test_connection
 from ..smtp.limits import SinkLimits
 from ..smtp.routing import MailRoute
@@ -138,8 +139,9 @@ class SmtpPath:
             return None
         return MailRoute(state.mail, state.faults.decide_smtp)
 
-    def test(self, fields: dict[str, Any], state: State | None = None) -> str:
-        """One testconnection session for validated ``fields``; returns the correlation of the captured mail.
+    def test(self, fields: dict[str, Any], state: State | None = None) -> MailLink:
+        """One testconnection session for validated ``fields``; returns what records, on the captured mail, the
+        request's target, its journal id and the session transcript (called once, by the request's finishing step).
 
         :param state: the sandbox whose API was called (default: the root's); its faults apply and its mailbox
             gets the mail when the session reaches the embedded sink.
@@ -177,15 +179,19 @@ class SmtpPath:
             with self._sessions_lock:
                 for source in registered:
                     self._sessions.pop(source, None)
-        info = {
-            "requestId": None,
-            "host": fields["host"],
-            "port": fields["port"],
-            "encryptionType": fields["encryption_type"],
-            "connectedTo": f"{address}:{port}",
-        }
-        state.mail.attach_testconnection(correlation, info, result.transcript)
-        return correlation
+        mail, transcript = state.mail, result.transcript
+
+        def link(request_id: int | None) -> None:
+            info = {
+                "requestId": request_id,
+                "host": fields["host"],
+                "port": fields["port"],
+                "encryptionType": fields["encryption_type"],
+                "connectedTo": f"{address}:{port}",
+            }
+            mail.attach_testconnection(correlation, info, transcript)
+
+        return link
 
     def _run(
         self,

@@ -28,7 +28,8 @@ from urllib3.util.retry import Retry
 from mockserver.core.contract import JSON_V1
 from mockserver.core.state import State
 from mockserver.errors import ConfigError
-from mockserver.http.faults import _RULE_PARAM, operation_ids
+from mockserver.http.oidc import OPERATIONS as OIDC_OPERATIONS
+from mockserver.http.record import operation_id, operation_ids
 from mockserver.runtime.server import MockServer
 
 SETTINGS = "/SMTPSettings"
@@ -522,10 +523,20 @@ def test_every_api_route_resolves_to_its_operation_id(app: Flask) -> None:
     """Rules matching ``operationId`` rely on the route -> operationId map built from the OpenAPI document."""
     operations = operation_ids()
     resolved = {
-        operations.get((method, _RULE_PARAM.sub(r"{\1}", rule.rule)))
+        operation_id(operations, method, rule.rule)
         for rule in app.url_map.iter_rules()
         # the OIDC endpoints (discovery, JWKS, userinfo, revocation) are outside the OpenAPI document
         if rule.rule.startswith("/cxrestapi/") and not rule.endpoint.startswith("oidc.")
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
     }
     assert resolved == set(operations.values())
+    # with the OIDC endpoints' own table (what the app's request records use), every API route has one
+    everything = operation_ids(OIDC_OPERATIONS)
+    missing = [
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/cxrestapi/")
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+        if operation_id(everything, method, rule.rule) is None
+    ]
+    assert missing == []

@@ -7,6 +7,7 @@ fuzzer over the framing layer finds no 5xx. No timing is asserted: every wait is
 from __future__ import annotations
 
 import json
+import logging
 import resource
 import selectors
 import signal
@@ -24,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mockserver.core.contract import JSON_V1
+from mockserver.runtime.http_server import AppHooks, HttpServer, Refusal
 from mockserver.runtime.server import MockServer
 
 TIMEOUT = 20.0
@@ -460,3 +462,101 @@ def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers() -> N
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert "Traceback" not in seen + err  # the pause is a warning line, not an exception
+
+
+def test_a_refusal_of_the_front_end_is_finished_like_any_answer(
+    make_server: Callable[..., MockServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An answer the front end makes itself (here: HTTP/1.1 without Host) goes through the app's finishing step: an
+    API request is journaled (in the sandbox its path names), every one gets its request log line."""
+    caplog.set_level(logging.INFO, logger="cxmock.requests")
+    server: MockServer = make_server(log_requests=True)
+    sandbox = server.sandbox("sb")
+    for path in (LIST, "/sandbox/sb" + LIST + "/1", "/_mock/health"):
+        with connect(server.http_port) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nAccept: {JSON_V1}\r\n\r\n".encode())
+            answer = read_all(sock)
+        assert statuses(answer) == [400], answer[:300]
+        assert b"missing Host header" in answer
+    (root,) = server.requests()
+    assert (root.method, root.path, root.status, root.operation_id) == ("GET", LIST, 400, None)
+    assert root.headers.get("Accept") == JSON_V1
+    assert "missing Host header" in json.dumps(root.to_dict())
+    (inside,) = sandbox.requests()
+    assert (inside.path, inside.status) == (LIST + "/1", 400)
+    lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
+    refused = [line for line in lines if "-> 400" in line]
+    assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET {LIST}/1", "GET /_mock/health"]
+    assert all("missing Host header" in line for line in refused)
+
+
+def test_a_sandbox_name_refused_before_any_app_is_logged(
+    make_server: Callable[..., MockServer], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="cxmock.requests")
+    server: MockServer = make_server(log_requests=True)
+    answer = requests.get(server.base_url + "/sandbox/No_Such!/cxrestapi/auth/SMTPSettings", timeout=TIMEOUT)
+    assert answer.status_code == 400
+    lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
+    assert [line for line in lines if line.startswith("GET /sandbox/No_Such!/") and "-> 400" in line], lines
+    assert server.requests() == []  # not an API path of any sandbox: logged, not journaled
+
+
+def test_without_hooks_the_front_end_serves_any_wsgi_app_with_plain_errors() -> None:
+    """The front end knows no app: given none of cxmock's hooks it adds no extension key to the environ and writes
+    its own answers as plain text."""
+    seen: list[dict[str, Any]] = []
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        seen.append(environ)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"hi"]
+
+    server = HttpServer(app)
+    server.start()
+    try:
+        with connect(server.port) as sock:
+            sock.sendall(b"GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert read_all(sock).endswith(b"\r\n\r\nhi")
+        with connect(server.port) as sock:
+            sock.sendall(b"GET /x HTTP/1.1\r\n\r\n")
+            answer = read_all(sock)
+    finally:
+        server.stop()
+    assert statuses(answer) == [400]
+    assert b"Content-Type: text/plain; charset=utf-8" in answer
+    assert answer.partition(b"\r\n\r\n")[2].startswith(b"missing Host header")
+    assert not [key for environ in seen for key in environ if key.startswith("cxmock.")]
+
+
+def test_the_app_hands_in_its_error_body_and_finishing_hook() -> None:
+    """With hooks, the front end writes its own answers with the app's error body and hands each one (a refusal,
+    or the 500 of an app that failed) to the app's finishing hook, with the head as read."""
+    finished: list[Refusal] = []
+
+    def failing(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        raise RuntimeError("a bug")
+
+    hooks = AppHooks(
+        error_body=lambda status, details: ("application/x-test", details.encode()), refused=finished.append
+    )
+    server = HttpServer(failing, hooks=hooks)
+    server.start()
+    try:
+        answers = []
+        for raw in (b"GET /broken?q=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n", b"GET /no-host HTTP/1.1\r\n\r\n"):
+            with connect(server.port) as sock:
+                sock.sendall(raw)
+                answers.append(read_all(sock))
+    finally:
+        server.stop()
+    assert [statuses(a) for a in answers] == [[500], [400]]
+    assert all(b"Content-Type: application/x-test" in a for a in answers)
+    probe, *finished = finished  # the start-up probe's answer came first (the app fails on every request)
+    assert probe.path == "/" and ("X-Probe", "start-up") in probe.headers
+    assert [(f.status, f.method, f.path, f.content_type) for f in finished] == [
+        (500, "GET", "/broken", "application/x-test"),
+        (400, "GET", "/no-host", "application/x-test"),
+    ]
+    assert finished[0].query == "q=1" and ("X-A", "1") in finished[0].headers
+    assert finished[0].remote == "127.0.0.2"

@@ -1,17 +1,16 @@
 """cxmock's HTTP front end: one asyncio event loop (its own thread, in-process) holds every connection, idle or
 slow, at the cost of its buffers; only COMPLETE requests (head and body read) reach the bounded pool of worker
 threads that run the WSGI app. Same server for the pytest fixture (ephemeral ports) and ``cxmock serve``.
-Given a ``fast`` path (``mockserver.http.fast``: a GET of the settings), the loop answers what it can itself, with
-no thread hand-off, and hands the rest to the workers.
+It knows no app: the app's extension keys, error body and finishing step are handed in (``hooks.py``).
 
 Parsing is ``httptools`` (llhttp, Node's parser: strict RFC 9112 framing, C speed) on an ``asyncio.Protocol``,
 both public, documented APIs; ``bench/`` compares it with cheroot and waitress (docs/benchmarks.md). What the
 connection does is in ``protocol.py`` (framing, deadlines, limits, faults), what a worker does in ``wsgi.py``,
 the accepting in ``listener.py``.
 
-Socket-level faults (``mockserver.http.faults``) stay real: the app sets ``environ["cxmock.abort"]`` to ``"drop"``
-(nothing sent, FIN) or ``"reset"`` (nothing sent, RST via ``SO_LINGER`` 0); ``environ["cxmock.stopping"]`` is set
-when the server stops and ``environ["cxmock.gone"]`` when the client goes away, so a hang ends early.
+Socket-level faults stay real: the app sets ``environ[hooks.abort_key]`` to ``"drop"`` (nothing sent, FIN) or
+``"reset"`` (nothing sent, RST via ``SO_LINGER`` 0); ``environ[hooks.stopping_key]`` is set when the server stops
+and ``environ[hooks.gone_key]`` when the client goes away, so a hang ends early.
 
 Stop: the listener closes at once, idle and half-received connections close at once, requests in flight get up to
 ``grace`` seconds to be answered, then every connection is aborted. No client can delay it further.
@@ -20,7 +19,6 @@ Stop: the listener closes at once, idle and half-received connections close at o
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import queue
 import socket
@@ -30,12 +28,12 @@ from typing import Any
 
 from ...config import reachable_host
 from ...errors import ServerError, bind_advice
-from ...http.journaling import PROBE_HEADER
+from .hooks import AppHooks, Refusal
 from .listener import Listener
 from .protocol import Connection, Hub, Limits
-from .wsgi import FastPath, Request, base_environ, environ, fast_outcome, respond
+from .wsgi import Request, base_environ, environ, respond
 
-__all__ = ["MAX_HEAD_BYTES", "HttpServer", "Limits"]
+__all__ = ["MAX_HEAD_BYTES", "AppHooks", "HttpServer", "Limits", "Refusal"]
 
 log = logging.getLogger("cxmock.server")
 
@@ -82,7 +80,8 @@ class HttpServer:
     :param threads: worker threads running the app (the most requests handled at once).
     :param limits: deadlines and sizes (:class:`Limits`); ``max_body`` is the largest body read into memory.
     :param grace: on :meth:`stop`, how long requests in flight get to be answered.
-    :param fast: answers the requests it can on the event loop, the app the rest (``mockserver.http.fast``).
+    :param hooks: what the app hands the front end (:class:`AppHooks`): extension keys, error body, finishing
+        step of its own answers; default: none (any WSGI app, plain-text errors).
     """
 
     def __init__(
@@ -94,10 +93,10 @@ class HttpServer:
         threads: int = 16,
         limits: Limits | None = None,
         grace: float = 2.0,
-        fast: FastPath | None = None,
+        hooks: AppHooks | None = None,
     ) -> None:
         self._app = app
-        self._fast = fast
+        self._hooks = hooks or AppHooks()
         self.host = host
         self._requested_port = port
         self._threads = threads
@@ -117,10 +116,8 @@ class HttpServer:
         self.port = int(sock.getsockname()[1])
         self._stopping = threading.Event()
         workers = _Workers(self._threads, f"cxmock-http-{self.port}", self._handle)
-        hub = Hub(self._app, self._limits, lambda *item: workers.submit(item), self._stopping)
+        hub = Hub(self._app, self._limits, lambda *item: workers.submit(item), self._stopping, self._hooks)
         hub.base = base_environ(self.host, self.port)
-        if self._fast is not None:
-            hub.fast = functools.partial(fast_outcome, self._fast)
         self._hub, self._workers = hub, workers
         loop = asyncio.new_event_loop()
         hub.loop = self._loop = loop
@@ -179,7 +176,13 @@ class HttpServer:
     def _handle(self, conn: Connection, req: Request) -> None:
         """(worker thread) Run the app on one request and hand the answer back to the loop."""
         hub = conn.hub
-        outcome = respond(hub.app, environ(req, conn.base, hub.stopping), req)
+        hooks = hub.hooks
+        remote = conn.base.get("REMOTE_ADDR", "")
+
+        def failed(details: str) -> bytes:  # the app failed: our 500, finished like the app's answers
+            return hub.error_bytes(500, details, (), req, remote)
+
+        outcome = respond(hub.app, environ(req, conn.base, hub.stopping, hooks), req, hooks.abort_key, failed)
         loop = hub.loop
         if loop is not None and not loop.is_closed():
             try:
@@ -192,7 +195,8 @@ class HttpServer:
         try:
             with socket.create_connection((host, self.port), timeout=timeout) as sock:
                 probe = (
-                    f"GET /_mock/health HTTP/1.1\r\nHost: localhost\r\n{PROBE_HEADER}: start-up\r\n"
+                    f"GET {self._hooks.probe_path} HTTP/1.1\r\nHost: localhost\r\n"
+                    f"{self._hooks.probe_header}: start-up\r\n"
                     "Connection: close\r\n\r\n"
                 )
                 sock.sendall(probe.encode("ascii"))

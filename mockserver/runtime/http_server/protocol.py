@@ -23,7 +23,7 @@ from werkzeug.exceptions import BadRequest
 
 from .framing import METHOD_TOKEN, Refuse, check_head, header
 from .hub import Hub, Limits
-from .wsgi import BodyStream, Outcome, Request, TooLarge, error_bytes
+from .wsgi import BodyStream, Outcome, Request, TooLarge, head_so_far
 
 __all__ = ["Connection", "Hub", "Limits"]
 
@@ -74,7 +74,7 @@ class Connection(asyncio.Protocol):
         if hub.closing or len(hub.connections) >= self.limits.max_connections:
             limit = self.limits.max_connections
             why = "the server is stopping" if hub.closing else f"{limit} connections are open (http_max_connections)"
-            transport.write(error_bytes(503, f"connection refused: {why}; retry in a moment", ("Retry-After: 1",)))
+            transport.write(hub.error_bytes(503, f"connection refused: {why}; retry in a moment", ("Retry-After: 1",)))
             transport.close()
             self.closed = True
             return
@@ -274,11 +274,6 @@ class Connection(asyncio.Protocol):
         if not self.receiving:
             self._disarm()
         hub = self.hub
-        if hub.fast is not None and hub.loop is not None:
-            outcome = hub.fast(req, self.base)
-            if outcome is not None:  # answered on the loop; written as a worker's answer is, outside the parser
-                hub.loop.call_soon(self.done, req, outcome)
-                return
         hub.submit(self, req)
 
     def done(self, req: Request, outcome: Outcome) -> None:
@@ -318,6 +313,9 @@ class Connection(asyncio.Protocol):
         """Answer ``status`` ourselves and close (after the answer to a request in flight, to keep the order)."""
         if not details.endswith("the connection is closed"):
             details = f"{details}; the connection is closed"
+        read = self.current or (
+            head_so_far(self._method, self.parser, self._url, self._headers) if self.receiving else None
+        )
         self.receiving = False
         current, self.current = self.current, None
         if current is not None and isinstance(current.stream, BodyStream):
@@ -326,7 +324,7 @@ class Connection(asyncio.Protocol):
             self._start_discarding()
             return  # its worker answers (and the connection then closes)
         self._start_discarding()
-        data = error_bytes(status, details, headers)
+        data = self.hub.error_bytes(status, details, headers, read, self.base.get("REMOTE_ADDR", ""))
         if self.busy is not None or self.queue:
             self.refusal = data
             return

@@ -17,12 +17,9 @@ from urllib.parse import unquote_to_bytes
 
 from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
-from ...core.contract import JSON_V1
-from ...http.errors import error_body, json_bytes
-from ...http.fast import FastAnswer, FastRequest
-from ...http.faults import ABORT_KEY, GONE_KEY, STOPPING_KEY
+from .hooks import AppHooks
 
-__all__ = ["FastPath", "Outcome", "Request", "error_bytes", "fast_outcome", "respond", "serialize"]
+__all__ = ["Outcome", "Request", "answer_bytes", "head_so_far", "respond", "serialize"]
 
 log = logging.getLogger("cxmock.server")
 
@@ -201,6 +198,18 @@ class _Body:
         return iter(self.readline, b"")
 
 
+def head_so_far(
+    method: str | None, parser: Any, url: list[bytes], headers: list[tuple[bytes, bytes]]
+) -> Request | None:
+    """The request whose head is being read, as far as it was (for the app's finishing step of a refusal), or None
+    before its request target."""
+    if not url:
+        return None
+    target = b"".join(url)
+    path, _, query = target.partition(b"?")
+    return Request(method or parser.get_method().decode("latin-1"), target, path, query, "1.1", list(headers), False)
+
+
 def path_info(path: bytes) -> str:
     """PEP 3333 ``PATH_INFO``: percent-decoded, as latin-1; an encoded slash stays ``%2F`` (it is not a separator)."""
     if b"%" not in path:
@@ -208,7 +217,8 @@ def path_info(path: bytes) -> str:
     return b"%2F".join(unquote_to_bytes(part) for part in _SLASH.split(path)).decode("latin-1")
 
 
-def environ(req: Request, base: dict[str, Any], stopping: threading.Event) -> dict[str, Any]:
+def environ(req: Request, base: dict[str, Any], stopping: threading.Event, hooks: AppHooks) -> dict[str, Any]:
+    """The WSGI environ of ``req``, with the app's extension keys (``hooks``)."""
     env = dict(base)
     env["REQUEST_METHOD"] = req.method
     env["PATH_INFO"] = path_info(req.path)
@@ -216,9 +226,12 @@ def environ(req: Request, base: dict[str, Any], stopping: threading.Event) -> di
     env["REQUEST_URI"] = env["RAW_URI"] = req.target.decode("latin-1")
     env["SERVER_PROTOCOL"] = "HTTP/" + req.version
     env["wsgi.input"] = req.stream if req.stream is not None else (_Body(req.body) if req.body else _EMPTY)
-    env[STOPPING_KEY] = stopping
-    env[GONE_KEY] = req.gone
-    env[ABORT_KEY] = None
+    if hooks.stopping_key is not None:
+        env[hooks.stopping_key] = stopping
+    if hooks.gone_key is not None:
+        env[hooks.gone_key] = req.gone
+    if hooks.abort_key is not None:
+        env[hooks.abort_key] = None
     for raw_name, raw_value in req.headers:
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")
@@ -234,9 +247,6 @@ def environ(req: Request, base: dict[str, Any], stopping: threading.Event) -> di
     return env
 
 
-#: what the server is given as its fast path: ``Sandboxes.fast`` (or one app's ``FastReads``)
-FastPath = Callable[[FastRequest], FastAnswer | None]
-
 _date_cache: tuple[int, bytes] = (0, b"")
 
 
@@ -248,8 +258,14 @@ def _date() -> bytes:
     return _date_cache[1]
 
 
-def respond(app: Any, env: dict[str, Any], req: Request) -> Outcome:
-    """Run ``app`` on ``env`` and serialise its response (HTTP/1.1, Content-Length framing)."""
+def respond(
+    app: Any, env: dict[str, Any], req: Request, abort_key: str | None, failed: Callable[[str], bytes]
+) -> Outcome:
+    """Run ``app`` on ``env`` and serialise its response (HTTP/1.1, Content-Length framing).
+
+    :param abort_key: the environ key the app sets to ``"drop"`` or ``"reset"`` (``AppHooks.abort_key``).
+    :param failed: the server's own 500 answer with this sentence, for an app that failed (``Hub.error_bytes``).
+    """
     started: list[Any] = []
     written: list[bytes] = []
 
@@ -262,7 +278,7 @@ def respond(app: Any, env: dict[str, Any], req: Request) -> Outcome:
     try:
         result = app(env, start_response)
         try:
-            abort = env.get(ABORT_KEY)
+            abort = env.get(abort_key) if abort_key is not None else None
             if abort in ("drop", "reset"):
                 return Outcome(abort=abort)
             chunks = list(result)
@@ -272,9 +288,10 @@ def respond(app: Any, env: dict[str, Any], req: Request) -> Outcome:
                 close()
     except Exception:  # a bug in the app (Flask answers its own errors): the client gets a 500, the log the trace
         log.exception("the WSGI app failed on %s %s", req.method, req.path[:200].decode("latin-1"))
-        return Outcome(error_bytes(500, "internal error in cxmock's HTTP server; a bug in the mock, please report it"))
+        details = "internal error in cxmock's HTTP server; a bug in the mock, please report it"
+        return Outcome(failed(details), close=True)  # the answer says Connection: close; so it is
     if not started:
-        return Outcome(error_bytes(500, "the app returned without starting a response; a bug in the mock"))
+        return Outcome(failed("the app returned without starting a response; a bug in the mock"), close=True)
     status, headers = started
     return serialize(req, status, headers, b"".join(written + chunks) if written else b"".join(chunks))
 
@@ -311,23 +328,9 @@ def serialize(req: Request, status: str, headers: list[tuple[str, str]], body: b
     return Outcome(b"".join(lines), close=not keep)
 
 
-def fast_outcome(fast: FastPath, req: Request, base: dict[str, Any]) -> Outcome | None:
-    """(loop) The answer of the fast path (``mockserver.http.fast``) to ``req``, or None: the app answers it."""
-    if req.method != "GET" or req.body or req.stream is not None or req.chunked or req.query or b"%" in req.path:
-        return None
-    headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in req.headers]
-    try:
-        answer = fast(FastRequest("GET", req.path.decode("latin-1"), headers, base.get("REMOTE_ADDR", "")))
-    except Exception:  # a bug: logged; the app answers the request
-        log.exception("the fast path failed on GET %s; the app answers it", req.path[:200].decode("latin-1"))
-        return None
-    return None if answer is None else serialize(req, *answer)
-
-
-def error_bytes(status: int, details: str, headers: tuple[str, ...] = ()) -> bytes:
-    """A whole ``Connection: close`` answer of the server itself, in the vendor error shape."""
-    body = json_bytes(error_body(status, details))
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}", f"Content-Type: {JSON_V1}"]
+def answer_bytes(status: int, content_type: str, body: bytes, headers: tuple[str, ...] = ()) -> bytes:
+    """A whole ``Connection: close`` answer of the server itself."""
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}", f"Content-Type: {content_type}"]
     head += [f"Content-Length: {len(body)}", *headers, "Connection: close"]
     return ("\r\n".join(head) + "\r\n").encode("latin-1") + _date() + b"\r\n" + body
 
