@@ -198,8 +198,9 @@ def test_config_is_frozen_and_replace_validates() -> None:
 )
 def test_every_source_gives_the_same_value(tmp_path: Path, name: str, raw: str, value: Any) -> None:
     file = write(tmp_path, f"{name}: {raw!r}\n")
+    keyword: dict[str, Any] = {name: raw}  # a string for every option: the conversion is what is tested
     by_source = {
-        "keyword": getattr(Config(**{name: raw}), name),
+        "keyword": getattr(Config(**keyword), name),
         "replace": getattr(Config().replace(**{name: raw}), name),
         "override": getattr(Config.load({name: raw}, environ={}), name),
         "environment": getattr(Config.load(environ={"CXMOCK_" + name.upper(): raw}), name),

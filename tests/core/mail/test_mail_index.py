@@ -51,7 +51,8 @@ def test_list_answers_what_a_scan_answers_through_captures_evictions_and_clears(
         if round_ % 11 == 10:
             store.clear()
         for _ in range(12):
-            filters = {key: rng.choice(NEEDLES) for key in rng.sample(["to", "from_", "subject"], rng.randint(1, 3))}
+            keys = rng.sample(["to", "from_", "subject"], rng.randint(1, 3))
+            filters: dict[str, Any] = {key: rng.choice(NEEDLES) for key in keys}
             if rng.random() < 0.3:
                 filters["since"] = rng.choice([0, 5, 30, 60, "12", "2000-01-01T00:00:00Z"])
             assert ids(store.list(**filters)) == scan(store, **filters), filters
