@@ -131,8 +131,11 @@ class RecordingSMTP(smtplib.SMTP):
         sock = self.sock
         if self._tls_sessions is None or self._tls_key is None or not isinstance(sock, ssl.SSLSocket):
             return
-        if sock.session is not None and self._tls_key[0] != 0:
-            self._tls_sessions.put(self._tls_key, sock.session)
+        if self._tls_key[0] == 0 or sock.session_reused:
+            return  # no TLS context was used, or the kept session still serves (reading one out costs ~0.3 ms)
+        session = sock.session
+        if session is not None:
+            self._tls_sessions.put(self._tls_key, session)
 
     def note_tls(self) -> None:
         facts = self.tls_facts()
