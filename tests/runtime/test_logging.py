@@ -203,8 +203,10 @@ def test_a_log_stream_nobody_reads_does_not_stop_the_server_and_dropped_lines_ar
         spool.close()  # writes what is queued
     text = "".join(stream.text)
     assert "GET /cxrestapi/auth/SMTPSettings -> 200" in text
+    # a line says how many were dropped each time the writer gets through (the writer's batches are timed, so the
+    # drops before its first, stuck, write may have a line of their own)
     dropped = [line for line in text.splitlines() if "log line(s) dropped" in line]
-    assert len(dropped) == 1 and dropped[0].startswith("WARNING cxmock:")
-    count = int(dropped[0].split(" log line(s)")[0].rsplit(" ", 1)[1])
+    assert 1 <= len(dropped) <= 2 and all(line.startswith("WARNING cxmock:") for line in dropped)
+    count = sum(int(line.split(" log line(s)")[0].rsplit(" ", 1)[1]) for line in dropped)
     written = text.count("GET /cxrestapi/auth/SMTPSettings -> 200")
     assert count > 0 and written + count >= 20  # every line is written or counted
