@@ -19,6 +19,7 @@ from typing import Any
 from . import (
     bench_api,
     bench_dashboard,
+    bench_doors,
     bench_frontend,
     bench_identity,
     bench_lifecycle,
@@ -77,6 +78,7 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "sandboxes": [bench_sandboxes.throughput, bench_sandboxes.memory],
     "frontend": [bench_frontend.engines, bench_frontend.anchors, bench_frontend.lifecycle],
     "plugin": [bench_plugin.pytest_start, bench_plugin.import_time],
+    "doors": [bench_doors.memory, bench_doors.host_stall],
 }
 
 

@@ -133,7 +133,10 @@ class Config:
     http_body_timeout: float = _seconds(30.0, "Seconds for a whole request body (not per byte); 408 after.")
     http_idle_timeout: float = _seconds(60.0, "Seconds an idle keep-alive connection stays open.")
     http_max_connections: int = option(
-        4096, "Open HTTP connections at most (idle ones included); beyond, 503 + Retry-After: 1.", low=1
+        4096,
+        "Open HTTP connections at most (idle ones included; within what ulimit -n leaves; one client address half); "
+        "beyond, 503 + Retry-After: 1.",
+        low=1,
     )
     http_grace: float = option(
         2.0,
@@ -173,7 +176,10 @@ class Config:
         10 * 1024 * 1024, "SMTP: largest message accepted, in bytes (larger: 552); buffered per connection."
     )
     smtp_max_connections: int = option(
-        100, "SMTP: open connections at most (both listeners); the next one gets 421 4.7.0.", low=1
+        100,
+        "SMTP: open client connections at most (both listeners; testconnection has its own reserve); the next one "
+        "gets 421 4.7.0.",
+        low=1,
     )
     smtp_command_timeout: float = _seconds(
         60.0, "SMTP: seconds for a whole command line (not per byte); then 421 4.4.2 and close."

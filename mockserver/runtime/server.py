@@ -74,18 +74,15 @@ def _stop_at_exit(server: MockServer) -> None:
         _exit_hook_registered = True
 
 
-#: bodies up to this size are read into memory whatever ``max_body`` says (the app answers 413 beyond its limit)
-FRONT_END_MIN_BODY = 1024 * 1024
-
-
 def http_limits(config: Config) -> Limits:
-    """The HTTP front end's deadlines and sizes for ``config``."""
+    """The HTTP front end's deadlines and sizes for ``config`` (the body limit follows ``max_body`` as it changes:
+    ``HttpServer(body_limit=...)``)."""
     return Limits(
         head_timeout=config.http_head_timeout,
         body_timeout=config.http_body_timeout,
         idle_timeout=config.http_idle_timeout,
         max_head=MAX_HEAD_BYTES,
-        max_body=max(config.max_body, FRONT_END_MIN_BODY),
+        max_body=config.max_body,
         max_connections=config.http_max_connections,
     )
 
@@ -138,6 +135,8 @@ class MockServer(SandboxManagement, StateSurface):
                 limits=http_limits(self.config),
                 grace=self.config.http_grace,
                 hooks=app_hooks(self.sandboxes.state_for),
+                body_limit=lambda: self.config.max_body,
+                reserved_descriptors=self._smtp.sink.limits.max_connections + self.config.http_threads,
             )
             try:
                 http.start()

@@ -92,6 +92,7 @@ class SmtpPath:
         #: the mock's own listeners {port: name}, never a direct-mode target (MockServer sets it to its HTTP port)
         self.own_listeners: Callable[[], dict[int, str]] = lambda: {config.port: "HTTP"} if config.port else {}
         self.sink.router = self.route
+        self.sink.budget.is_own = self.is_own
         self._direct_context: ssl.SSLContext | None = None
         self._sink_context: ssl.SSLContext | None = None
         #: TLS sessions our client resumes with the embedded sink (sink mode only; a direct target gets full handshakes)
@@ -124,6 +125,13 @@ class SmtpPath:
                 context.verify_mode = ssl.CERT_NONE
             self._direct_context = context
         return self._direct_context, None
+
+    def is_own(self, peer: Any) -> bool:
+        """Whether a sink connection from ``peer`` is one of our testconnection sessions (registered source)."""
+        if not isinstance(peer, tuple) or len(peer) < 2:
+            return False
+        with self._sessions_lock:
+            return (str(peer[0]), int(peer[1])) in self._sessions
 
     def route(self, peer: Any, login: str | None, recipients: Sequence[str]) -> MailRoute | None:
         """Whose session this is: a testconnection's (by its registered source address), else the sandbox named by

@@ -32,6 +32,7 @@ from ..core.faults.decisions import SmtpFault
 from . import activity
 from .auth import Authenticator as Authenticator
 from .data import receive_data
+from .limits import PRESSURE_IDLE, close_idle
 from .routing import MailRoute, Router, plain_user, resolve, route_of
 from .tracked import SinkServices as SinkServices
 from .tracked import TrackedSMTP as TrackedSMTP
@@ -85,6 +86,27 @@ class SinkSMTP(TrackedSMTP):
         self._greeting: str | None = None
         self._refused = False
         self._waiting_for = "a command"  # what the running deadline is for, named in its 421
+        self._active_at = self.loop.time()  # when the last command arrived
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        self._active_at = self.loop.time()
+        if duration is None and self._sink.budget.pressed and not self._own():
+            duration = min(self._sink.limits.command_timeout, PRESSURE_IDLE)
+        super()._reset_timeout(duration)
+
+    def _own(self) -> bool:
+        is_own, peer = self._sink.budget.is_own, self.session.peer if self.session is not None else None
+        return self._is_probe or (is_own is not None and peer is not None and is_own(peer))
+
+    def idle_seconds(self) -> float:
+        """How long this connection has waited for its next command (0 while it does something else)."""
+        busy = self._waiting_for != "a command" or self.transport is None or self._own()
+        return 0.0 if busy else self.loop.time() - self._active_at
+
+    def close_idle(self) -> None:
+        """The sink is near its cap: close this idle connection with a 421 saying why."""
+        if isinstance(self.transport, asyncio.WriteTransport) and not self.transport.is_closing():
+            close_idle(self.transport, self.loop.time() - self._active_at, self.listener)
 
     def _timeout_cb(self) -> None:
         # aiosmtpd closes silently; RFC 5321 4.5.3.2 lets a server end an idle session with a 421

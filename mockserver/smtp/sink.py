@@ -29,7 +29,7 @@ from typing import Any
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import CapturedMessage, MailStore
 from ..errors import ServerError
-from .limits import TLS_REFUSALS, RefuseProtocol, SinkLimits, contain_connection_error, refuse_plain
+from .limits import TLS_REFUSALS, RefuseProtocol, SinkBudget, SinkLimits, contain_connection_error, refuse_plain
 from .listeners import bind_listener, probe_listener
 from .protocol import Authenticator, CaptureHandler, Router, SinkSMTP
 from .protocol import TrackedSMTP as TrackedSMTP
@@ -96,6 +96,7 @@ class SmtpSink:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_future: asyncio.Future[None] | None = None
         self._protocols: set[TrackedSMTP] = set()
+        self.budget = SinkBudget(self.limits, self._protocols)
         self._accepted: set[socket.socket] = set()
         self._refusing: set[socket.socket] = set()  # over-limit TLS connections finishing a handshake to read 421
         self._tasks: set[asyncio.Task[None]] = set()
@@ -302,26 +303,25 @@ class SmtpSink:
         context = self.tls.server_context() if listener == "smtps" else None
         while True:
             try:
-                conn, _ = await loop.sock_accept(listening)
+                conn, peer = await loop.sock_accept(listening)
             except OSError as exc:  # e.g. EMFILE: back off instead of spinning
                 log.warning("SMTP sink (%s): accept failed: %s", listener, exc)
                 await asyncio.sleep(0.1)
                 continue
-            if len(self._accepted) >= min(64, self.limits.max_connections):
+            if len(self._accepted) >= 64:
                 self._accepted = {sock for sock in self._accepted if sock.fileno() != -1}
-            if len(self._accepted) >= self.limits.max_connections:
-                self._refuse(conn, listener, context)
+            why = self.budget.admit(conn, peer, self.is_probe(peer))
+            if why is not None:
+                self._refuse(conn, listener, context, why)
                 continue
             self._accepted.add(conn)
             task = loop.create_task(self._connect(conn, listener, context))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _refuse(self, conn: socket.socket, listener: str, context: ssl.SSLContext | None) -> None:
-        """Answer a connection over ``limits.max_connections`` with 421 and close it."""
-        log.warning(
-            "SMTP sink (%s): %d connections open (the limit); refusing one with 421", listener, len(self._accepted)
-        )
+    def _refuse(self, conn: socket.socket, listener: str, context: ssl.SSLContext | None, why: str) -> None:
+        """Answer a connection over the budget (:class:`SinkBudget`) with 421 and close it."""
+        log.warning("SMTP sink (%s): %s; refusing one with 421", listener, why)
         if context is None:
             refuse_plain(conn)
             return

@@ -14,7 +14,7 @@ from aiosmtpd.smtp import SMTP, Session
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
-from .limits import SinkLimits
+from .limits import SinkBudget, SinkLimits
 from .routing import Router
 
 __all__ = ["SinkServices", "TrackedSMTP", "hook_names"]
@@ -30,6 +30,7 @@ class SinkServices(Protocol):
     require_auth: bool
     store: MailStore
     limits: SinkLimits
+    budget: SinkBudget
     router: Router | None
 
     @property

@@ -399,69 +399,10 @@ def test_fuzzed_framing_never_gets_a_5xx(shared: MockServer, data: bytes) -> Non
         except OSError:
             pass  # answered and closed early
         answer = read_all(sock)
-    assert all(code < 500 for code in statuses(answer)), answer[:400]
+    # 501: a transfer coding other than chunked (RFC 9112 §6.1), the one 5xx a request can earn
+    assert all(code < 500 or code == 501 for code in statuses(answer)), answer[:400]
     assert b"Traceback" not in answer
     shared.check()
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX resource limits")
-def test_out_of_file_descriptors_the_server_pauses_accepting_and_recovers() -> None:
-    """``cxmock serve`` limited to 128 file descriptors, 200 client connections: the accepts that fail (EMFILE)
-    pause accepting for a second instead of failing in a loop; once the clients are gone the server answers."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (128, 128))
-
-    argv = [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--smtp-port", "0", "--smtps-port", "0"]
-    proc = subprocess.Popen(
-        [*argv, "--ready-json", "--quiet"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        preexec_fn=limit,  # noqa: PLW1509 - only setrlimit, in the child, before exec
-    )
-    socks: list[socket.socket] = []
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            assert sel.select(timeout=60), "cxmock serve printed no ready line within 60 s"
-        port = json.loads(proc.stdout.readline())["http"]
-        for _ in range(200):
-            socks.append(connect(port))
-        assert proc.stderr is not None
-        seen = ""
-        with selectors.DefaultSelector() as sel:  # wait (bounded) for the server to run out and say so
-            sel.register(proc.stderr, selectors.EVENT_READ)
-            deadline = time.monotonic() + 60
-            while "cannot accept a connection" not in seen and time.monotonic() < deadline:
-                if sel.select(timeout=max(0.0, deadline - time.monotonic())):
-                    line = proc.stderr.readline()
-                    if not line:
-                        break
-                    seen += line
-        assert "cannot accept a connection" in seen, seen[-2000:]
-        assert proc.poll() is None, "the server died out of file descriptors"
-    finally:
-        for sock in socks:
-            sock.close()
-    try:
-        answered = False
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not answered:
-            try:
-                answered = requests.get(f"http://127.0.0.1:{port}/_mock/health", timeout=5).status_code == 200
-            except requests.RequestException:
-                time.sleep(0.2)
-        assert answered, "the server did not answer once the clients were gone"
-        assert proc.poll() is None
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0
-    assert "Traceback" not in seen + err  # the pause is a warning line, not an exception
 
 
 def test_a_refusal_of_the_front_end_is_finished_like_any_answer(

@@ -19,16 +19,19 @@ Stop: the listener closes at once, idle and half-received connections close at o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import queue
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from ...config import reachable_host
 from ...errors import ServerError, bind_advice
 from .hooks import AppHooks, Refusal
+from .hub import descriptor_budget
 from .listener import Listener
 from .protocol import Connection, Hub, Limits
 from .wsgi import Request, base_environ, environ, respond
@@ -82,6 +85,10 @@ class HttpServer:
     :param grace: on :meth:`stop`, how long requests in flight get to be answered.
     :param hooks: what the app hands the front end (:class:`AppHooks`): extension keys, error body, finishing
         step of its own answers; default: none (any WSGI app, plain-text errors).
+    :param body_limit: the largest request body now (``--max-body``, which may change while the server runs);
+        default ``limits.max_body``. A larger one is never read: the app answers it by its head (413).
+    :param reserved_descriptors: descriptors kept for the rest of the process (the SMTP sink...): the connection
+        cap is ``limits.max_connections`` but at most what the descriptor limit leaves (:attr:`max_connections`).
     """
 
     def __init__(
@@ -94,13 +101,19 @@ class HttpServer:
         limits: Limits | None = None,
         grace: float = 2.0,
         hooks: AppHooks | None = None,
+        body_limit: Callable[[], int] | None = None,
+        reserved_descriptors: int = 0,
     ) -> None:
         self._app = app
         self._hooks = hooks or AppHooks()
+        self._body_limit = body_limit
+        self._reserved = reserved_descriptors
         self.host = host
         self._requested_port = port
         self._threads = threads
         self._limits = limits or Limits(max_head=MAX_HEAD_BYTES)
+        #: the connection cap in force (set by :meth:`start`: the configured one within the descriptor limit)
+        self.max_connections = self._limits.max_connections
         self._grace = grace
         self._stopping = threading.Event()
         self._hub: Hub | None = None
@@ -116,7 +129,14 @@ class HttpServer:
         self.port = int(sock.getsockname()[1])
         self._stopping = threading.Event()
         workers = _Workers(self._threads, f"cxmock-http-{self.port}", self._handle)
-        hub = Hub(self._app, self._limits, lambda *item: workers.submit(item), self._stopping, self._hooks)
+        cap = descriptor_budget(self._limits.max_connections, self._reserved)
+        if cap < self._limits.max_connections:
+            log.info("HTTP: at most %d connections (the descriptor limit, ulimit -n, leaves no room for more)", cap)
+        self.max_connections = cap
+        limits = dataclasses.replace(self._limits, max_connections=cap)
+        hub = Hub(self._app, limits, lambda *item: workers.submit(item), self._stopping, self._hooks)
+        if self._body_limit is not None:
+            hub.body_limit = self._body_limit
         hub.base = base_environ(self.host, self.port)
         self._hub, self._workers = hub, workers
         loop = asyncio.new_event_loop()
@@ -150,7 +170,10 @@ class HttpServer:
     def _serve(self, loop: asyncio.AbstractEventLoop, sock: socket.socket, hub: Hub, ready: threading.Event) -> None:
         asyncio.set_event_loop(loop)
         try:
-            listener = Listener(loop, sock, lambda: Connection(hub))
+            refusal = hub.error_bytes(
+                503, "connection refused: the server is out of file descriptors; retry in a moment", ("Retry-After: 1",)
+            )
+            listener = Listener(loop, sock, lambda: Connection(hub), refusal)
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by start()
             self._error = exc
             sock.close()

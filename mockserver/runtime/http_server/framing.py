@@ -1,6 +1,11 @@
 """Request-head rules beyond llhttp's own (strict RFC 9112 already: one Content-Length of digits, no CL with TE,
-a final ``chunked`` only, token header names, no obs-fold, CRLF line ends): the HTTP version, Host, the request
-target, Expect, CONNECT. A broken rule is a :class:`Refuse`: the server answers it and closes the connection.
+a final ``chunked`` only, token header names, no obs-fold, CRLF line ends): the HTTP version, Host (one, and at
+most :data:`MAX_HOST` bytes: no name is longer, and nothing later works on more), the transfer codings (only
+``chunked``; another is 501, RFC 9112 §6.1), the request target, Expect, CONNECT. A broken rule is a
+:class:`Refuse`: the server answers it and closes the connection.
+
+:func:`chunk_size_at` reads the size line of the chunk llhttp is in the middle of, so a chunk declared over the body
+limit is refused when its size line arrives, not after its bytes (llhttp does not report chunk sizes).
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import httptools
 
 from .wsgi import Request
 
-__all__ = ["METHOD_TOKEN", "Refuse", "check_head", "header"]
+__all__ = ["MAX_HOST", "METHOD_TOKEN", "Refuse", "check_head", "chunk_size_at", "header"]
 
 #: a request line's method: any RFC 9110 token (llhttp itself knows a fixed list)
 METHOD_TOKEN = re.compile(rb"(?:\r\n)*([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ")
+#: a Host header value at most: a DNS name (253) or a bracketed IPv6 literal, a colon and a port
+MAX_HOST = 261
 
 
 class Refuse(Exception):
@@ -45,8 +52,13 @@ def check_head(
         low = name.lower()
         if low == b"host":
             hosts += 1
+            if len(value) > MAX_HOST:
+                raise Refuse(
+                    400, f"the Host header is {len(value)} bytes, over {MAX_HOST}: send a host name or address"
+                )
         elif low == b"transfer-encoding":
             chunked = True  # llhttp accepts only a final "chunked" and refuses it beside Content-Length
+            _check_codings(value)
         elif low == b"content-length":
             length = int(value)  # llhttp checked: digits only, one value
         elif low == b"expect" and value.strip().lower() != b"100-continue":
@@ -71,3 +83,36 @@ def check_head(
         raise Refuse(400, "malformed request target: send an absolute path such as /cxrestapi/auth/SMTPSettings")
     path = path.partition(b"#")[0]
     return Request(method, target, path, query, version, headers, keep_alive, chunked, length)
+
+
+def _check_codings(value: bytes) -> None:
+    codings = [coding.strip(b" \t").lower() for coding in value.split(b",")]
+    if codings[-1] != b"chunked":
+        raise Refuse(400, "the final transfer coding is not chunked (RFC 9112 §6.3): the body length is unknown")
+    other = [coding for coding in codings if coding != b"chunked"]
+    if other:
+        named = b", ".join(other)[:100].decode("latin-1")
+        raise Refuse(
+            501, f"transfer coding {named!r} is not implemented (RFC 9112 §6.1): send the body with chunked alone"
+        )
+    if len(codings) > 1:
+        raise Refuse(400, "chunked applied more than once (RFC 9112 §6.1): send Transfer-Encoding: chunked once")
+
+
+#: a chunk size line whose start is further back than this is not read (llhttp's own limits then apply)
+CHUNK_LINE_TAIL = 256
+
+
+def chunk_size_at(data: bytes, end: int) -> int | None:
+    """The size declared by the chunk size line ending (CRLF) just before ``data[end]``, or None when the line is
+    not all in ``data`` (``data`` is the tail of what was parsed; the line cannot contain a LF)."""
+    if end < 2 or data[end - 1 : end] != b"\n":
+        return None
+    start = data.rfind(b"\n", max(0, end - 1 - CHUNK_LINE_TAIL), end - 1)
+    if start < 0:
+        return None
+    digits = data[start + 1 : end - 1].rstrip(b"\r").partition(b";")[0].strip(b" \t")
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None

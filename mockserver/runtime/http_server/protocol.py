@@ -7,6 +7,13 @@ Deadlines are for a whole request head and a whole body, not per byte: a client 
 after ``idle_timeout``. The answers written here (never by the app) are in the vendor error shape and close the
 connection, since the rest of the stream cannot be trusted; a closing connection first half-closes and discards
 what the client still sends for a moment (a "lingering close"), so the client reads the answer rather than a RST.
+
+Bounds per connection (what one client can make the server hold): answers not yet sent, :data:`OUTPUT_HIGH`
+(then the connection takes no further request, reads nothing, until they drain below :data:`OUTPUT_LOW`; the idle
+timeout counts meanwhile, and aborts it) plus the one answer being written; complete requests queued behind the
+one in flight, :data:`MAX_PIPELINED` requests and :data:`MAX_QUEUED_BYTES` (then what arrived is kept unparsed, at
+most one read, and reading stops); a body, the server's body limit (``--max-body``), refused by its declared
+length or chunk size before its bytes are read.
 """
 
 from __future__ import annotations
@@ -15,130 +22,98 @@ import asyncio
 import logging
 import socket
 import struct
-from collections import deque
 from typing import Any
 
-import httptools
 from werkzeug.exceptions import BadRequest
 
-from .framing import METHOD_TOKEN, Refuse, check_head, header
+from .framing import Refuse, check_head, header
 from .hub import Hub, Limits
-from .wsgi import BodyStream, Outcome, Request, TooLarge, head_so_far
+from .reading import Handed, Reading
+from .wsgi import BodyStream, Outcome, Request, head_so_far
 
 __all__ = ["Connection", "Hub", "Limits"]
 
 log = logging.getLogger("cxmock.server")
 
-#: a closing connection discards at most this much, for at most this long, before the final close
-LINGER_BYTES = 4 * 1024 * 1024
+#: a closing connection discards at most this much (``reading.LINGER_BYTES``), for at most this long
 LINGER_SECONDS = 2.0
-#: complete requests queued behind the one in flight before the connection stops reading (pipelining)
-MAX_PIPELINED = 16
+#: unsent answers: over OUTPUT_HIGH the connection takes no new request until they drain below OUTPUT_LOW
+OUTPUT_HIGH = 256 * 1024
+OUTPUT_LOW = 64 * 1024
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-class _Handed(Exception):
-    """Raised from a parser callback once the request went to the app without its body: parse no further."""
-
-
-class Connection(asyncio.Protocol):
+class Connection(Reading):
     def __init__(self, hub: Hub) -> None:
+        super().__init__()
         self.hub = hub
         self.limits = hub.limits
-        self.transport: Any = None
-        self.parser = httptools.HttpRequestParser(self)
         self.base: dict[str, Any] = hub.base
-        self.queue: deque[Request] = deque()
-        self.busy: Request | None = None
-        self.current: Request | None = None  # the request whose body is being read
-        self.receiving = False
-        self.discarding = False  # no more parsing: the rest of the stream is read and dropped
-        self.discarded = 0
         self.refusal: bytes | None = None  # an answer of our own, written once the request in flight is answered
         self.close_after = False
         self.eof = False
-        self.closed = False
         self.timer: asyncio.TimerHandle | None = None
+        self.out_timer: asyncio.TimerHandle | None = None  # unsent answers: the idle deadline, while they wait
         self._url: list[bytes] = []
         self._headers: list[tuple[bytes, bytes]] = []
-        self._head_size = 0
         self._body: list[bytes] = []
-        self._body_size = 0
-        self._method: str | None = None  # a method llhttp does not know (see _unknown_method_retry)
-        self._begun = 0  # requests begun in the chunk being parsed
+        self._limit = hub.limits.max_body
+        self.address = ""
 
     # -- transport events ----------------------------------------------------------------------------------------
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
         hub = self.hub
-        if hub.closing or len(hub.connections) >= self.limits.max_connections:
-            limit = self.limits.max_connections
-            why = "the server is stopping" if hub.closing else f"{limit} connections are open (http_max_connections)"
+        peer = transport.get_extra_info("peername") or ("", 0)
+        self.address = str(peer[0])
+        why = hub.admit(self, self.address)
+        if why is not None:
             transport.write(hub.error_bytes(503, f"connection refused: {why}; retry in a moment", ("Retry-After: 1",)))
             transport.close()
             self.closed = True
             return
-        hub.connections.add(self)
-        peer = transport.get_extra_info("peername") or ("", 0)
-        self.base = {**hub.base, "REMOTE_ADDR": str(peer[0]), "REMOTE_PORT": str(peer[1])}
+        transport.set_write_buffer_limits(high=OUTPUT_HIGH, low=OUTPUT_LOW)
+        self.base = {**hub.base, "REMOTE_ADDR": self.address, "REMOTE_PORT": str(peer[1])}
         self._arm(self.limits.idle_timeout)
+        hub.idle[self] = None
 
-    def data_received(self, data: bytes) -> None:
+    def evictable(self) -> bool:
+        """Idle: nothing being received, handled, queued or unsent (an idle keep-alive connection may be closed)."""
+        return (
+            not self.closed
+            and not self.receiving
+            and self.busy is None
+            and not self.queue
+            and not self._held
+            and self.transport.get_write_buffer_size() == 0
+        )
+
+    def evict(self) -> None:
+        """(hub) Close this idle connection to make room for a newcomer."""
+        log.debug("HTTP: closing an idle connection from %s to make room for a new one", self.address)
+        self._close()
+
+    def pause_writing(self) -> None:
+        self.output_blocked = True
+        self._update_reading()
+        self._arm_output()
+
+    def resume_writing(self) -> None:
+        self.output_blocked = False
+        self._disarm_output()  # the client reads: its deadline starts again
         if self.closed:
+            if self.transport is not None and self.transport.get_write_buffer_size():
+                self._arm_output()  # closing with the rest of its last answer unsent
             return
-        if self.discarding:
-            self.discarded += len(data)
-            if self.discarded > LINGER_BYTES:
-                self.abort()
-            return
-        self._feed(data, True)
-
-    def _feed(self, data: bytes, may_retry: bool) -> None:
-        # the unknown-method retry re-parses this chunk: only right when the failing request is its first one
-        may_retry = may_retry and not self.receiving
-        self._begun = 0
-        try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserCallbackError as exc:
-            cause = exc.__context__
-            if isinstance(cause, _Handed):
-                self._start_discarding()
-            elif isinstance(cause, Refuse):
-                self.refuse(cause.status, cause.details)
-            else:
-                log.warning("HTTP parser callback failed: %r", cause)
-                self.refuse(400, "malformed HTTP request")
-        except httptools.HttpParserInvalidMethodError:
-            if not (may_retry and self._begun <= 1 and self._unknown_method_retry(data)):
-                self.refuse(400, "malformed HTTP request: the method is not an HTTP token; the connection is closed")
-        except httptools.HttpParserUpgrade:
-            # a request with Upgrade (no upgrade is offered): it was read whole and is answered; nothing after it
-            self.close_after = True
-            self._start_discarding()
-        except httptools.HttpParserError as exc:
-            what = str(exc).strip().rstrip(".") or "malformed request"
-            if "Content-Length overflow" in what:
-                self.refuse(413, f"request too large: Content-Length is over the limit of {self.limits.max_body} bytes")
-            else:
-                self.refuse(400, f"malformed HTTP request: {what}; the connection is closed")
-
-    def _unknown_method_retry(self, data: bytes) -> bool:
-        """llhttp knows a fixed list of methods; any other token is a method too (RFC 9110 §9.1), which the app
-        answers 405. When the chunk starts with the request line, parse it again with a stand-in method."""
-        match = METHOD_TOKEN.match(data)
-        if match is None:
-            return False
-        self._method = match.group(1).decode("latin-1")
-        self.parser = httptools.HttpRequestParser(self)
-        self._feed(b"GET " + data[match.end() :], False)
-        return True
+        self._pump()
+        self._resume_input()
 
     def eof_received(self) -> bool:
         self.eof = True
         if self.receiving and not self.discarding:
             self.refuse(400, "malformed HTTP request: the connection ended in the middle of a request")
             return True
-        if self.busy is not None or self.queue:
+        if self.busy is not None or self.queue or self._held:
             return True  # half-closed: the answers still go out, then the connection closes
         self._close()
         return True
@@ -146,14 +121,16 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._disarm()
+        self._disarm_output()
         for req in (self.busy, self.current, *self.queue):
             if req is not None:
                 req.gone.set()
                 if isinstance(req.stream, BodyStream):
                     req.stream.fail(BadRequest("the client closed the connection before sending the whole body"))
         self.queue.clear()
+        self._held = b""
         hub = self.hub
-        hub.connections.discard(self)
+        hub.release(self)
         if hub.closing and not hub.connections:
             hub.all_closed.set()
 
@@ -161,6 +138,8 @@ class Connection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._begun += 1
         self.receiving = True
+        self._in_chunk = False
+        self.hub.idle.pop(self, None)
         self._url = []
         self._headers = []
         self._head_size = 0
@@ -176,6 +155,8 @@ class Connection(asyncio.Protocol):
         self._head_size += len(name) + len(value) + 4
         if self._head_size > self.limits.max_head:
             raise Refuse(431, f"request too large: the request head is over {self.limits.max_head} bytes")
+        if len(self._headers) >= self.limits.max_headers:
+            raise Refuse(431, f"request too large: more than {self.limits.max_headers} header fields")
         self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
@@ -191,7 +172,7 @@ class Connection(asyncio.Protocol):
         self._body = []
         self._body_size = 0
         self.current = req
-        limit = self.limits.max_body
+        self._limit = limit = self.hub.body_limit()
         has_body = req.chunked or bool(req.content_length)
         if has_body:
             self._arm(self.limits.body_timeout, "body")
@@ -210,14 +191,10 @@ class Connection(asyncio.Protocol):
         if req is None:
             return
         self._body_size += len(data)
-        if self._body_size > self.limits.max_body:
-            if isinstance(req.stream, BodyStream):
-                req.unfinished = True
-                req.stream.fail(TooLarge(self.limits.max_body).error())
-                raise _Handed()
-            req.content_length = self._body_size  # chunked: the app's size check refuses it by this length
-            req.chunked = False
-            self._hand_over_unread(req)
+        self._chunk_read += len(data)
+        if self._body_size > self._limit:
+            self._over_limit(req, self._body_size)
+            raise Handed()
         if isinstance(req.stream, BodyStream):
             req.stream.feed(data)
         else:
@@ -235,39 +212,35 @@ class Connection(asyncio.Protocol):
         else:
             req.body = b"".join(self._body) if len(self._body) != 1 else self._body[0]
             self._body = []
-            self.queue.append(req)
-            if len(self.queue) > MAX_PIPELINED:
-                self.transport.pause_reading()
+            self._enqueue(req)
         if self.busy is None:
             self._pump()
 
     # -- requests to the app and back ------------------------------------------------------------------------------
-    def _hand_over_unread(self, req: Request) -> None:
-        req.stream = TooLarge(self.limits.max_body)
-        req.unfinished = True
-        self.current = None
-        self.receiving = False
-        self.queue.append(req)
-        if self.busy is None:
-            self._pump()
-        raise _Handed()
-
     def _pump(self) -> None:
         """Hand the next complete request to a worker, or wait for one (idle deadline), or close."""
         if self.busy is not None or self.closed:
             return
+        if self.output_blocked:  # no new answer while the client does not read the ones it has
+            return
         if self.queue and not self.hub.closing:
             req = self.queue.popleft()
-            if len(self.queue) == MAX_PIPELINED:
-                self.transport.resume_reading()
+            self.queued_bytes -= req.size
             self._dispatch(req)
+            self._update_reading()
             return
+        if self._held and not self.hub.closing:
+            self._resume_input()
+            if self.busy is not None or self.closed:
+                return
         if self.refusal is not None:
             self._write_and_close(self.refusal)
         elif self.close_after or self.eof or self.hub.closing:
             self._close()
         elif not self.receiving:
             self._arm(self.limits.idle_timeout)
+            self.hub.idle.pop(self, None)
+            self.hub.idle[self] = None
 
     def _dispatch(self, req: Request) -> None:
         self.busy = req
@@ -337,7 +310,8 @@ class Connection(asyncio.Protocol):
 
     def _start_discarding(self) -> None:
         self.discarding = True
-        self.transport.resume_reading()
+        self._held = b""
+        self._update_reading()
 
     def _arm(self, seconds: float, what: str | None = None) -> None:
         if self.timer is not None:
@@ -350,6 +324,23 @@ class Connection(asyncio.Protocol):
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+
+    def _disarm_output(self) -> None:
+        if self.out_timer is not None:
+            self.out_timer.cancel()
+            self.out_timer = None
+
+    def _arm_output(self) -> None:
+        loop = self.hub.loop
+        if self.out_timer is None and loop is not None:
+            self.out_timer = loop.call_later(self.limits.idle_timeout, self._output_expired)
+
+    def _output_expired(self) -> None:
+        """The client read none of its answers within the idle timeout: they are dropped with the connection."""
+        self.out_timer = None
+        seconds = self.limits.idle_timeout
+        log.debug("HTTP: %s read no answer within %g s (http_idle_timeout); resetting", self.address, seconds)
+        self._reset()  # a RST: a FIN would wait in the kernel behind the unread bytes
 
     def _expired(self, what: str | None, seconds: float) -> None:
         self.timer = None
@@ -364,6 +355,8 @@ class Connection(asyncio.Protocol):
     def shutdown(self) -> None:
         """(loop) The server stops: finish the request in flight, take no other."""
         self.queue.clear()
+        self.queued_bytes = 0
+        self._held = b""
         if self.busy is None:
             self.abort() if self.receiving else self._close()
 
@@ -379,6 +372,8 @@ class Connection(asyncio.Protocol):
         self.closed = True
         self._disarm()
         transport.close()
+        if transport.get_write_buffer_size():  # answers the client does not read: dropped at the idle deadline
+            self._arm_output()
 
     def _reset(self) -> None:
         sock = self.transport.get_extra_info("socket")
@@ -392,5 +387,6 @@ class Connection(asyncio.Protocol):
     def abort(self) -> None:
         self.closed = True
         self._disarm()
+        self._disarm_output()
         if self.transport is not None:
             self.transport.abort()

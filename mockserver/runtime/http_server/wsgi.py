@@ -32,6 +32,7 @@ _REASONS = {
     414: "URI Too Long",
     417: "Expectation Failed",
     431: "Request Header Fields Too Large",
+    501: "Not Implemented",
     503: "Service Unavailable",
 }
 
@@ -55,6 +56,8 @@ class Request:
     #: the body was not read to its end: the connection closes after the response
     unfinished: bool = False
     gone: threading.Event = field(default_factory=threading.Event)
+    #: bytes of head and body held while queued (the pipelining bound)
+    size: int = 0
 
 
 @dataclass(slots=True)
@@ -244,6 +247,8 @@ def environ(req: Request, base: dict[str, Any], stopping: threading.Event, hooks
         env.pop("CONTENT_LENGTH", None)
     elif req.content_length is not None:
         env["CONTENT_LENGTH"] = str(req.content_length)
+        if req.unfinished:  # a chunked body over the limit, handed over by the size it reached or declared
+            env.pop("HTTP_TRANSFER_ENCODING", None)
     return env
 
 
