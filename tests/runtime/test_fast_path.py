@@ -51,13 +51,14 @@ def test_the_cli_still_takes_the_flag_and_says_it_is_deprecated() -> None:
     assert "Deprecated, does nothing" in help_text
 
 
-def test_an_unauthenticated_get_with_a_long_idna_host_is_answered_by_the_app() -> None:
-    """Issue #23's request (``Host``: 60 KB of latin-1 ``ä.`` labels, no token) is the app's to answer: 401 or
-    werkzeug's 400 for a host it cannot encode, journaled with its operationId; the server answers others after."""
+def test_an_unauthenticated_get_with_a_long_idna_host_is_refused_by_its_length() -> None:
+    """Issue #23's request (``Host``: 60 KB of latin-1 ``ä.`` labels, no token) is refused by the front end for its
+    length (400) before any codec works on it (werkzeug's IDNA encoding of it cost ~0.5 s of CPU), journaled as a
+    refusal; the server answers others after."""
     host = "\u00e4." * 30_000
     with MockServer() as server:
         answer = _exchange(server.http_port, _get("", host=host))
-        assert re.match(rb"HTTP/1.1 (400|401) ", answer), answer[:200]
+        assert answer.startswith(b"HTTP/1.1 400 ") and b"Host header" in answer, answer[:200]
         entries = server.requests()
-        assert [(e.operation_id, e.status) for e in entries] == [("getAllSmtpSettings", int(answer[9:12]))]
+        assert [(e.operation_id, e.status) for e in entries] == [(None, 400)]
         assert _exchange(server.http_port, _get(server.token())).startswith(b"HTTP/1.1 200 ")
