@@ -344,6 +344,36 @@ def test_at_the_cap_a_newcomer_takes_the_place_of_an_idle_connection(make_server
 
 
 @slow
+@linux_only
+def test_4200_silent_connections_from_two_addresses_do_not_lock_a_normal_client_out(
+    make_server: Callable[..., MockServer],
+) -> None:
+    """Before: 4,200 silent connections filled the 4,096 cap, and others got 503 or a reset for 60 s."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 9_000:
+        if hard != resource.RLIM_INFINITY and hard < 9_000:
+            pytest.skip(f"needs 9,000 file descriptors, the hard limit is {hard}")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (9_000, hard))
+    server = make_server()
+    silent: list[socket.socket] = []
+    try:
+        for i in range(4_200):
+            try:
+                silent.append(attacker(server.http_port, "127.0.0.2" if i % 2 else "127.0.0.3"))
+            except OSError:
+                break  # the backlog is full for a moment: enough of them are in
+        with requests.Session() as http:
+            for _ in range(5):
+                assert http.get(server.base_url + "/_mock/health", timeout=TIMEOUT).status_code == 200
+        with attacker(server.http_port, "127.0.0.2") as extra:  # over its address's share: a clear answer
+            answer = read_answer(extra)
+        assert status_of(answer) == 503 and b"Retry-After: 1" in answer, answer[:300]
+    finally:
+        for sock in silent:
+            sock.close()
+
+
+@slow
 @proc_only
 @posix_only
 def test_out_of_descriptors_every_client_is_answered_and_accepting_never_pauses(
