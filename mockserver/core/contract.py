@@ -27,6 +27,7 @@ from .document import ecma_regex as ecma_regex
 from .document import load_document as load_document
 from .document import schema_validator as schema_validator
 from .lint.lint import Violation, did_you_mean, violation
+from .lint.values import address_findings, host_findings, split_address, unsendable_findings
 
 __all__ = [
     "API_VERSION",
@@ -34,6 +35,7 @@ __all__ = [
     "ParsedBody",
     "load_document",
     "parse_json",
+    "parse_profile",
     "parse_seed",
     "parse_settings",
     "parse_test_connection",
@@ -65,9 +67,21 @@ ENCRYPTION_DEFAULT = "None"
 
 
 @cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
-    return schema_validator(component_schema(name))
+def _validator(name: str, strict: bool = False) -> jsonschema.protocols.Validator:
+    schema = component_schema(name)
+    return schema_validator(_with_strict_rules(schema) if strict else schema)
 
+
+def _with_strict_rules(node: Any) -> Any:
+    """``node`` with every ``x-cxmock-strict`` merged in: the stricter rules of ``--strict`` (cxmock's refusals
+    before issue #22, kept for teams that want them; the document shows them next to the service's rules)."""
+    if isinstance(node, dict):
+        out = {k: _with_strict_rules(v) for k, v in node.items() if k != "x-cxmock-strict"}
+        out.update(node.get("x-cxmock-strict") or {})
+        return out
+    if isinstance(node, list):
+        return [_with_strict_rules(v) for v in node]
+    return node
 
 
 # -- messages -------------------------------------------------------------------------------------------------
@@ -78,6 +92,12 @@ def _describe(error: jsonschema.ValidationError, prop_schema: Mapping[str, Any])
     kind = error.validator
     # a write-only member (the password) is never echoed back, not even when it is malformed
     got = "" if prop_schema.get("writeOnly") else f", got {show(error.instance)}"
+    if kind == "anyOf":
+        # the branch of the instance's own type says what is wrong with it (a port of 70000: its range)
+        fitting = [e for e in error.context or () if e.validator in ("minimum", "maximum")]
+        if fitting:
+            return _describe(fitting[0], fitting[0].schema)
+        return f"{custom}{got}" if custom else f"is invalid{got}"
     if kind == "type":
         expected = error.validator_value
         if isinstance(expected, list):
@@ -161,15 +181,57 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _validate(schema_name: str, body: Any, *, strict: bool, what: str, update: bool = False) -> ParsedBody:
-    if not isinstance(body, dict):
+def _bind(body: Mapping[str, Any], props: Mapping[str, Any], *, strict: bool) -> tuple[dict[str, Any], list[Violation]]:
+    """The members of ``body`` under the names of ``props``, as ASP.NET's Json.NET binds them.
+
+    A member binds to the property of its exact name, else to the one whose name differs only in case (Json.NET:
+    ``OrdinalIgnoreCase``); every occurrence sets the property, so the last one wins. Anything else is kept under
+    its own name (an unknown member). ``strict`` binds exact names only (a member in another case is unknown).
+    """
+    folded = {name.lower(): name for name in props}
+    bound: dict[str, Any] = {}
+    notes: list[Violation] = []
+    for key, value in body.items():
+        name = key if key in props or strict else folded.get(key.lower(), key)
+        if name != key:
+            notes.append(
+                violation(
+                    "member-case",
+                    f"member {show(key)} was bound to {name!r}, as the service binds member names in any case; "
+                    f"send {name!r}",
+                )
+            )
+        if name in bound and name in props:
+            notes.append(
+                violation(
+                    "member-duplicate",
+                    f"{name!r} was sent more than once (in any case): the service keeps the last value, so did "
+                    "cxmock; send it once",
+                )
+            )
+        bound[name] = value
+    return bound, notes
+
+
+def _validate(
+    schema_name: str,
+    raw_body: Any,
+    *,
+    strict: bool,
+    what: str,
+    update: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> ParsedBody:
+    if not isinstance(raw_body, dict):
         raise BadRequest(
-            f"{what}: the body must be a JSON object, got {type(body).__name__ if body is not None else 'null'}"
+            f"{what}: the body must be a JSON object, "
+            f"got {type(raw_body).__name__ if raw_body is not None else 'null'}"
         )
-    validator = _validator(schema_name)
+    validator = _validator(schema_name, strict)
     # the validator's own (cached, inlined) schema: inlining it again deep-copied the document on every request
     schema: dict[str, Any] = validator.schema
     props: dict[str, Any] = schema.get("properties", {})
+    body, binding = _bind(raw_body, props, strict=strict)
     known = list(props)
     unknown = [k for k in body if k not in props]
     problems: dict[str, list[str]] = {}
@@ -213,24 +275,63 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str, update: b
             f"{name if name in props or name == 'body' else 'member ' + show(name)} {msgs[0]}"
             for name, msgs in problems.items()
         )
-        raise BadRequest(f"{what}: {details}", errors=problems, message_code=MessageCode.INVALID_BODY)
+        exc = BadRequest(f"{what}: {details}", errors=problems, message_code=MessageCode.INVALID_BODY)
+        exc.violations.extend(binding)
+        raise exc
 
-    parsed = ParsedBody(fields={}, unknown=unknown)
+    parsed = ParsedBody(fields={}, unknown=unknown, violations=binding)
     if spelling is not None:
         parsed.violations.append(spelling)
     for name in unknown:
         if spelling is not None and name == DOC_RECEIVER:
             continue
-        hint = did_you_mean(name, known)
-        parsed.violations.append(
-            violation(
-                "unknown-member",
-                f"unknown member {show(name)} was ignored" + (f"; did you mean {hint!r}?" if hint else ""),
-            )
-        )
-    for json_name, canonical in _CANONICAL.items():
+        parsed.violations.append(_unknown(name, body[name], known))
+    for json_name, canonical in (_CANONICAL if names is None else names).items():
         if json_name in props and json_name in body:
             parsed.fields[canonical] = body[json_name]
+    if "port" in props:
+        parsed.fields["port"] = _port(parsed.fields["port"], parsed.violations)
+    if "encryptionType" in props:
+        _encryption(parsed)
+    if "useDefaultCredentials" in props:
+        _default_credentials(parsed, body, props, update=update)
+    parsed.violations.extend(_value_findings(parsed.fields))
+    return parsed
+
+
+def _unknown(name: str, value: Any, known: list[str]) -> Violation:
+    hint = did_you_mean(name, known)
+    message = f"unknown member {show(name)} was ignored, as the service ignores it"
+    if hint is not None and value is not None:
+        return violation("unknown-member-near-miss", f"{message}; did you mean {hint!r}? Its value is lost")
+    return violation("unknown-member", message + (f"; did you mean {hint!r}?" if hint else ""))
+
+
+def _port(value: Any, violations: list[Violation]) -> int:
+    """The port as the service's Json.NET reads an Int32: a number, or its digits in a string."""
+    if isinstance(value, str):
+        port = int(value.strip(_NET_WHITE_SPACE))
+        violations.append(
+            violation("coerced-number", f"port {show(value)} (a string) was read as {port}, as Json.NET reads it")
+        )
+        return port
+    if isinstance(value, float):
+        # inference (docs/fidelity.md): Json.NET refuses "25.0" for an Int32; cxmock accepted it before #22
+        violations.append(
+            violation(
+                "integer-as-float",
+                f"port {show(value)} was read as {int(value)}; the service's JSON reader (Json.NET) refuses a "
+                f"number with a fraction part for an Int32 and answers 400: send {int(value)}",
+            )
+        )
+    return int(value)
+
+
+#: the white space .NET's ``int.Parse`` skips around digits (NumberStyles.Integer)
+_NET_WHITE_SPACE = "\t\n\v\f\r "
+
+
+def _encryption(parsed: ParsedBody) -> None:
     enc = parsed.fields.get("encryption_type")
     # absent or null: None (inference: the default of the service's C# enum; one place to change, ENCRYPTION_DEFAULT)
     parsed.fields["encryption_type"] = ENCRYPTION_DEFAULT if enc is None else _ENCRYPTION[enc.lower()]
@@ -240,14 +341,25 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str, update: b
                 "coerced-enum-case", f"encryptionType {show(enc)} was read as {parsed.fields['encryption_type']!r}"
             )
         )
+
+
+def _default_credentials(parsed: ParsedBody, body: Mapping[str, Any], props: Mapping[str, Any], *, update: bool) -> None:
     flag = parsed.fields.get("use_default_credentials", False)
     if isinstance(flag, str):
         parsed.violations.append(
             violation("coerced-boolean", f"useDefaultCredentials {show(flag)} (a string) was read as a boolean")
         )
         flag = flag.lower() == "true"
+    elif not isinstance(flag, bool):  # a number: Json.NET's Convert.ToBoolean, 0 is false
+        parsed.violations.append(
+            violation(
+                "coerced-boolean",
+                f"useDefaultCredentials {show(flag)} (a number) was read as {str(flag != 0).lower()}, as Json.NET "
+                "reads it",
+            )
+        )
+        flag = flag != 0
     parsed.fields["use_default_credentials"] = flag
-    parsed.fields["port"] = int(parsed.fields["port"])
     parsed.fields.setdefault("username", None)
     parsed.fields.setdefault("display_name", None)
     if not flag:
@@ -261,7 +373,26 @@ def _validate(schema_name: str, body: Any, *, strict: bool, what: str, update: b
                     "requires AUTH will refuse it (send username and password, or useDefaultCredentials: true)",
                 )
             )
-    return parsed
+
+
+def _value_findings(fields: Mapping[str, Any]) -> list[Violation]:
+    """The contract-lint of values the service stores but a later step may fail on (``lint/values.py``)."""
+    out: list[Violation] = []
+    if isinstance(fields.get("host"), str):
+        out += host_findings(fields["host"])
+    if isinstance(fields.get("from_address"), str):
+        out += address_findings("fromAddress", fields["from_address"])
+    if isinstance(fields.get("receiver"), str):
+        out += address_findings(RECEIVER, fields["receiver"])
+    for member, canonical, line_breaks, where in (
+        ("username", "username", True, "cxmock's SMTP AUTH"),
+        ("password", "password", False, "an SMTP AUTH PLAIN exchange"),
+        ("displayName", "display_name", True, "a mail header"),
+    ):
+        value = fields.get(canonical)
+        if isinstance(value, str):
+            out += unsendable_findings(member, value, line_breaks=line_breaks, where=where)
+    return out
 
 
 def _doc_spelling(body: Mapping[str, Any], props: Mapping[str, Any]) -> Violation | None:
@@ -296,7 +427,56 @@ def parse_settings(raw: bytes, *, strict: bool = False, update: bool = False) ->
 
 def parse_test_connection(raw: bytes, *, strict: bool = False) -> ParsedBody:
     """Validate a testconnection body; ``fields`` has the settings plus ``receiver`` (from ``recieverEmail``)."""
-    return _validate("TestConnectionModel", parse_json(raw), strict=strict, what="invalid testconnection request")
+    parsed = _validate("TestConnectionModel", parse_json(raw), strict=strict, what="invalid testconnection request")
+    # the SMTP session speaks addr-specs: "Name <addr>" is the address addr with the display name Name (the
+    # displayName member, when set, wins: .NET's MailAddress(address, displayName))
+    for canonical in ("from_address", "receiver"):
+        parts = split_address(parsed.fields[canonical])
+        if parts is not None:  # always, after validation (TestMailAddress); None only for a strict-mode oddity
+            name, parsed.fields[canonical] = parts
+            if canonical == "from_address" and name and not parsed.fields.get("display_name"):
+                parsed.fields["display_name"] = name
+    return parsed
+
+
+#: the members of ``UpdateUserProfileModel`` (the profile keeps the swagger's JSON names)
+PROFILE_MEMBERS = (
+    "firstName",
+    "lastName",
+    "email",
+    "phoneNumber",
+    "cellPhoneNumber",
+    "jobTitle",
+    "other",
+    "country",
+    "localeId",
+)
+
+
+def parse_profile(raw: bytes, *, strict: bool = False) -> ParsedBody:
+    """Validate a ``PUT /MyProfile`` body (the swagger's ``UpdateUserProfileModel``); ``fields`` has its JSON names.
+
+    An absent optional string is stored as null (the C# default of the service's model); an absent ``localeId``
+    keeps the stored one (inference: the C# default 0 is no locale).
+    """
+    parsed = _validate(
+        "UpdateUserProfileModel",
+        parse_json(raw),
+        strict=strict,
+        what="invalid profile",
+        names={name: name for name in PROFILE_MEMBERS},
+    )
+    for name in PROFILE_MEMBERS[3:-1]:
+        parsed.fields.setdefault(name, None)
+    if "localeId" in parsed.fields:
+        parsed.fields["localeId"] = int(parsed.fields["localeId"])
+    email = parsed.fields["email"]
+    if email:
+        parsed.violations.extend(address_findings("email", email))
+    return parsed
+
+
+_SEED_MEMBERS = ["id", *(n for n in _CANONICAL if n != RECEIVER)]
 
 
 def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
@@ -313,9 +493,16 @@ def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
             raise ConfigError(f"{source}: record {index} must be a mapping, got {type(record).__name__}")
         body = {k: v for k, v in record.items() if k != "id"}
         try:
-            parsed = _validate("CreateSmtpSettingsModel", body, strict=True, what=f"{source}: record {index}")
+            parsed = _validate("CreateSmtpSettingsModel", body, strict=False, what=f"{source}: record {index}")
         except BadRequest as exc:
             raise ConfigError(exc.details) from None
+        if parsed.unknown:  # a seed is configuration: a member it does not know is a typo to report
+            names = ", ".join(show(name) for name in parsed.unknown)
+            hints = [h for h in (did_you_mean(name, _SEED_MEMBERS) for name in parsed.unknown) if h]
+            raise ConfigError(
+                f"{source}: record {index}: unknown member(s) {names}"
+                + (f"; did you mean {', '.join(map(repr, hints))}?" if hints else "")
+            )
         if "id" in record:
             rid = record["id"]
             if not isinstance(rid, int) or isinstance(rid, bool) or not 1 <= rid <= 2_147_483_647:

@@ -1,6 +1,6 @@
 """Media types, API version negotiation, body sizes and path ids: what is checked before a body is parsed.
 
-``negotiate_accept`` (406), ``check_content_type`` (415), ``check_body_size`` (413) and ``parse_id`` (404/400),
+``negotiate_accept`` (406), ``check_content_type`` (415), ``check_body_size`` (413) and ``parse_id`` (404),
 each reporting the contract-lint violations it noticed.
 
 Request bodies are read as ASP.NET Core's JSON input formatter reads them: ``application/json``, ``text/json`` and
@@ -22,21 +22,23 @@ INT32_MAX = 2_147_483_647
 INT32_MIN = -2_147_483_648
 
 
-def parse_id(raw: str) -> int:
-    """A path id: the service's ``int`` (Int32), 1 to 2147483647.
+def parse_id(raw: str, *, strict: bool = False) -> int:
+    """A path id: the service's ``int`` (Int32).
 
     A segment that is no Int32 (not a number, or beyond the range) matches no route: 404, as an ASP.NET
-    ``{id:int}`` route constraint answers (inference, docs/fidelity.md). An Int32 below 1 reaches the action and
-    fails its validation: 400.
+    ``{id:int}`` route constraint answers (inference, docs/fidelity.md). Any Int32 reaches the action, which finds
+    no record for an id below 1: the caller's lookup answers 404 not found, as the service's does (issue #22).
+    ``strict`` keeps cxmock's earlier answer to an Int32 below 1: 400.
     """
     if _INT.fullmatch(raw):
         value = int(raw)
-        if 1 <= value <= INT32_MAX:
+        if INT32_MIN <= value <= INT32_MAX:
+            if strict and value < 1:
+                raise BadRequest(
+                    f"id must be between 1 and {INT32_MAX}, got {show(raw)} (strict mode)",
+                    message_code=MessageCode.INVALID_ID,
+                )
             return value
-        if INT32_MIN <= value < 1:
-            raise BadRequest(
-                f"id must be between 1 and {INT32_MAX}, got {show(raw)}", message_code=MessageCode.INVALID_ID
-            )
     raise NotFound(
         f"no route matches id {show(raw)}: id is an Int32 between 1 and {INT32_MAX}, e.g. "
         "/cxrestapi/auth/SMTPSettings/1; GET /cxrestapi/auth/SMTPSettings lists the existing ids"
@@ -63,16 +65,39 @@ def _media_ranges(header: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def negotiate_accept(accept: str | None) -> list[Violation]:
-    """Check ``Accept``; 406 when it names only unsupported versions or media types."""
+#: what an Accept media range may name to get JSON: ASP.NET's JSON output formatter writes application/json,
+#: text/json and application/*+json, and matches the wildcards
+_ACCEPTED_RANGES = ("application/json", "text/json", "application/*", "text/*", "*/*")
+_STRICT_RANGES = ("application/json", "application/*", "*/*")
+
+
+def _produces_json(media: str, *, strict: bool) -> bool:
+    if strict:
+        return media in _STRICT_RANGES
+    return media in _ACCEPTED_RANGES or is_json_media_type(media)
+
+
+def negotiate_accept(accept: str | None, *, strict: bool = False) -> list[Violation]:
+    """Check ``Accept``; 406 when it names only unsupported versions or media types.
+
+    A request without a version gets version 1.0, the latest (the vendor's versioning page): the contract-lint
+    notes it at ``info``. ``text/json`` and ``application/*+json`` are served as ASP.NET's JSON formatter serves
+    them (``strict``: 406, cxmock's answer before issue #22).
+    """
     if accept is None or not accept.strip():
-        return [violation("version-missing", "no Accept header; the vendor documents Accept: application/json;v=1.0")]
+        return [
+            violation(
+                "version-missing",
+                "no Accept header: served as version 1.0, the latest (the vendor documents "
+                "Accept: application/json;v=1.0)",
+            )
+        ]
     versions_named = []
     acceptable_unversioned = False
     for media, params in _media_ranges(accept):
         if params.get("q", "1").strip() in ("0", "0.0", "0.00", "0.000"):
             continue
-        if media not in ("application/json", "application/*", "*/*"):
+        if not _produces_json(media, strict=strict):
             continue
         version = params.get("v")
         if version is None:
@@ -83,7 +108,11 @@ def negotiate_accept(accept: str | None) -> list[Violation]:
             versions_named.append(version)
     if acceptable_unversioned:
         return [
-            violation("version-missing", f"Accept {show(accept, 60)} names no version; send application/json;v=1.0")
+            violation(
+                "version-missing",
+                f"Accept {show(accept, 60)} names no version: served as version 1.0, the latest; "
+                "send application/json;v=1.0",
+            )
         ]
     if versions_named:
         exc = NotAcceptable(
@@ -124,7 +153,9 @@ def check_content_type(content_type: str | None) -> list[Violation]:
     if version is None:
         return [
             violation(
-                "version-missing", f"Content-Type {show(media, 60)} names no version; send application/json;v=1.0"
+                "version-missing",
+                f"Content-Type {show(media, 60)} names no version: read as version 1.0, the latest; "
+                "send application/json;v=1.0",
             )
         ]
     if version not in ("1.0", "1"):

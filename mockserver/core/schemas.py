@@ -18,6 +18,7 @@ __all__ = [
     "TokenRequestSchema",
     "TokenResponseSchema",
     "UpdateSmtpSettingsSchema",
+    "UpdateUserProfileSchema",
     "UserProfileSchema",
 ]
 
@@ -32,7 +33,7 @@ class SmtpSettingsSchema(Schema):
     """One SMTP settings record as returned (the service's ``SMTPSettingsViewModel``; never the password)."""
 
     id = fields.Integer(required=True, validate=validate.Range(min=1, max=INT32_MAX))
-    host = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    host = fields.String(required=True)
     port = fields.Integer(required=True, validate=validate.Range(min=1, max=65535))
     encryptionType = fields.String(validate=validate.OneOf(ENCRYPTION_TYPES))
     fromAddress = fields.String(required=True)
@@ -42,16 +43,20 @@ class SmtpSettingsSchema(Schema):
 
 
 class _SettingsInput(Schema):
-    """The members of ``Create``/``UpdateSMTPSettingsViewModel``: only host, port and fromAddress are required."""
+    """The members of ``Create``/``UpdateSMTPSettingsViewModel``: only host, port and fromAddress are required.
 
-    host = fields.String(required=True, validate=validate.Length(min=1, max=255))
-    port = fields.Integer(required=True, validate=validate.Range(min=1, max=65535))
+    As the service's swagger types them (issue #22): host and fromAddress plain strings, no length; the port a number
+    or its digits (``Raw``: the document's ``anyOf``); username, password, displayName nullable, no length.
+    """
+
+    host = fields.String(required=True)
+    port = fields.Raw(required=True)
     encryptionType = fields.String(allow_none=True)
-    fromAddress = fields.String(required=True, validate=validate.Length(min=3, max=254))
+    fromAddress = fields.String(required=True)
     useDefaultCredentials = fields.Raw()
-    username = fields.String(allow_none=True, validate=validate.Length(min=1, max=255))
-    password = fields.String(load_only=True, allow_none=True, validate=validate.Length(max=255))
-    displayName = fields.String(allow_none=True, validate=validate.Length(max=255))
+    username = fields.String(allow_none=True)
+    password = fields.String(load_only=True, allow_none=True)
+    displayName = fields.String(allow_none=True)
 
 
 class CreateSmtpSettingsSchema(_SettingsInput):
@@ -65,7 +70,7 @@ class UpdateSmtpSettingsSchema(_SettingsInput):
 class TestConnectionSchema(_SettingsInput):
     """The service's ``TestConnectionViewModel``: the record's members plus ``recieverEmail`` (sic)."""
 
-    recieverEmail = fields.String(required=True, validate=validate.Length(min=3, max=256))
+    recieverEmail = fields.String(required=True, validate=validate.Length(max=256))
 
 
 class ErrorSchema(Schema):
@@ -101,7 +106,7 @@ class OAuthErrorSchema(Schema):
 
 
 class UserProfileSchema(Schema):
-    """``GET /MyProfile`` (names and types of the swagger's user models)."""
+    """``GET /MyProfile`` (names and types of the swagger's ``UserProfileModel``; ``teams`` is a string)."""
 
     id = fields.Integer(required=True)
     userName = fields.String(required=True)
@@ -114,5 +119,22 @@ class UserProfileSchema(Schema):
     other = fields.String(allow_none=True)
     country = fields.String(allow_none=True)
     localeId = fields.Integer(required=True)
-    teams = fields.List(fields.String(), required=True)
+    teams = fields.String(required=True)
     authenticationProviderId = fields.Integer(required=True)
+
+
+_PROFILE_TEXT = validate.Length(max=256)
+
+
+class UpdateUserProfileSchema(Schema):
+    """``PUT /MyProfile`` (the swagger's ``UpdateUserProfileModel``): firstName, lastName, email required."""
+
+    firstName = fields.String(required=True, validate=_PROFILE_TEXT)
+    lastName = fields.String(required=True, validate=_PROFILE_TEXT)
+    email = fields.String(required=True, validate=_PROFILE_TEXT)
+    phoneNumber = fields.String(allow_none=True, validate=_PROFILE_TEXT)
+    cellPhoneNumber = fields.String(allow_none=True, validate=_PROFILE_TEXT)
+    jobTitle = fields.String(allow_none=True, validate=_PROFILE_TEXT)
+    other = fields.String(allow_none=True, validate=_PROFILE_TEXT)
+    country = fields.String(allow_none=True, validate=_PROFILE_TEXT)
+    localeId = fields.Integer(validate=validate.Range(min=-INT32_MAX - 1, max=INT32_MAX))

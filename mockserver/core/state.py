@@ -132,6 +132,7 @@ class State:
 
         Issued tokens stay valid (they are signed, not stored), and so do refresh-token revocations."""
         self.settings.reset()
+        self.identity.reset_profiles()
         self.faults.reset()
         self.faults.add(self.fault_rules)
         self.journal.clear()

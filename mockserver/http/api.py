@@ -38,7 +38,7 @@ class SettingsIdConverter(BaseConverter):
 
     Without the exclusion ``OPTIONS /SMTPSettings/testconnection`` would advertise the item's ``GET, PUT, DELETE``
     in ``Allow``. Any other segment reaches the view: 404 for a segment that is no Int32 (the service's
-    ``{id:int}`` route), 400 for an Int32 below 1 (``negotiation.parse_id``).
+    ``{id:int}`` route) and for an Int32 no record has (``negotiation.parse_id``; 400 below 1 in strict mode).
     """
 
     regex = r"(?!testconnection\Z)[^/]+"
@@ -103,17 +103,17 @@ def guard(*, accept_406: bool) -> None:
     record.user = info.username
     st.identity.authorize(info)
     try:
-        record.note(negotiation.negotiate_accept(headers.get("Accept")))
+        record.note(negotiation.negotiate_accept(headers.get("Accept"), strict=st.config.strict))
     except NotAcceptable as exc:
         if accept_406:
             raise
         record.note(exc.violations)
     if "cxOrigin" not in headers:
-        record.note([_NO_CXORIGIN])
+        record.note([NO_CXORIGIN])
 
 
-#: the contract-lint note of a request without ``cxOrigin``
-_NO_CXORIGIN: Violation = violation("cxorigin-missing", "no cxOrigin header (the vendor's audit-trail origin)")
+#: the contract-lint note of a request without ``cxOrigin`` (also ``PUT /MyProfile``'s)
+NO_CXORIGIN: Violation = violation("cxorigin-missing", "no cxOrigin header (the vendor's audit-trail origin)")
 
 
 def read_json_body() -> bytes:
@@ -132,7 +132,8 @@ def read_json_body() -> bytes:
 
 
 def _parse_id(raw: str) -> int:
-    return negotiation.parse_id(raw)  # "testconnection" never gets here: the route converter excludes it
+    # "testconnection" never gets here: the route converter excludes it
+    return negotiation.parse_id(raw, strict=state().config.strict)
 
 
 def _parsed(parse: Callable[..., ParsedBody], raw: bytes, **options: Any) -> ParsedBody:

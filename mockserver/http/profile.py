@@ -1,7 +1,10 @@
-"""``GET /cxrestapi/auth/MyProfile``: the profile of the token's user (swagger ``UserProfileModel``).
+"""``GET|PUT /cxrestapi/auth/MyProfile``: the profile of the token's user (swagger ``UserProfileModel``,
+``UpdateUserProfileModel``).
 
-Any valid access token may read its own profile: no permission and no particular scope is needed
-(``cxpsemea/CxSASTClientGo`` calls it right after logging in, with a ``sast_rest_api access_control_api`` token).
+Any valid access token may read and update its own profile: no permission and no particular scope is needed
+(``cxpsemea/CxSASTClientGo`` calls it right after logging in, with a ``sast_rest_api access_control_api`` token;
+CheckmarxPythonSDK's ``update_my_profile`` PUTs it). An update is kept per user in the sandbox it was made in,
+until the sandbox is reset.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..core import negotiation
+from ..core import contract, negotiation
 from ..core.contract import JSON_V1
-from ..core.schemas import ErrorSchema, UserProfileSchema
+from ..core.schemas import ErrorSchema, UpdateUserProfileSchema, UserProfileSchema
 from ..core.state import State
+from ..errors import ApiError
+from .api import BODY_MEDIA_TYPES, ERRORS, NO_CXORIGIN, no_content, read_json_body
 from .errors import json_response
 from .record import current
 
@@ -44,5 +49,42 @@ class MyProfile(MethodView):
         record = current()
         info = st.identity.authenticate(request.headers.get("Authorization"))
         record.user = info.username
-        record.note(negotiation.negotiate_accept(request.headers.get("Accept")))
-        return json_response(st.identity.user_of(info).my_profile())
+        record.note(negotiation.negotiate_accept(request.headers.get("Accept"), strict=st.config.strict))
+        return json_response(st.identity.my_profile(info))
+
+    @blp.doc(
+        operationId="updateMyProfile",
+        summary="Update the profile of the token's user",
+        requestBody={
+            "required": True,
+            "content": {media: {"schema": UpdateUserProfileSchema} for media in BODY_MEDIA_TYPES},
+        },
+    )
+    @blp.response(204, description="Updated; the body is empty.")
+    @blp.alt_response(400, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[400])
+    @blp.alt_response(
+        401,
+        schema=ErrorSchema,
+        content_type=JSON_V1,
+        description="Missing, malformed, unknown or expired token.",
+        headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
+    )
+    @blp.alt_response(404, schema=ErrorSchema, content_type=JSON_V1, description="The token's user was not found.")
+    @blp.alt_response(413, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[413])
+    @blp.alt_response(415, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[415])
+    def put(self) -> Response:
+        st: State = current_app.extensions["cxmock.state"]
+        record = current()
+        info = st.identity.authenticate(request.headers.get("Authorization"))
+        record.user = info.username
+        record.note(negotiation.negotiate_accept(request.headers.get("Accept"), strict=st.config.strict))
+        if "cxOrigin" not in request.headers:
+            record.note([NO_CXORIGIN])
+        try:
+            parsed = contract.parse_profile(read_json_body(), strict=st.config.strict)
+        except ApiError as exc:
+            record.note(exc.violations)
+            raise
+        record.note(parsed.violations)
+        st.identity.update_profile(info, parsed.fields)
+        return no_content(204)

@@ -208,13 +208,14 @@ def test_ids_never_reused_across_mock_server_reset(server: MockServer) -> None:
 
 
 @pytest.mark.parametrize("raw", ["0", "-1", str(-(2**31))])
-def test_id_an_int32_below_1_is_400(client: FlaskClient, headers: dict[str, str], raw: str) -> None:
+def test_id_an_int32_below_1_is_404_not_found(client: FlaskClient, headers: dict[str, str], raw: str) -> None:
+    """Any Int32 reaches the service's action, which finds no record (issue #22; ``--strict``: 400)."""
     for method in ("GET", "DELETE"):
         response = client.open(f"{LIST}/{raw}", method=method, headers=headers)
-        assert response.status_code == 400, (method, raw)
-        assert "id must be between 1 and 2147483647" in response.get_json()["message"]
+        assert response.status_code == 404, (method, raw)
+        assert f"SMTP settings with id {raw} were not found" in response.get_json()["message"]
     response = client.put(f"{LIST}/{raw}", headers=headers, data=json.dumps(BODY))
-    assert response.status_code == 400
+    assert response.status_code == 404
 
 
 @pytest.mark.parametrize("raw", ["abc", "1.5", "1e3", " 1", "0x10", "%C2%B9", str(2**31), "9" * 30])
@@ -244,8 +245,8 @@ def test_the_largest_int32_id_is_looked_up(client: FlaskClient, headers: dict[st
         ("port", "abc"),
         ("port", 70000),
         ("encryptionType", "Starttls"),
-        ("fromAddress", "nope"),
-        ("host", "smtp://x.org"),
+        ("fromAddress", None),
+        ("host", ["smtp.x.org"]),
     ],
 )
 def test_invalid_field_is_400_naming_the_field(
@@ -263,7 +264,7 @@ def test_invalid_field_is_400_naming_the_field(
 
 
 def test_every_problem_is_reported_at_once(client: FlaskClient, headers: dict[str, str], app_state: State) -> None:
-    response = post(client, headers, {**BODY, "port": 0, "fromAddress": "nope", "encryptionType": "x"})
+    response = post(client, headers, {**BODY, "port": 0, "fromAddress": None, "encryptionType": "x"})
     assert response.status_code == 400
     message = response.get_json()["message"]
     assert all(name in message for name in ("port", "fromAddress", "encryptionType"))

@@ -127,6 +127,7 @@ def test_every_documented_operation_is_compared() -> None:
         "testSmtpConnection",
         "getToken",
         "getMyProfile",
+        "updateMyProfile",
     }
 
 

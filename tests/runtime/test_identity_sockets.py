@@ -206,7 +206,7 @@ def test_my_profile_answers_the_users_object(server: MockServer, username: str, 
         "teams",
         "authenticationProviderId",
     }
-    assert isinstance(profile["teams"], list) and isinstance(profile["authenticationProviderId"], int)
+    assert isinstance(profile["teams"], str) and isinstance(profile["authenticationProviderId"], int)
 
 
 def test_my_profile_without_a_valid_token_is_401(server: MockServer) -> None:

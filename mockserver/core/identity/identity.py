@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ...errors import Forbidden, MessageCode, OAuthError, Unauthorized
+from ...errors import Forbidden, MessageCode, NotFound, OAuthError, Unauthorized
 from .clients import client_credentials
 from .keys import InvalidToken, Signer
 from .revocation import REVOCATION_LIMIT, RevocationSet
@@ -52,6 +52,8 @@ API_SCOPE = "access_control_api"
 DEFAULT_ISSUER = "http://localhost/cxrestapi/auth/identity"
 #: IdentityServer's default absolute refresh-token lifetime (swagger ``absoluteRefreshTokenLifetime``: 30 days)
 REFRESH_TOKEN_LIFETIME = 30 * 24 * 3600
+#: ``error_description`` of a wrong username or password, as the service words it
+INVALID_CREDENTIALS = "invalid_username_or_password"
 #: verified access tokens remembered per Identity (token text -> TokenInfo), so a client reusing its token skips the
 #: RSA check; expiry is still checked against the clock on every use
 VERIFIED_CACHE_SIZE = 512
@@ -102,6 +104,9 @@ class Identity:
         self.revocations = RevocationSet(revocation_limit)
         self._verified: OrderedDict[str, TokenInfo] = OrderedDict()
         self._verified_lock = threading.Lock()
+        #: ``PUT /MyProfile`` of each user (by id), in this sandbox until :meth:`reset_profiles`
+        self._profiles: dict[int, dict[str, Any]] = {}
+        self._profiles_lock = threading.Lock()
 
     @property
     def usernames(self) -> list[str]:
@@ -158,7 +163,8 @@ class Identity:
             raise OAuthError("invalid_request", "username and password are required for grant_type=password")
         user = self._users.get(username)
         if user is None or not hmac.compare_digest(password.encode(), user.password.encode()):
-            raise OAuthError("invalid_grant", "invalid username or password")
+            # the service's words, which clients compare (Checkmarx/sast-to-ast-export rest/apiclient.go)
+            raise OAuthError("invalid_grant", INVALID_CREDENTIALS)
         return user, self._scopes(form.get("scope"), sorted(client.scopes), client)
 
     @staticmethod
@@ -298,6 +304,27 @@ class Identity:
             raise _invalid_token("the access token's user does not exist on this server")
         return user
 
+    def my_profile(self, info: TokenInfo) -> dict[str, Any]:
+        """The ``GET /MyProfile`` object of the token's user: the users file's, updated by ``PUT /MyProfile``."""
+        user = self.user_of(info)
+        profile = user.my_profile()
+        with self._profiles_lock:
+            profile.update(self._profiles.get(user.id, {}))
+        return profile
+
+    def update_profile(self, info: TokenInfo, fields: Mapping[str, Any]) -> None:
+        """Store the ``PUT /MyProfile`` members of the token's user (404 when the users file no longer has them)."""
+        user = self._by_id.get(str(info.claims.get("sub")))
+        if user is None:
+            raise NotFound(f"user {info.username!r} was not found on this server")
+        with self._profiles_lock:
+            self._profiles[user.id] = {**self._profiles.get(user.id, {}), **fields}
+
+    def reset_profiles(self) -> None:
+        """Forget every ``PUT /MyProfile``: the profiles of the users file again."""
+        with self._profiles_lock:
+            self._profiles.clear()
+
     def userinfo(self, info: TokenInfo) -> dict[str, Any]:
         """The ``connect/userinfo`` claims; 403 ``insufficient_scope`` without the ``openid`` scope."""
         if "openid" not in info.scopes:
@@ -308,7 +335,7 @@ class Identity:
         user = self.user_of(info)
         out: dict[str, Any] = {"sub": str(user.id), "name": user.username}
         if "profile" in info.scopes:
-            profile = user.my_profile()
+            profile = self.my_profile(info)
             out.update(given_name=profile["firstName"], family_name=profile["lastName"], email=profile["email"])
         return out
 

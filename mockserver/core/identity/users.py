@@ -63,7 +63,8 @@ _ACCESS_CONTROL_PERMISSIONS = frozenset(
     }
 )
 
-#: the profile members of ``GET /MyProfile`` and their defaults (swagger ``UserViewModel`` names and types)
+#: the profile members of ``GET /MyProfile`` and their defaults (swagger ``UserProfileModel`` names and types;
+#: ``teams`` is a string there)
 PROFILE_DEFAULTS: dict[str, Any] = {
     "firstName": "",
     "lastName": "",
@@ -74,7 +75,7 @@ PROFILE_DEFAULTS: dict[str, Any] = {
     "other": None,
     "country": None,
     "localeId": 1,
-    "teams": [],
+    "teams": "",
     "authenticationProviderId": 1,
 }
 
@@ -111,7 +112,9 @@ class User:
         out: dict[str, Any] = {"id": self.id, "userName": self.username}
         for key, default in PROFILE_DEFAULTS.items():
             value = self.profile.get(key, default)
-            out[key] = list(value) if isinstance(value, list | tuple) else value
+            # a users file may list the teams; the service's UserProfileModel.Teams is one string (inference: the
+            # team paths separated by ", ")
+            out[key] = ", ".join(map(str, value)) if isinstance(value, list | tuple) else value
         return out
 
 

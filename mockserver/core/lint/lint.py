@@ -29,12 +29,19 @@ __all__ = [
 
 SEVERITIES = ("info", "warning", "error")
 
-#: code -> default severity
+#: code -> default severity. What a severity means (PRODUCT.md §0, docs/fidelity.md):
+#: ``error`` = the service refuses it; ``warning`` = the service answers differently, or a later step (a real SMTP
+#: server, a DNS lookup, testconnection) will fail; ``info`` = style: the service takes it and answers the same.
 CODES = {
-    "version-missing": "warning",  # Accept / Content-Type without ;v=1.0
+    "version-missing": "info",  # Accept / Content-Type without ;v=1.0 (the vendor: no version = the latest default)
     "version-unsupported": "error",  # a version other than 1.0 was named
-    "unknown-member": "warning",  # body member not in the contract (message may carry "did you mean")
-    "coerced-boolean": "info",  # "true"/"false" strings accepted for a boolean
+    "unknown-member": "info",  # body member not in the contract, ignored as the service ignores it
+    "unknown-member-near-miss": "warning",  # ... and it looks like a misspelt member: its value is lost
+    "member-case": "info",  # a member bound case-insensitively ("Host" for "host"), as ASP.NET binds it
+    "member-duplicate": "warning",  # one member sent twice (in two spellings): the last one wins
+    "coerced-boolean": "info",  # "true"/"false" strings or a number accepted for a boolean (Json.NET converts)
+    "coerced-number": "info",  # an integer sent as its digits in a string (Json.NET converts)
+    "integer-as-float": "error",  # 25.0 for an Int32: read as 25 here; Json.NET (the service) refuses it
     "coerced-enum-case": "info",  # encryptionType in non-canonical case
     "media-type-wrong": "error",  # Content-Type not application/json
     "media-type-missing": "error",  # body sent without Content-Type
@@ -43,8 +50,14 @@ CODES = {
     "doc-spelling": "error",  # a member spelled as the documentation page does, which the service does not bind
     "credentials-missing": "warning",  # stored without username/password and useDefaultCredentials false
     "path-case": "info",  # a path under /cxrestapi/auth in non-canonical case (routing ignores case)
+    "host-invalid": "warning",  # a host that cannot be a DNS name or IP literal: testconnection fails at connect
+    "host-idn": "info",  # an internationalised host name: resolved as its punycode (xn--) form
+    "address-invalid": "warning",  # no mail library parses it: testconnection and every notification fail
+    "address-display-name": "info",  # "Name <addr>" in fromAddress: parsed by .NET's MailAddress
+    "address-quoted": "info",  # a quoted local part ("a b"@example.org): valid, but some servers refuse it
+    "address-non-ascii": "warning",  # a non-ASCII address: a server without SMTPUTF8 refuses it
+    "value-unsendable": "warning",  # a line break or NUL in a member that goes into SMTP AUTH or a mail header
 }
-
 
 @dataclass(frozen=True)
 class Violation:
