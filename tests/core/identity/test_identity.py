@@ -256,3 +256,14 @@ def test_load_users_file_errors(tmp_path: Path) -> None:
     bad.write_text("users: [unclosed", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_users(bad, default_secret="d")
+
+
+@pytest.mark.parametrize("changes", [{"password": "nope"}, {"username": "ghost"}])
+def test_a_wrong_username_or_password_is_described_as_the_service_describes_it(
+    identity: Identity, changes: dict[str, Any]
+) -> None:
+    """Checkmarx/sast-to-ast-export compares ``error_description`` with ``invalid_username_or_password``
+    (internal/integration/rest/apiclient.go, pinned by apiclient_test.go) to print its wrong-credentials message."""
+    with pytest.raises(OAuthError) as info:
+        identity.issue(form(**changes))
+    assert info.value.body() == {"error": "invalid_grant", "error_description": "invalid_username_or_password"}
