@@ -58,6 +58,7 @@ def test_the_sdk_runs_unchanged_against_cxmock(tmp_path: Path) -> None:
         # what the SDK does that the vendor contract does not promise: recorded, never refused
         codes = {v.code for e in server.requests() for v in e.violations}
         assert "doc-spelling" not in codes  # the SDK spells recieverEmail as the service does
+        server.assert_no_violations("warning")  # a correct client: style notes (info) only (#22)
         assert {e.operation_id for e in server.requests()} >= {
             "getAllSmtpSettings",
             "createSmtpSettings",
