@@ -78,14 +78,16 @@ def test_messages_command_lists_waits_and_clears(live: MockServer) -> None:
 
 
 def test_report_command_junit_and_fail_on(live: MockServer, tmp_path: Path) -> None:
-    requests.get(live.api_url + "/SMTPSettings", headers={"Authorization": f"Bearer {live.token()}"}, timeout=10)
+    body = {"host": "smtp.example.org", "port": 25, "fromAddress": "a@example.org"}
+    headers = {"Authorization": f"Bearer {live.token()}"}
+    requests.post(live.api_url + "/SMTPSettings", json=body, headers=headers, timeout=10)
     out_file = tmp_path / "lint.xml"
     code, _ = cli("report", "--url", live.base_url, "--format", "junit", "-o", str(out_file), "--fail-on", "warning")
-    assert code == 1  # the unversioned Accept is a warning
+    assert code == 1  # stored without credentials is a warning (the unversioned Accept is info since #22)
     root = ET.parse(out_file).getroot()
-    assert "version-missing" in ET.tostring(root, encoding="unicode")
+    assert "credentials-missing" in ET.tostring(root, encoding="unicode")
     code, out = cli("report", "--url", live.base_url, "--fail-on", "error")
-    assert code == 0 and "version-missing" in out
+    assert code == 0 and "credentials-missing" in out and "version-missing" in out
 
 
 def test_commands_against_a_closed_port_fail_cleanly() -> None:

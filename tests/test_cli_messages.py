@@ -109,7 +109,10 @@ def test_item6_scalar_options_refuse_lists_and_mappings(tmp_path: Path, text: st
 
 def test_item7_report_fail_on_says_why_on_stderr(tmp_path: Path) -> None:
     with MockServer() as live:
-        requests.get(live.api_url + "/SMTPSettings", headers={"Authorization": f"Bearer {live.token()}"}, timeout=10)
+        # stored without credentials: credentials-missing is a warning (a missing v=1.0 is info since #22)
+        body = {"host": "smtp.example.org", "port": 25, "fromAddress": "a@example.org"}
+        headers = {"Authorization": f"Bearer {live.token()}"}
+        requests.post(live.api_url + "/SMTPSettings", json=body, headers=headers, timeout=10)
         out = tmp_path / "lint.xml"
         result = CliRunner().invoke(
             main, ["report", "--url", live.base_url, "--format", "junit", "-o", str(out), "--fail-on", "warning"]
@@ -117,7 +120,7 @@ def test_item7_report_fail_on_says_why_on_stderr(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stdout == ""
     assert "violations at or above --fail-on warning" in result.stderr
-    assert "version-missing x1 (warning)" in result.stderr and str(out) in result.stderr
+    assert "credentials-missing x1 (warning)" in result.stderr and str(out) in result.stderr
 
 
 # -- 8. faults prints one JSON document ----------------------------------------------------------------------------

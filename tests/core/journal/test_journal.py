@@ -196,7 +196,7 @@ def test_record_assigns_ids_time_and_to_dict_is_camel_case() -> None:
             {"ruleId": "r1", "name": "slow", "action": "delay"},
             {"ruleId": "r2", "name": None, "action": "status"},
         ],
-        "violations": [{"code": "version-missing", "severity": "warning", "message": "Accept has no v=1.0"}],
+        "violations": [{"code": "version-missing", "severity": "info", "message": "Accept has no v=1.0"}],
         "user": "admin",
         "remote": "127.0.0.1:5555",
         "error": None,
