@@ -224,8 +224,7 @@ def _validate(
 ) -> ParsedBody:
     if not isinstance(raw_body, dict):
         raise BadRequest(
-            f"{what}: the body must be a JSON object, "
-            f"got {type(raw_body).__name__ if raw_body is not None else 'null'}"
+            f"{what}: the body must be a JSON object, got {type(raw_body).__name__ if raw_body is not None else 'null'}"
         )
     validator = _validator(schema_name, strict)
     # the validator's own (cached, inlined) schema: inlining it again deep-copied the document on every request
@@ -343,7 +342,9 @@ def _encryption(parsed: ParsedBody) -> None:
         )
 
 
-def _default_credentials(parsed: ParsedBody, body: Mapping[str, Any], props: Mapping[str, Any], *, update: bool) -> None:
+def _default_credentials(
+    parsed: ParsedBody, body: Mapping[str, Any], props: Mapping[str, Any], *, update: bool
+) -> None:
     flag = parsed.fields.get("use_default_credentials", False)
     if isinstance(flag, str):
         parsed.violations.append(

@@ -35,7 +35,13 @@ BODY: dict[str, Any] = {
 
 #: (change, the member GET returns it in and its value (None: unchanged), lint code, severity)
 ACCEPTED: list[tuple[str, dict[str, Any], tuple[str, Any] | None, str, str]] = [
-    ("underscore-host", {"host": "smtp_relay.example.org"}, ("host", "smtp_relay.example.org"), "host-invalid", "warning"),
+    (
+        "underscore-host",
+        {"host": "smtp_relay.example.org"},
+        ("host", "smtp_relay.example.org"),
+        "host-invalid",
+        "warning",
+    ),
     ("idn-host", {"host": "smtp.bücher.example"}, ("host", "smtp.bücher.example"), "host-idn", "info"),
     ("placeholder-host", {"host": "***"}, ("host", "***"), "host-invalid", "warning"),
     ("empty-host", {"host": ""}, ("host", ""), "host-invalid", "warning"),
@@ -178,7 +184,9 @@ def test_testconnection_sends_from_a_display_name_sender_and_to_an_underscore_ho
         "encryptionType": "None",
     }
     headers = {**server.auth_headers(), "Content-Type": "application/json"}
-    response = requests.post(server.api_url + "/SMTPSettings/testconnection", json=body, headers=headers, timeout=TIMEOUT)
+    response = requests.post(
+        server.api_url + "/SMTPSettings/testconnection", json=body, headers=headers, timeout=TIMEOUT
+    )
     assert response.status_code == 200, response.text
     (mail,) = server.sink.wait_for(count=1, timeout=10)
     assert mail.mail_from == "noreply@check.org" and mail.rcpt_tos == ["ops@example.org"]

@@ -74,12 +74,17 @@ def test_checkmarx_python_sdk_shapes(mock: MockServer) -> None:
         "recieverEmail": None,
     }
     check(session.get(url + "/SMTPSettings", timeout=TIMEOUT), 200)
-    created = check(session.post(url + "/SMTPSettings", data=json.dumps(request), headers=json_body, timeout=TIMEOUT), 201)
+    created = check(
+        session.post(url + "/SMTPSettings", data=json.dumps(request), headers=json_body, timeout=TIMEOUT), 201
+    )
     item = mock.base_url + created.headers["Location"]
     check(session.get(item, timeout=TIMEOUT), 200)
     check(session.put(item, data=json.dumps(request), headers=json_body, timeout=TIMEOUT), 204)
     test = {**request, "recieverEmail": "sdk-receiver@check.org"}
-    check(session.post(url + "/SMTPSettings/testconnection", data=json.dumps(test), headers=json_body, timeout=TIMEOUT), 200)
+    check(
+        session.post(url + "/SMTPSettings/testconnection", data=json.dumps(test), headers=json_body, timeout=TIMEOUT),
+        200,
+    )
     check(session.delete(item, timeout=TIMEOUT), 204)
     check(session.get(url + "/MyProfile", timeout=TIMEOUT), 200)
     profile = {
@@ -106,7 +111,9 @@ def test_nswag_csharp_client_shapes(mock: MockServer, media_type: str) -> None:
     body_headers = {**headers, "Content-Type": media_type}
     model = {"host": "smtp.corp.example", "port": 587, "encryptionType": "Tls", "fromAddress": "noreply@check.org"}
     model |= {"useDefaultCredentials": False, "username": "mailer", "password": "pw", "displayName": "Checkmarx"}
-    created = check(requests.post(url + "/SMTPSettings", data=json.dumps(model), headers=body_headers, timeout=TIMEOUT), 201)
+    created = check(
+        requests.post(url + "/SMTPSettings", data=json.dumps(model), headers=body_headers, timeout=TIMEOUT), 201
+    )
     item = mock.base_url + created.headers["Location"]
     check(requests.get(item, headers=headers, timeout=TIMEOUT), 200)
     update = {k: v for k, v in model.items() if k != "password"}  # NullValueHandling.Ignore drops a null password

@@ -220,9 +220,7 @@ OPERATIONS = {
     "test": ("POST", "/SMTPSettings/testconnection"),
 }
 
-PARAMS = [
-    pytest.param(case, op, id=f"{op}-{case.name}") for case in CASES for op in sorted(case.ops - case.lenient)
-]
+PARAMS = [pytest.param(case, op, id=f"{op}-{case.name}") for case in CASES for op in sorted(case.ops - case.lenient)]
 STRICT_PARAMS = [pytest.param(case, op, id=f"{op}-{case.name}") for case in CASES for op in sorted(case.lenient)]
 
 

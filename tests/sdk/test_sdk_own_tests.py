@@ -62,7 +62,9 @@ pytestmark = [
         importlib.util.find_spec("CheckmarxPythonSDK") is None,
         reason="CheckmarxPythonSDK is not installed: pip install '.[sdk]' (CI installs it)",
     ),
-    pytest.mark.skipif(not SDK_TESTS.is_file(), reason="the SDK's test file is not fetched: run scripts/fetch-sdk-tests"),
+    pytest.mark.skipif(
+        not SDK_TESTS.is_file(), reason="the SDK's test file is not fetched: run scripts/fetch-sdk-tests"
+    ),
 ]
 
 

@@ -59,6 +59,7 @@ CODES = {
     "value-unsendable": "warning",  # a line break or NUL in a member that goes into SMTP AUTH or a mail header
 }
 
+
 @dataclass(frozen=True)
 class Violation:
     code: str

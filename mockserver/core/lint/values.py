@@ -51,9 +51,7 @@ def host_findings(host: str) -> list[Violation]:
         return [violation("host-invalid", f"host {show(host)} {why}: {later}")]
     if len(host.rstrip(".")) > DNS_NAME_MAX:
         return [
-            violation(
-                "host-invalid", f"host is {len(host)} characters long, more than a DNS name can hold: {later}"
-            )
+            violation("host-invalid", f"host is {len(host)} characters long, more than a DNS name can hold: {later}")
         ]
     if "_" in host:
         return [
@@ -117,8 +115,7 @@ def address_findings(member: str, value: str) -> list[Violation]:
         out.append(
             violation(
                 "address-quoted",
-                f"{member} {show(address)} has a quoted local part: valid (RFC 5321), but some mail servers "
-                "refuse it",
+                f"{member} {show(address)} has a quoted local part: valid (RFC 5321), but some mail servers refuse it",
             )
         )
     if not address.isascii():
