@@ -283,7 +283,7 @@ def _test_message(
         f"Requested target: {requested_target}\r\n"
     ).encode()
     headers = [
-        f"From: {formataddr((display_name, from_address), charset='utf-8') if display_name else from_address}",
+        f"From: {_from_header(display_name, from_address)}",
         f"To: {receiver}",
         f"Subject: {TEST_SUBJECT}",
         f"Date: {formatdate(usegmt=True)}",
@@ -294,6 +294,15 @@ def _test_message(
         f"Content-Transfer-Encoding: {'7bit' if body.isascii() else '8bit'}",
     ]
     return ("\r\n".join(headers) + "\r\n\r\n").encode("utf-8") + body
+
+
+def _from_header(display_name: str | None, from_address: str) -> str:
+    """``Name <address>`` with the name encoded as a header needs it; the address as is (non-ASCII: SMTPUTF8)."""
+    if not display_name:
+        return from_address
+    # formataddr quotes or RFC 2047-encodes the name, but takes ASCII addresses only: format with a stand-in
+    stand_in = "x@x"
+    return formataddr((display_name, stand_in), charset="utf-8")[: -len(stand_in) - 2] + f"<{from_address}>"
 
 
 def _explain(exc: Exception, stage: str, encryption: str, timeout: float) -> str:
