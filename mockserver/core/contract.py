@@ -282,7 +282,7 @@ def _validate(
     if spelling is not None:
         parsed.violations.append(spelling)
     for name in unknown:
-        if spelling is not None and name == DOC_RECEIVER:
+        if spelling is not None and name.lower() == DOC_RECEIVER.lower():
             continue
         parsed.violations.append(_unknown(name, body[name], known))
     for json_name, canonical in (_CANONICAL if names is None else names).items():
@@ -398,7 +398,7 @@ def _value_findings(fields: Mapping[str, Any]) -> list[Violation]:
 
 def _doc_spelling(body: Mapping[str, Any], props: Mapping[str, Any]) -> Violation | None:
     """The ``doc-spelling`` violation when a testconnection body uses the documentation's ``receiverEmail``."""
-    if RECEIVER not in props or DOC_RECEIVER not in body:
+    if RECEIVER not in props or not any(key.lower() == DOC_RECEIVER.lower() for key in body):
         return None
     if body.get(RECEIVER) is not None:
         return violation(

@@ -365,3 +365,42 @@ def test_the_document_drives_validation() -> None:
     port = component_schema("CreateSmtpSettingsModel")["properties"]["port"]["anyOf"][0]
     assert (port["minimum"], port["maximum"]) == (1, 65535)
     assert "$ref" not in json.dumps(component_schema("TestConnectionModel"))
+
+
+def test_the_documentation_spelling_in_another_case_is_recognised_too() -> None:
+    """Member names bind in any case (#22): ``ReceiverEmail`` is still the page's spelling, not the service's."""
+    with pytest.raises(BadRequest) as info:
+        parse_test_connection(raw({**BODY, "ReceiverEmail": "admin@example.org"}))
+    assert "recieverEmail is required" in info.value.details
+    parsed = parse_test_connection(raw({**BODY, "RecieverEmail": "admin@example.org"}))  # the service's, any case
+    assert parsed.fields["receiver"] == "admin@example.org" and codes(parsed.violations) == {"member-case"}
+
+
+def test_strict_rules_are_the_documents_x_cxmock_strict() -> None:
+    """``--strict`` validates against the document with its ``x-cxmock-strict`` rules merged in."""
+    for value in ("smtp_relay.example.org", "", "a" * 256, "smtp://x.org"):
+        assert parse_settings(raw({**BODY, "host": value})).fields["host"] == value
+        with pytest.raises(BadRequest, match="host must (be a host name or IP address|not be empty|be at most)"):
+            parse_settings(raw({**BODY, "host": value}), strict=True)
+    for value in ("Checkmarx <noreply@check.org>", '"a b"@example.org', "jöhn@example.org", "***", ""):
+        assert parse_settings(raw({**BODY, "fromAddress": value})).fields["from_address"] == value
+        with pytest.raises(BadRequest, match="fromAddress"):
+            parse_settings(raw({**BODY, "fromAddress": value}), strict=True)
+    with pytest.raises(BadRequest, match="port must be an integer"):
+        parse_settings(raw({**BODY, "port": "25"}), strict=True)
+    with pytest.raises(BadRequest, match="useDefaultCredentials must be true or false"):
+        parse_settings(raw({**BODY, "useDefaultCredentials": 1}), strict=True)
+    with pytest.raises(BadRequest, match="not part of the contract"):
+        parse_settings(raw({**BODY, "Host": "x.org"}), strict=True)
+
+
+def test_test_connection_reads_name_and_address_apart() -> None:
+    parsed = parse_test_connection(
+        raw({**BODY, "fromAddress": '"Cx, Inc." <noreply@check.org>', "recieverEmail": "Ops <ops@example.org>"})
+    )
+    assert parsed.fields["from_address"] == "noreply@check.org" and parsed.fields["receiver"] == "ops@example.org"
+    assert parsed.fields["display_name"] == "Cx, Inc."
+    named = parse_test_connection(
+        raw({**BODY, "fromAddress": "X <a@check.org>", "displayName": "Wins", "recieverEmail": "o@example.org"})
+    )
+    assert named.fields["display_name"] == "Wins"  # .NET's MailAddress(address, displayName)
