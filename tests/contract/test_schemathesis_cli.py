@@ -95,7 +95,7 @@ def test_the_readme_command_finds_nothing(tmp_path: Path) -> None:
     cases = {case.get("name"): case for case in ET.parse(junit).getroot().iter("testcase")}
     assert "Stateful tests" in cases, sorted(map(str, cases))
     assert not [child.tag for child in cases["Stateful tests"]], "the stateful phase reported a failure or error"
-    assert len(cases) == 9  # the 8 operations + the stateful phase
+    assert len(cases) == 10  # the 9 operations (PUT /MyProfile since #22) + the stateful phase
 
     (ndjson,) = tmp_path.glob("ndjson-*.ndjson")
     steps = stateful_transitions(ndjson)
