@@ -36,8 +36,13 @@ def test_a_seed_with_the_last_int32_id_is_refused_and_creates_keep_working(serve
     assert requests.post(server.base_url + "/_mock/seed", json=[{**RECORD, "id": 2147483646}], timeout=TIMEOUT).ok
     created = _create(server)
     assert created.status_code == 201 and created.headers["Location"].endswith("/SMTPSettings/2147483647")
+    exhausted = _create(server)
+    assert exhausted.status_code == 400 and "a new seed (POST /_mock/seed)" in exhausted.json()["message"]
     server.reset()
+    assert _create(server).status_code == 400  # a reset never makes an issued id valid again
     assert requests.post(server.base_url + "/_mock/seed", json=[RECORD], timeout=TIMEOUT).ok
+    again = _create(server)  # a new seed starts the ids again: creates work without a restart
+    assert again.status_code == 201 and again.headers["Location"].endswith("/SMTPSettings/2")
 
 
 def test_a_seed_with_a_duplicate_id_is_a_400_naming_it(server: MockServer) -> None:
