@@ -44,6 +44,7 @@ class _Attacker(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def attacker() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Attacker)
+    server.daemon_threads = False  # server_close() joins the request threads: none outlives the test
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
