@@ -40,6 +40,8 @@ COPY --from=build /opt/cxmock /opt/cxmock
 # Bind every interface inside the container (cxmock serve binds 127.0.0.1 by default) on cxmock serve's default
 # ports, HTTP 8080, SMTP 2525, SMTPS 4650 (spelt out so that the HEALTHCHECK below reads CXMOCK_PORT). Override any
 # CXMOCK_<OPTION> with -e, or pass flags after the image name.
+# The admin API and dashboard (/_mock) answer localhost, IP addresses and the container's host name only (a guard
+# against DNS rebinding): reached by a service name, pass it, e.g. -e CXMOCK_ALLOWED_HOSTS=cxmock (README, Security).
 ENV PATH=/opt/cxmock/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -28,9 +28,16 @@ EXIT_UNHEALTHY = 1
 _HELP = {name: Config.spec(name).help for name in Config.option_names()}
 
 
-#: ``cxmock serve`` runs on fixed ports and logs every request; below the environment and the config file.
-#: (``MockServer``, for tests, keeps the Config defaults: ephemeral ports, no request log.)
-SERVE_DEFAULTS: dict[str, Any] = {"port": 8080, "smtp_port": 2525, "smtps_port": 4650, "log_requests": True}
+#: ``cxmock serve`` runs on fixed ports, logs every request and throttles failed logins; below the environment and
+#: the config file. (``MockServer``, for tests, keeps the Config defaults: ephemeral ports, no request log, no
+#: throttle.)
+SERVE_DEFAULTS: dict[str, Any] = {
+    "port": 8080,
+    "smtp_port": 2525,
+    "smtps_port": 4650,
+    "log_requests": True,
+    "auth_throttle": True,
+}
 
 
 def _option_for(name: str, default: Any, kind: str) -> Any:

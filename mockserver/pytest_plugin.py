@@ -109,13 +109,13 @@ def _remote_server(url: str, pytestconfig: pytest.Config) -> Iterator[RemoteServ
         yield root
         return
     if choice != "auto":
-        yield root.sandbox(choice)
+        yield root.sandbox(choice, create=True)  # created through the admin API when missing, then kept
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    try:  # a new random name is a fresh sandbox; its first request creates it (all traffic under its own prefix)
-        server = root.sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
+    try:  # a new random name is a fresh sandbox, created through the admin API (a plain request never creates one)
+        server = root.create_sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
     except _HttpError as exc:
-        if exc.status != 404:
+        if exc.status not in (404, 405):
             raise
         # a cxmock without sandboxes: its root, as before (tests of parallel workers then share its state)
         yield root

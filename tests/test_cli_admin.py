@@ -159,3 +159,17 @@ def test_start_stop_20_times_leaks_no_thread_or_descriptor() -> None:
             assert requests.get(server.base_url + "/_mock/health", timeout=10).status_code == 200
     assert threading.active_count() == threads
     assert _fd_count() == fds
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("messages",), ("report", "--format", "json"), ("faults",), ("check",)],
+)
+def test_a_mistyped_sandbox_in_a_read_only_call_fails_and_creates_nothing(
+    live: MockServer, args: tuple[str, ...]
+) -> None:
+    """#25 row 10, #23: a read-only call at a sandbox that does not exist is an error, not a new empty sandbox."""
+    code, output = cli(*args, "--url", live.base_url + "/sandbox/typo")
+    assert code != 0
+    assert "typo" in output or "404" in output
+    assert len(live.sandboxes.registry) == 0

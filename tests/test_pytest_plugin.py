@@ -142,6 +142,27 @@ def test_remote(cxmock, smtp_sink):
         assert len(external.sandboxes.registry) == 0
 
 
+def test_behind_an_admin_token_the_plugin_creates_its_sandbox_and_a_named_one(pytester: pytest.Pytester) -> None:
+    """#23: sandboxes are created only by an authorized request; the plugin's (admin API, with the token) are."""
+    pytester.makepyfile(
+        test_remote="""
+import requests
+
+def test_remote(cxmock):
+    r = requests.get(cxmock.api_url + "/SMTPSettings", headers=cxmock.auth_headers(), timeout=10)
+    assert r.status_code == 200 and "/sandbox/" in cxmock.base_url
+"""
+    )
+    with MockServer(admin_token="s3cret") as external:
+        token = "--cxmock-admin-token=s3cret"
+        _run(pytester, f"--cxmock-url={external.base_url}", token).assert_outcomes(passed=1)
+        assert len(external.sandboxes.registry) == 0  # its own: created, then deleted at the end
+        named = _run(pytester, f"--cxmock-url={external.base_url}", token, "--cxmock-sandbox=team-a")
+        named.assert_outcomes(passed=1)
+        assert "team-a" in external.sandboxes.registry  # named: created when missing, kept
+        _run(pytester, f"--cxmock-url={external.base_url}", token, "--cxmock-sandbox=team-a").assert_outcomes(passed=1)
+
+
 def test_cxmock_sandbox_none_works_at_the_external_servers_root(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(
         test_remote="""

@@ -90,6 +90,12 @@ class Config:
         "Secret of the OAuth2 clients the users file gives no secret of their own (masked in --print-config).",
         secret=True,
     )
+    auth_throttle: bool = option(
+        False,
+        "Throttle failed client-secret and password checks per client address (30 in a burst, then 5 a second; "
+        "beyond: 429 + Retry-After); cxmock serve: on, MockServer: off; --no-auth-throttle for load tests that fail "
+        "logins on purpose.",
+    )
     strict: bool = option(
         False,
         "Reject unknown body members and error-level contract violations with 400 instead of linting them.",
@@ -132,6 +138,13 @@ class Config:
     http_head_timeout: float = _seconds(10.0, "Seconds for a whole request head (not per byte); 408 after.")
     http_body_timeout: float = _seconds(30.0, "Seconds for a whole request body (not per byte); 408 after.")
     http_idle_timeout: float = _seconds(60.0, "Seconds an idle keep-alive connection stays open.")
+    allowed_hosts: tuple[str, ...] = option(
+        (),
+        "Host names the admin API and dashboard answer besides loopback, IP addresses, the bound address and this "
+        "machine's name (DNS-rebinding guard): comma-separated; '.example.org' takes its subdomains; '*' turns the "
+        "check off. A container reached by its service name needs it (--allowed-hosts cxmock).",
+        example="allowed_hosts: [cxmock, .ci.example.org]",
+    )
     http_max_connections: int = option(
         4096,
         "Open HTTP connections at most (idle ones included; within what ulimit -n leaves; one client address half); "

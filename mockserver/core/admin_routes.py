@@ -83,6 +83,7 @@ SMTP_CA = AdminRoute("GET", "/smtp/ca.pem")
 SANDBOXES = AdminRoute("GET", "/sandboxes")
 CREATE_SANDBOX = AdminRoute("POST", "/sandboxes")
 DELETE_SANDBOX = AdminRoute("DELETE", "/sandboxes/<name>")
+CREATE_THIS_SANDBOX = AdminRoute("POST", "/sandbox")
 DELETE_THIS_SANDBOX = AdminRoute("DELETE", "/sandbox")
 
 #: every admin route (the dashboard under ``/_mock/ui`` is not part of the admin API)

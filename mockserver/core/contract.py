@@ -367,6 +367,7 @@ def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
     if not isinstance(records, list):
         raise ConfigError(f"{source}: a seed is a list of SMTP settings records, got {type(records).__name__}")
     out = []
+    seen: dict[int, int] = {}  # id -> index of the record that has it
     for index, record in enumerate(records):
         if not isinstance(record, dict):
             raise ConfigError(f"{source}: record {index} must be a mapping, got {type(record).__name__}")
@@ -388,6 +389,17 @@ def parse_seed(records: Any, *, source: str = "seed") -> list[dict[str, Any]]:
                 raise ConfigError(
                     f"{source}: record {index}: id must be an Int32 between 1 and 2147483647, got {show(rid)}"
                 )
+            if rid == 2_147_483_647:  # created records get ids above every seeded one: none would be left
+                raise ConfigError(
+                    f"{source}: record {index}: id 2147483647 is the last Int32, and records created later get ids "
+                    "above every seeded id, so every create would fail; seed ids up to 2147483646"
+                )
+            if rid in seen:
+                raise ConfigError(
+                    f"{source}: record {index}: id {rid} is also the id of record {seen[rid]}; ids in a seed must be "
+                    "unique (or leave id out: the record gets the next free one)"
+                )
+            seen[rid] = index
             parsed.fields["id"] = record["id"]
         out.append(parsed.fields)
     return out

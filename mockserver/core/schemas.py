@@ -23,7 +23,15 @@ __all__ = [
 ]
 
 ENCRYPTION_TYPES = ("None", "Ssl", "Tls")
-OAUTH_ERRORS = ("invalid_request", "invalid_client", "invalid_grant", "unsupported_grant_type", "invalid_scope")
+#: the OAuth2 error codes the token endpoint answers (``temporarily_unavailable``: cxmock's auth throttle, 429)
+OAUTH_ERRORS = (
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "temporarily_unavailable",
+)
 
 
 INT32_MAX = 2_147_483_647

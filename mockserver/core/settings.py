@@ -68,7 +68,13 @@ class SettingsStore:
 
     # -- seed -----------------------------------------------------------------------------------------------
     def set_seed(self, seed: Iterable[Mapping[str, Any]]) -> None:
-        """Replace the seed (applied now and by every later :meth:`reset`)."""
+        """Replace the seed (applied now and by every later :meth:`reset`).
+
+        When every Int32 id was issued (a seed near 2147483647, then creates), a new seed starts the ids again
+        above its own: the one way, short of a restart, to create records again (#23)."""
+        with self._lock:
+            if self._next_id > INT32_MAX:
+                self._next_id = 1
         self._seed = self._with_ids(seed)
         self.reset()
 
@@ -135,7 +141,7 @@ class SettingsStore:
             if new_id > INT32_MAX:
                 raise BadRequest(
                     f"no more ids: ids are Int32 and {INT32_MAX} was issued; POST /_mock/reset does not reuse ids, "
-                    "restart the server"
+                    "a new seed (POST /_mock/seed) or a restart starts them again"
                 )
             record = _record(new_id, fields)
             self._records[new_id] = record

@@ -24,6 +24,7 @@ from .faults.files import load_rule_sources
 from .faults.rules import Rule
 from .identity.identity import Identity, load_users
 from .identity.keys import Signer
+from .identity.throttle import AuthThrottle
 from .journal.journal import Journal
 from .mail.store import MailStore
 from .resources import fixture_path
@@ -87,6 +88,7 @@ class State:
             signer = Signer.from_file(config.signing_key) if config.signing_key else Signer()
         users_file = config.users or str(fixture_path("users.yaml"))
         users, clients = load_users(users_file, default_secret=config.client_secret)
+        throttle = AuthThrottle() if config.auth_throttle else None  # one for the server: per address, not sandbox
         baseline = Baseline(
             seed=load_seed(config.seed),
             fault_rules=load_rule_sources(config.faults),
@@ -98,6 +100,7 @@ class State:
                 token_lifetime=config.token_lifetime,
                 refresh_token_lifetime=config.refresh_token_lifetime,
                 clock=clock,
+                throttle=throttle,
             ),
         )
         return cls.from_baseline(config, baseline)

@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     admin_sandboxes,
     api,
     casing,
+    doors,
     errors,
     faults,
     journaling,
@@ -107,6 +108,7 @@ def create_app(
     app.register_blueprint(ui.blp)  # the dashboard, /_mock/ui/
     errors.register(app)
     journaling.init_app(app, state, oidc.OPERATIONS)  # first: every request's record, every answer finished
+    doors.init_app(app, state)  # then, before any view: the Host, Origin and content-type guards of /_mock
     faults.init_app(app, state)  # after journaling: the journal sees the faulted response
     app.extensions["cxmock.smorest"] = smorest
     casing.init_app(app)  # last: paths under /cxrestapi/auth ignore case, for every route registered above

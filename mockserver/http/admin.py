@@ -35,17 +35,23 @@ def ok(body: Any, status: int = 200) -> Response:
     return json_response(body, status, content_type="application/json")
 
 
+def holds_admin_token(expected: str, header: str | None, authorization: str | None) -> bool:
+    """Whether a request with these ``X-Cxmock-Admin-Token`` and ``Authorization`` headers holds the admin token
+    ``expected`` (in the header, or as ``Bearer <admin token>``); compared in constant time."""
+    given = header or ""
+    auth = authorization or ""
+    if auth.lower().startswith("bearer "):
+        given = given or auth[7:].strip()
+    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+
+
 @blp.before_request
 def _admin_lock() -> None:
     """With ``--admin-token``, every ``/_mock/*`` route needs ``X-Cxmock-Admin-Token`` or ``Bearer <admin token>``."""
     expected = state().config.admin_token
     if not expected:
         return
-    given = request.headers.get(ADMIN_HEADER, "")
-    auth = request.headers.get("Authorization", "")
-    if auth.lower().startswith("bearer "):
-        given = given or auth[7:].strip()
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not holds_admin_token(expected, request.headers.get(ADMIN_HEADER), request.headers.get("Authorization")):
         raise Unauthorized(
             f"the admin API is locked; send the admin token in {ADMIN_HEADER} (see --admin-token)",
             headers={"WWW-Authenticate": 'Bearer realm="cxmock-admin"'},

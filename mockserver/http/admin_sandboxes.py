@@ -1,7 +1,9 @@
 """Admin routes of the sandboxes, at the server root only: ``GET /_mock/sandboxes`` (each with its sizes and last
 use), ``POST /_mock/sandboxes`` (``{"name": ...}``, or none for a generated name; 201, 409 when it exists, 429 past
-the maximum), ``DELETE /_mock/sandboxes/<name>`` (204, 404). Inside a sandbox, ``DELETE /_mock/sandbox`` deletes
-the sandbox it is sent to (so a router that routes by the ``/sandbox/<name>`` prefix reaches the right replica).
+the maximum), ``DELETE /_mock/sandboxes/<name>`` (204, 404). Under a sandbox's prefix, ``POST /_mock/sandbox``
+creates it and ``DELETE /_mock/sandbox`` deletes it (so a router that routes by the ``/sandbox/<name>`` prefix
+reaches the right replica). These (and an admin-token holder's request) are the only ways an HTTP client creates a
+sandbox: any other request to a missing one is a 404.
 They hang on the admin blueprint (same lock).
 
 The runtime puts the registry in ``app.extensions[REGISTRY_KEY]`` of the root app; inside a sandbox (and in an app
@@ -17,18 +19,20 @@ from flask import Response, current_app, request
 
 from ..core import admin_routes as routes
 from ..core.sandboxes.names import generated_name
-from ..core.sandboxes.registry import SandboxInfo, SandboxRegistry
+from ..core.sandboxes.registry import SandboxExists, SandboxInfo, SandboxRegistry
 from ..core.state import State
 from ..errors import BadRequest, NotFound
 from .admin import json_body, ok, route
 from .sandboxes import PREFIX
 
-__all__ = ["OWNER_KEY", "REGISTRY_KEY", "HasState", "listing"]
+__all__ = ["CREATE_KEY", "OWNER_KEY", "REGISTRY_KEY", "HasState", "listing"]
 
 #: ``app.extensions`` key of the root app's :class:`SandboxRegistry`
 REGISTRY_KEY = "cxmock.sandboxes"
 #: ``app.extensions`` key of a sandbox app: ``(registry, name)`` of the sandbox it serves
 OWNER_KEY = "cxmock.sandbox_owner"
+#: WSGI environ key: the name of the missing sandbox a ``POST /sandbox/<name>/_mock/sandbox`` creates
+CREATE_KEY = "cxmock.create_sandbox"
 
 
 class HasState(Protocol):
@@ -114,6 +118,29 @@ def _created(name: str, path: str) -> Response:
 def delete_sandbox(name: str) -> Response:
     _registry().delete(name)
     return Response(status=204)
+
+
+@route(routes.CREATE_THIS_SANDBOX)
+def create_this_sandbox() -> Response:
+    """``POST /sandbox/<name>/_mock/sandbox``: create the sandbox this request is sent to (201; 409 when it exists).
+
+    Under the sandbox's own prefix, so a router that routes by ``/sandbox/<name>`` creates it on the replica that
+    will serve it. The runtime hands the request for a missing sandbox to the root app with ``environ[CREATE_KEY]``.
+    """
+    owner: tuple[SandboxRegistry[HasState], str] | None = current_app.extensions.get(OWNER_KEY)
+    if owner is not None:
+        raise SandboxExists(
+            f"sandbox {owner[1]!r} exists already; use it, DELETE /sandbox/{owner[1]}/_mock/sandbox first, or pick "
+            "another name"
+        )
+    name = request.environ.get(CREATE_KEY)
+    if not isinstance(name, str):
+        raise NotFound(
+            "POST /sandbox/<name>/_mock/sandbox creates sandbox <name>; the root is not a sandbox (POST "
+            '/_mock/sandboxes {"name": ...} creates one by name)'
+        )
+    _registry().create(name)
+    return _created(name, request.script_root)
 
 
 @route(routes.DELETE_THIS_SANDBOX)

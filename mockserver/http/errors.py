@@ -100,13 +100,18 @@ def _unexpected(exc: Exception) -> Response:
     return json_response(_request_error_body(message, code=MessageCode.MOCK_INTERNAL), 500)
 
 
+def _oauth_error(exc: OAuthError) -> Response:
+    """400 with the OAuth2 error body; a throttled client (``Throttled``) gets 429 and ``Retry-After``."""
+    headers = {"Cache-Control": "no-store"}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    status = int(getattr(exc, "status", 400))
+    return json_response(exc.body(), status, content_type="application/json", headers=headers)
+
+
 def register(app: Flask) -> None:
     app.register_error_handler(ApiError, api_error_response)
-    app.register_error_handler(
-        OAuthError,
-        lambda exc: json_response(
-            exc.body(), 400, content_type="application/json", headers={"Cache-Control": "no-store"}
-        ),
-    )
+    app.register_error_handler(OAuthError, _oauth_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)

@@ -7,6 +7,8 @@ of its bearer token (``Identity.peek``: an invalid token is not an error here). 
 - ``status``, ``rate_limit``, ``expire_token``: answered here; the view does not run.
 - ``delay``: wait, then the view answers normally.
 - ``malformed``, ``content_type``: the view answers, then its response is corrupted (``after_request``).
+- Every answer a rule shaped carries ``X-Content-Type-Options: nosniff`` and the CSP :data:`FAULT_CSP`
+  (``sandbox``): a rule may serve ``text/html``, but the page cannot run script on the mock's origin (:func:`inert`).
   ``malformed`` ``invalid`` prefixes the body with ``)]}',`` (an anti-XSSI guard, a classic cause of "invalid
   JSON"), ``truncated`` keeps its first half; a response that may not carry a body (204, 304, HEAD) is left as is.
 - ``drop``, ``reset``, ``hang``: no response at all. The app sets ``environ[ABORT_KEY]`` to ``"drop"`` or
@@ -35,7 +37,7 @@ from ..core.state import State
 from .errors import json_response
 from .record import RequestRecord, current
 
-__all__ = ["ABORT_KEY", "GONE_KEY", "STOPPING_KEY", "init_app"]
+__all__ = ["ABORT_KEY", "FAULT_CSP", "GONE_KEY", "STOPPING_KEY", "inert", "init_app"]
 
 #: WSGI environ key of a ``threading.Event`` the cxmock HTTP server sets when the client closes its side of the
 #: connection or the connection breaks (ends a hang early)
@@ -49,6 +51,8 @@ STOPPING_KEY = "cxmock.stopping"
 FAULTED_PREFIX = "/cxrestapi/"
 #: how often a hanging request checks whether its client went away
 HANG_POLL_SECONDS = 0.1
+#: the policy of every answer a fault rule shaped (status, rate_limit, content_type, malformed): see :func:`inert`
+FAULT_CSP = "sandbox; default-src 'none'; frame-ancestors 'none'"
 #: what ``malformed`` (``invalid``) puts in front of the body
 XSSI_PREFIX = b")]}',\n"
 
@@ -85,7 +89,7 @@ def init_app(app: Flask, state: State) -> None:
             record.user = user
         _keep_body(record, state.config.max_body)
         if action in ("status", "rate_limit"):
-            return _status_response(fault)
+            return inert(_status_response(fault))
         if action == "expire_token":
             return _expired_token(fault)
         if action == "hang":
@@ -99,6 +103,7 @@ def init_app(app: Flask, state: State) -> None:
         fault, record.response_fault = record.response_fault, None
         if fault is None:
             return response
+        inert(response)
         if fault.action == "content_type":
             response.headers["Content-Type"] = fault.value or "text/html"
             return response
@@ -141,6 +146,16 @@ def _status_response(fault: HttpFault) -> Response:
             response.headers[key] = value
         return response
     return json_response(body, status, headers=headers)
+
+
+def inert(response: Response) -> Response:
+    """Make a faulted answer inert in a browser whatever type the rule gave it: not sniffed (``nosniff``) and, when a
+    browser renders it (``text/html`` from a rule), a CSP ``sandbox``: an opaque origin, no script, no plugin, no
+    form. A rule's own headers cannot remove either (issue #23: a fault rule made the API serve a page that read
+    ``/_mock/messages`` on the mock's own origin)."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FAULT_CSP
+    return response
 
 
 def _expired_token(fault: HttpFault) -> Response:

@@ -24,6 +24,7 @@ from flask import Flask, Request, Response, request
 from werkzeug.datastructures import Headers
 
 from ..core.lint.lint import Violation, violation
+from ..core.logtext import loggable
 from ..core.redaction import redact_headers
 from ..core.state import State
 from . import record
@@ -225,7 +226,15 @@ def log_line(
             f" reason={json.dumps(reason)}" if reason else "",
         )
     )
-    _emit("%s %s -> %s %.1fms %s%s", method, path, status or "no response", duration_ms, operation_id or "-", extra)
+    _emit(
+        "%s %s -> %s %.1fms %s%s",
+        loggable(method),
+        loggable(path),
+        status or "no response",
+        duration_ms,
+        operation_id or "-",
+        loggable(extra),
+    )
 
 
 def _emit(msg: str, *args: Any) -> None:

@@ -72,7 +72,7 @@ def userinfo() -> Response:
 def revocation() -> Response:
     st = _state()
     form = read_form(st)
-    st.identity.revoke(form, authorization=request.headers.get("Authorization"))
+    st.identity.revoke(form, authorization=request.headers.get("Authorization"), peer=request.remote_addr)
     response = Response(status=200)
     response.headers.pop("Content-Type", None)
     response.headers.update(NO_STORE)

@@ -1,7 +1,8 @@
 """``/sandbox/<name>/...``: the WSGI dispatcher in front of the apps of one server.
 
 The server root is the default sandbox (its app as ``create_app`` builds it, unchanged). A path starting with
-``/sandbox/<name>`` goes to the app of sandbox ``<name>`` (created on first use by ``lookup``), with the prefix
+``/sandbox/<name>`` goes to the app of sandbox ``<name>`` (found by ``lookup``, which creates one only for an
+authorized request: see ``mockserver.runtime.sandboxes``; else a 404 saying how to create it), with the prefix
 moved from ``PATH_INFO`` to ``SCRIPT_NAME``: under it the API (any casing) and the admin API ``/_mock/...`` answer
 exactly as at the root, the journal records the path without the prefix, and URLs an app builds (``url_for``,
 ``request.script_root``) carry it. ``environ[SANDBOX_KEY]`` names the sandbox serving the request.
@@ -41,12 +42,15 @@ class SandboxDispatcher:
     """The WSGI app of a server with sandboxes: the root app, or the app ``lookup(name)`` returns.
 
     :param root: the default sandbox's app.
-    :param lookup: the app of sandbox ``name``, created on first use; raises ``ApiError`` (400 invalid name,
-        429 too many sandboxes), answered in the API's error shape.
+    :param lookup: ``lookup(name, environ)``, the app of sandbox ``name`` for the request ``environ``; raises
+        ``ApiError`` (400 invalid name, 404 no such sandbox, 429 too many sandboxes), answered in the API's error
+        shape.
     :param state: the root's state: its finishing step logs the errors answered here (``journaling.finish``).
     """
 
-    def __init__(self, root: WsgiApp, lookup: Callable[[str], WsgiApp], state: State | None = None) -> None:
+    def __init__(
+        self, root: WsgiApp, lookup: Callable[[str, dict[str, Any]], WsgiApp], state: State | None = None
+    ) -> None:
         self.root = root
         self.lookup = lookup
         self.state = state
@@ -59,7 +63,7 @@ class SandboxDispatcher:
             return self.root(environ, start_response)
         name, slash, rest = path[_LENGTH:].partition("/")
         try:
-            app = self.lookup(name)
+            app = self.lookup(name, environ)
         except ApiError as exc:
             return self._error(exc, environ, start_response)
         environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + path[: _LENGTH + len(name)]

@@ -65,10 +65,19 @@ class Token(MethodView):
     )
     @blp.response(200, TokenResponseSchema, content_type="application/json", description="The access token")
     @blp.alt_response(400, schema=OAuthErrorSchema, content_type="application/json", description="OAuth2 error")
+    @blp.alt_response(
+        429,
+        schema=OAuthErrorSchema,
+        content_type="application/json",
+        description="Too many failed logins (cxmock)",
+        headers={"Retry-After": {"schema": {"type": "integer"}}},
+    )
     def post(self) -> Response:
         req: Request = cast(Any, request)._get_current_object()  # resolved once (each access is a lookup)
         st: State = current_app.extensions["cxmock.state"]
         form = read_form(st, req)
-        body = st.identity.issue(form, authorization=req.headers.get("Authorization"), issuer=issuer(req))
+        body = st.identity.issue(
+            form, authorization=req.headers.get("Authorization"), issuer=issuer(req), peer=req.remote_addr
+        )
         current().user = form.get("username")
         return json_response(body, content_type="application/json", headers=NO_STORE)

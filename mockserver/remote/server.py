@@ -14,10 +14,11 @@ It implements :class:`~mockserver.core.surface.MockSurface` as ``MockServer`` do
 route table the server registers its views from (``mockserver.core.admin_routes``).
 
 Sandboxes: ``RemoteServer(url, sandbox="ci-1")`` (or ``server.sandbox("ci-1")``) is the same surface scoped to the
-sandbox at ``<url>/sandbox/ci-1``; ``server.create_sandbox()`` makes a fresh one with a unique name (409 never: the
-name is generated), ``delete_sandbox()`` removes it, ``list_sandboxes()`` lists them. The pytest plugin uses a
-sandbox of a random name of its own (created by its first request, deleted at the end through its own prefix: all its
-traffic routes by the prefix).
+existing sandbox at ``<url>/sandbox/ci-1`` (a request never creates a sandbox: 404); ``server.create_sandbox()``
+makes a fresh one through the admin API (a unique name when none is given), ``server.sandbox("ci-1", create=True)``
+creates it when missing, ``delete_sandbox()`` removes it, ``list_sandboxes()`` lists them. The pytest plugin creates a
+sandbox of a random name of its own (through the admin API) and deletes it at the end through its own prefix (all its
+traffic routes by it).
 
 This module holds the transport and the server surface; the mail side lives in ``mockserver.remote.mail``, the fault
 side in ``mockserver.remote.faults`` (both re-exported here).
@@ -56,8 +57,8 @@ class RemoteServer:
 
     :param base_url: e.g. ``http://127.0.0.1:8080``.
     :param admin_token: the server's ``--admin-token``, if it has one.
-    :param sandbox: work in the named sandbox ``<base_url>/sandbox/<name>`` (created on first use) instead of the
-        server's root (the default sandbox).
+    :param sandbox: work in the existing sandbox ``<base_url>/sandbox/<name>`` (see :meth:`create_sandbox`) instead
+        of the server's root (the default sandbox).
     """
 
     def __init__(
@@ -88,7 +89,9 @@ class RemoteServer:
         self.faults = RemoteFaults(self)
         self.sink = RemoteSink(self)
         self._header_tokens = HeaderTokens()
+        self._opened = False  # until the health check: opening a missing sandbox does not create it (#23, #25)
         self.admin(routes.HEALTH)
+        self._opened = True
 
     # -- transport -------------------------------------------------------------------------------------------
     def fetch(
@@ -103,7 +106,25 @@ class RemoteServer:
     ) -> bytes:
         """One request; returns the raw body. A 4xx/5xx raises :class:`ServerError` with the details.
 
+        A handle outlives its sandbox, as in process: when the sandbox it opened was deleted or expired since, it is
+        created again (through the admin API) and the request sent once more. Opening a handle on a sandbox that
+        does not exist creates nothing (404).
+
         :param at_root: send it to the server's root, not to this handle's sandbox (``/_mock/sandboxes``)."""
+        try:
+            return self._fetch_once(method, path, body, form, timeout, at_root)
+        except _HttpError as exc:
+            name = self.sandbox_name
+            gone = exc.status == 404 and f"no sandbox {name!r}" in str(exc)
+            if at_root or name is None or not self._opened or not gone:
+                raise
+            self._ensure(name)
+            self._header_tokens.clear()  # the tokens of the old sandbox are unknown to the new one
+            return self._fetch_once(method, path, body, form, timeout, at_root)
+
+    def _fetch_once(
+        self, method: str, path: str, body: Any, form: Mapping[str, str] | None, timeout: float | None, at_root: bool
+    ) -> bytes:
         headers = {}
         data = None
         if form is not None:
@@ -112,7 +133,7 @@ class RemoteServer:
         elif body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        if self.admin_token and path.startswith(routes.ADMIN_PREFIX):
+        if self.admin_token and (path.startswith(routes.ADMIN_PREFIX) or path.startswith("/sandbox/")):  # admin API
             headers["X-Cxmock-Admin-Token"] = self.admin_token
         url = (self.server_url if at_root else self.base_url) + path
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
@@ -277,8 +298,12 @@ class RemoteServer:
         self.admin(routes.HEALTH)
 
     # -- sandboxes ---------------------------------------------------------------------------------------------
-    def sandbox(self, name: str) -> RemoteServer:
-        """The same server's sandbox ``name`` (created on first use), as a ``RemoteServer`` scoped to it."""
+    def sandbox(self, name: str, *, create: bool = False) -> RemoteServer:
+        """The same server's existing sandbox ``name``, as a ``RemoteServer`` scoped to it (a request never creates
+        a sandbox: a missing one raises :class:`ServerError`, status 404). With ``create``, it is created first
+        when it does not exist (``POST /sandbox/<name>/_mock/sandbox``, the admin API)."""
+        if create:
+            self._ensure(name)
         return RemoteServer(
             self.server_url,
             admin_token=self.admin_token,
@@ -288,10 +313,29 @@ class RemoteServer:
         )
 
     def create_sandbox(self, name: str | None = None) -> RemoteServer:
-        """Create a fresh sandbox (``POST /_mock/sandboxes``; a unique generated name when ``name`` is None) and
+        """Create a fresh sandbox (through the admin API; a unique generated name when ``name`` is None) and
         return it. Raises :class:`ServerError` when it exists (409) or the server holds its maximum (429)."""
-        created = self.admin(routes.CREATE_SANDBOX, body={} if name is None else {"name": name}, at_root=True)
+        created = self._create(name)
         return self.sandbox(str(created["name"]))
+
+    def _ensure(self, name: str) -> None:
+        """Create sandbox ``name`` unless it exists (409: it does, or another handle created it meanwhile)."""
+        try:
+            self._create(name)
+        except _HttpError as exc:
+            if exc.status != 409:
+                raise
+
+    def _create(self, name: str | None) -> Any:
+        """``POST /sandbox/<name>/_mock/sandbox`` (under its own prefix: a router reaches the replica that will serve
+        it), or ``POST /_mock/sandboxes`` at the root for a generated name."""
+        if name is None:
+            return self.admin(routes.CREATE_SANDBOX, body={}, at_root=True)
+        if not is_valid_name(name):
+            raise ConfigError(f"invalid sandbox name {name[:70]!r}: 1 to 64 characters of a-z, 0-9, '.', '_' and '-'")
+        route = routes.CREATE_THIS_SANDBOX
+        prefix = "/sandbox/" + urllib.parse.quote(name, safe="")
+        return self.call(route.method, prefix + route.path(), body={}, at_root=True)
 
     def delete_sandbox(self, name: str | None = None) -> None:
         """Delete sandbox ``name`` (``DELETE /_mock/sandboxes/<name>`` at the root) or, without a name, this handle's

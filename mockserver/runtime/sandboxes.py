@@ -28,10 +28,11 @@ from ..core.sandboxes.names import check_name, generated_name
 from ..core.sandboxes.registry import SandboxRegistry
 from ..core.state import State
 from ..core.surface import HeaderTokens
-from ..errors import ConfigError
+from ..errors import ConfigError, NotFound
 from ..http import create_app
+from ..http.admin import holds_admin_token
 from ..http.admin_mail import share_long_poll_slots
-from ..http.admin_sandboxes import OWNER_KEY, REGISTRY_KEY, listing
+from ..http.admin_sandboxes import CREATE_KEY, OWNER_KEY, REGISTRY_KEY, listing
 from ..http.sandboxes import PREFIX, SandboxDispatcher
 from ..smtp import SmtpSink, TlsMaterial
 from .smtp_path import SmtpPath
@@ -73,7 +74,7 @@ class Sandboxes:
             self._build, limit=config.max_sandboxes, idle_timeout=config.sandbox_idle_timeout, on_drop=_dropped
         )
         root_app.extensions[REGISTRY_KEY] = self.registry
-        smtp.sandbox_state = self.state
+        smtp.sandbox_state = self.existing_state
         self.wsgi = SandboxDispatcher(root_app, self._app, root)
 
     def state_for(self, path: str) -> tuple[State, str]:
@@ -87,15 +88,42 @@ class Sandboxes:
         return self._root, path
 
     def state(self, name: str) -> State:
-        """The state of sandbox ``name`` (created on first use)."""
+        """The state of sandbox ``name``, created when it does not exist (the in-process ``MockServer.sandbox``:
+        the code that owns the server is authorized)."""
         return self.registry.get(name).state
 
     def handle(self, name: str) -> MockSandbox:
         """The test handle of sandbox ``name`` (created now if it does not exist)."""
         return MockSandbox(name, config=self._config, sandboxes=self, root_url=self._root_url, sink=self._smtp.sink)
 
-    def _app(self, name: str) -> Flask:
-        return self.registry.get(name).app
+    def existing_state(self, name: str) -> State:
+        """The state of the existing sandbox ``name`` (the SMTP sub-address and ``<sandbox>/<user>`` login routes):
+        an SMTP client never creates a sandbox. :raises NotFound: there is none."""
+        found = self.registry.existing(name)
+        if found is None:
+            raise NotFound(_missing(name, "mail addressed to it is refused until it exists"))
+        return found.state
+
+    def _app(self, name: str, environ: dict[str, Any]) -> Flask:
+        """The app of sandbox ``name`` for a request: an existing sandbox's, or a new one when the request holds the
+        admin token (``--admin-token``); else 404. A request answered 401, a GET of a mistyped name or a page
+        that opens a deleted sandbox's link never creates one."""
+        found = self.registry.existing(name)
+        if found is not None:
+            return found.app
+        check_name(name)  # a hostile name is a 400 naming the rule, before anything else
+        path = environ.get("PATH_INFO") or ""
+        if environ.get("REQUEST_METHOD") == "POST" and path[len(PREFIX) + len(name) :] == "/_mock/sandbox":
+            # "create this sandbox", under its own prefix (a router that hashes the prefix reaches its replica):
+            # the root's admin API answers it, behind the same doors and lock as POST /_mock/sandboxes
+            environ[CREATE_KEY] = name
+            return self._root_app
+        token = self._config.admin_token
+        if token and holds_admin_token(
+            token, environ.get("HTTP_X_CXMOCK_ADMIN_TOKEN"), environ.get("HTTP_AUTHORIZATION")
+        ):
+            return self.registry.get(name).app
+        raise NotFound(_missing(name, "a request to it does not create it"))
 
     def _build(self, name: str) -> Sandbox:
         state = self._root.fresh(name)
@@ -114,6 +142,15 @@ class Sandboxes:
         """End every sandbox's pending mail long-polls (the server is stopping)."""
         for sandbox in self.registry.values():
             sandbox.state.mail.interrupt_waiters()
+
+
+def _missing(name: str, consequence: str) -> str:
+    return (
+        f"no sandbox {name!r} (never created, deleted, or expired after --sandbox-idle-timeout s unused), and "
+        f'{consequence}; create it first: POST /_mock/sandboxes {{"name": "{name}"}} at the server root '
+        "(RemoteServer.create_sandbox, the pytest plugin and MockServer.sandbox do), or send the request with the "
+        "admin token (--admin-token); GET /_mock/sandboxes lists the sandboxes"
+    )
 
 
 def _dropped(sandbox: Sandbox) -> None:

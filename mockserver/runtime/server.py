@@ -22,6 +22,7 @@ from ..core.state import State
 from ..core.surface import HeaderTokens, MockSurface
 from ..errors import ConfigError, ServerError
 from ..http import create_app
+from ..http.doors import warn_if_open
 from ..smtp import SmtpSink
 from .front import app_hooks
 from .http_server import MAX_HEAD_BYTES, HttpServer, Limits
@@ -144,6 +145,7 @@ class MockServer(SandboxManagement, StateSurface):
                 self._smtp.stop()
                 raise
             self._http = http
+        warn_if_open(self.config)
         _stop_at_exit(self)
         return self
 

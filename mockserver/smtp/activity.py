@@ -10,6 +10,8 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from ..core.logtext import loggable
+
 __all__ = ["captured", "format_peer", "refused", "session_started", "who"]
 
 log = logging.getLogger("cxmock.smtp")
@@ -50,4 +52,4 @@ def captured(protocol: Any, message: Any, tls: Mapping[str, str] | None, user: s
     """Log a captured mail: id, envelope, TLS version and AUTH user."""
     how = f"{tls['version'] if tls else 'no TLS'}, {f'AUTH as {user}' if user else 'no AUTH'}"
     sent = f"from {message.mail_from or '<>'} to {', '.join(message.rcpt_tos)} ({how})"
-    log.info("SMTP session %s: captured mail #%s %s", who(protocol), message.id, sent)
+    log.info("SMTP session %s: captured mail #%s %s", who(protocol), message.id, loggable(sent))

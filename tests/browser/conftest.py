@@ -43,6 +43,19 @@ def _binary(env: str, *names: str) -> str | None:
 @pytest.fixture(scope="module")
 def chrome() -> Iterator[Any]:
     """One headless Chromium per module (a fresh profile); each test navigates it."""
+    yield from start_chrome()
+
+
+@pytest.fixture(scope="module")
+def chrome_hosts() -> Iterator[Any]:
+    """A headless Chromium in which ``attacker.test`` and ``rebound.test`` resolve to 127.0.0.1 (and only in it: no
+    DNS query leaves the machine): another origin and a DNS-rebound name for the cross-origin tests (#23)."""
+    yield from start_chrome(("--host-resolver-rules=MAP attacker.test 127.0.0.1, MAP rebound.test 127.0.0.1",))
+
+
+def start_chrome(extra_flags: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A headless Chromium with :data:`CHROMIUM_FLAGS` and ``extra_flags`` (a fixture's body: skips the test when
+    no browser can be started, quits it when resumed)."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
@@ -55,7 +68,7 @@ def chrome() -> Iterator[Any]:
     with tempfile.TemporaryDirectory(prefix="cxmock-chromium-") as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = browser
-        for flag in CHROMIUM_FLAGS:
+        for flag in (*CHROMIUM_FLAGS, *extra_flags):
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
         options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

@@ -154,7 +154,7 @@ def test_a_32_mb_admin_body_is_refused_with_413(make_server: Callable[..., MockS
     server = make_server()
     size = 32 * 1024 * 1024
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n"
         "Connection: close\r\n\r\n"
     )
     status, body = raw_request(server, head, b"[" * 65536)
@@ -168,7 +168,8 @@ def test_a_chunked_admin_body_over_the_limit_is_refused_with_413(make_server: Ca
     chunk = b"x" * 500
     body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
     head = (
-        "POST /_mock/seed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        "POST /_mock/seed HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: chunked\r\n"
         "Connection: close\r\n\r\n"
     )
     status, _ = raw_request(server, head, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import requests
 
@@ -11,7 +13,11 @@ from mockserver.runtime.server import MockServer
 
 
 def test_remote_server_scoped_to_a_sandbox(server: MockServer) -> None:
-    remote = RemoteServer(server.base_url, sandbox="ci-1")
+    with pytest.raises(ServerError, match="404.*no sandbox 'ci-1'"):  # opening one never creates it (#23, #25)
+        RemoteServer(server.base_url, sandbox="ci-1")
+    assert len(server.sandboxes.registry) == 0
+    remote = RemoteServer(server.base_url).sandbox("ci-1", create=True)
+    assert RemoteServer(server.base_url).sandbox("ci-1", create=True).base_url == remote.base_url  # exists: used
     assert remote.base_url == server.base_url + "/sandbox/ci-1"
     response = requests.get(remote.api_url + "/SMTPSettings", headers=remote.auth_headers(), timeout=10)
     assert response.status_code == 200
@@ -49,6 +55,7 @@ def test_an_invalid_sandbox_name_is_refused_before_any_request() -> None:
 
 
 def test_a_sandbox_deletes_itself_under_its_own_prefix(server: MockServer) -> None:
+    RemoteServer(server.base_url).create_sandbox("ci-9")
     mine = RemoteServer(server.base_url, sandbox="ci-9")
     assert len(server.sandboxes.registry) == 1
     mine.delete_sandbox()
@@ -59,7 +66,22 @@ def test_a_sandbox_deletes_itself_under_its_own_prefix(server: MockServer) -> No
 
 def test_sandboxes_is_a_deprecated_alias_of_list_sandboxes(server: MockServer) -> None:
     root = RemoteServer(server.base_url)
-    root.sandbox("ci-3")
+    root.create_sandbox("ci-3")
     with pytest.deprecated_call(match="use list_sandboxes"):
         listed = root.sandboxes()
     assert [s["name"] for s in listed] == ["ci-3"] == [s["name"] for s in server.list_sandboxes()]
+
+
+def test_behind_an_admin_token_remote_server_creates_its_sandboxes(make_server: Callable[..., MockServer]) -> None:
+    """#23: a sandbox is created only by an authorized request; RemoteServer's are (it sends the admin token)."""
+    server = make_server(admin_token="s3cret")
+    root = RemoteServer(server.base_url, admin_token="s3cret")
+    named = root.create_sandbox("ci-2")
+    kept = root.sandbox("ci-3", create=True)
+    assert root.sandbox("ci-3", create=True).base_url == kept.base_url
+    assert {s["name"] for s in root.list_sandboxes()} == {"ci-2", "ci-3"}
+    named.seed([], persist=True)
+    assert named.requests() == []
+    anonymous = requests.post(server.base_url + "/sandbox/ci-4/_mock/sandbox", json={}, timeout=10)
+    assert anonymous.status_code == 401
+    assert len(server.sandboxes.registry) == 2

@@ -145,6 +145,7 @@ def test_testconnection_mail_and_smtp_faults_land_in_the_sandbox_whose_api_was_c
 
 
 def test_mail_sent_straight_to_the_sink_is_addressed_by_auth_user_or_subaddress(server: MockServer) -> None:
+    server.sandbox("ci-7"), server.sandbox("ci-8")  # an SMTP client routes to existing sandboxes only (#23)
     with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:
         smtp.login("ci-7/mailer", "secret")
         smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: by login\r\n\r\nhello\r\n")
@@ -183,14 +184,29 @@ def test_creating_past_the_maximum_is_a_429_that_says_what_to_do(make_server: Ca
     assert _status(server.sandbox("a")) == 200
     created = requests.post(server.base_url + "/_mock/sandboxes", json={"name": "b"}, timeout=10)
     assert created.status_code == 201 and created.headers["Location"] == "/sandbox/b"
-    third = requests.get(server.base_url + "/sandbox/c/_mock/health", timeout=10)
-    assert third.status_code == 429
-    details = third.json()["message"]
-    assert "--max-sandboxes" in details and "DELETE /_mock/sandboxes/<name>" in details
     posted = requests.post(server.base_url + "/_mock/sandboxes", json={"name": "c"}, timeout=10)
     assert posted.status_code == 429
+    details = posted.json()["message"]
+    assert "--max-sandboxes" in details and "DELETE /_mock/sandboxes/<name>" in details
     assert requests.delete(server.base_url + "/_mock/sandboxes/a", timeout=10).status_code == 204
+    assert requests.post(server.base_url + "/_mock/sandboxes", json={"name": "c"}, timeout=10).status_code == 201
     assert requests.get(server.base_url + "/sandbox/c/_mock/health", timeout=10).status_code == 200
+
+
+def test_a_request_to_a_sandbox_that_does_not_exist_is_a_404_and_creates_none(server: MockServer) -> None:
+    """#23, #25 row 2/10: anonymous requests filled the registry; a dead report link or a mistyped name made one."""
+    for path in ("/sandbox/typo/_mock/health", "/sandbox/typo/_mock/ui/", "/sandbox/typo/cxrestapi/auth/SMTPSettings"):
+        missing = requests.get(server.base_url + path, timeout=10)
+        assert missing.status_code == 404, path
+        assert "no sandbox 'typo'" in missing.json()["message"] and "POST /_mock/sandboxes" in missing.json()["message"]
+    token = requests.post(
+        server.base_url + "/sandbox/typo/cxrestapi/auth/identity/connect/token",
+        data={"grant_type": "password", "username": "admin", "password": "admin", "client_id": "resource_owner_client"},
+        timeout=10,
+    )
+    assert token.status_code == 404
+    assert requests.get(server.base_url + "/_mock/sandboxes", timeout=10).json()["sandboxes"] == []
+    assert len(server.sandboxes.registry) == 0
 
 
 def test_an_expired_sandbox_is_recreated_empty_on_next_use(make_server: Callable[..., MockServer]) -> None:
@@ -236,15 +252,21 @@ def test_admin_routes_list_create_and_delete(server: MockServer) -> None:
 
 def test_the_admin_token_locks_every_sandboxs_admin_api(make_server: Callable[..., MockServer]) -> None:
     server = make_server(admin_token="s3cret")
-    for path in ("/sandbox/a/_mock/requests", "/sandbox/a/_mock/reset", "/_mock/sandboxes"):
-        assert requests.post(server.base_url + path, timeout=10).status_code in (401, 405)
-        assert requests.get(server.base_url + path, timeout=10).status_code in (401, 405)
-    locked = requests.get(server.base_url + "/sandbox/a/_mock/requests", timeout=10)
-    assert locked.status_code == 401
+    wrong = {"X-Cxmock-Admin-Token": "guess"}
+    for path in ("/sandbox/a/_mock/requests", "/sandbox/a/_mock/reset", "/sandbox/a/cxrestapi/auth/SMTPSettings"):
+        # a request without the admin token (or with a wrong one) does not create the sandbox (#23)
+        assert requests.post(server.base_url + path, headers=wrong, timeout=10).status_code == 404
+        assert requests.get(server.base_url + path, timeout=10).status_code == 404
+    assert requests.post(server.base_url + "/_mock/sandboxes", timeout=10).status_code == 401
+    assert len(server.sandboxes.registry) == 0
+    # the admin token's holder creates it by using it
     unlocked = requests.get(
         server.base_url + "/sandbox/a/_mock/requests", headers={"X-Cxmock-Admin-Token": "s3cret"}, timeout=10
     )
     assert unlocked.status_code == 200
+    locked = requests.get(server.base_url + "/sandbox/a/_mock/requests", timeout=10)
+    assert locked.status_code == 401
+    assert requests.post(server.base_url + "/sandbox/a/_mock/reset", timeout=10).status_code == 401
 
 
 def test_a_token_works_only_in_the_sandbox_that_issued_it(server: MockServer) -> None:
@@ -334,6 +356,7 @@ def test_delete_is_a_deprecated_alias_of_delete_sandbox(server: MockServer) -> N
 
 
 def test_the_dashboard_is_served_per_sandbox(server: MockServer) -> None:
+    server.sandbox("a")
     base = server.base_url + "/sandbox/a/_mock/ui/"
     page = requests.get(base, timeout=10)
     assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
@@ -343,15 +366,22 @@ def test_the_dashboard_is_served_per_sandbox(server: MockServer) -> None:
         assert requests.get(base + asset, timeout=10).status_code == 200
 
 
-def test_direct_mail_to_a_sandbox_past_the_maximum_is_refused_with_452(make_server: Callable[..., MockServer]) -> None:
+def test_direct_mail_to_a_sandbox_that_does_not_exist_is_refused_with_452_and_creates_none(
+    make_server: Callable[..., MockServer],
+) -> None:
     server = make_server(max_sandboxes=1)
-    server.sandbox("only")
     with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:
         smtp.login("other/mailer", "secret")
         with pytest.raises(smtplib.SMTPDataError) as info:
             smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: x\r\n\r\nhello\r\n")
-    assert info.value.smtp_code == 452 and b"--max-sandboxes" in info.value.smtp_error
-    assert server.sink.messages == [] and len(server.sandboxes.registry) == 1
+    assert info.value.smtp_code == 452 and b"no sandbox 'other'" in info.value.smtp_error
+    with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=10) as smtp:  # #23: a sub-address neither
+        with pytest.raises(smtplib.SMTPDataError) as info:
+            smtp.sendmail("app@check.org", ["ops+sandbox-ghost@check.org"], b"Subject: x\r\n\r\nhello\r\n")
+    assert info.value.smtp_code == 452 and b"no sandbox 'ghost'" in info.value.smtp_error
+    assert server.sink.messages == [] and len(server.sandboxes.registry) == 0
+    server.sandbox("only")  # the admin's own create still has room
+    assert len(server.sandboxes.registry) == 1
 
 
 def test_a_sandboxs_smtp_faults_meet_direct_mail_that_names_it(server: MockServer) -> None:
@@ -364,3 +394,23 @@ def test_a_sandboxs_smtp_faults_meet_direct_mail_that_names_it(server: MockServe
         smtp.login("mailer", "secret")
         smtp.sendmail("app@check.org", ["ops@check.org"], b"Subject: x\r\n\r\nhello\r\n")
     assert len(server.sink.messages) == 1 and server.sandbox("ci-7").sink.messages == []
+
+
+def test_a_sandbox_is_created_under_its_own_prefix_by_the_admin_api(make_server: Callable[..., MockServer]) -> None:
+    server = make_server(admin_token="s3cret")
+    admin = {"X-Cxmock-Admin-Token": "s3cret"}
+    url = server.base_url + "/sandbox/ci-3/_mock/sandbox"
+    # behind the admin API's lock and doors: no token, a form, another origin create nothing
+    assert requests.post(url, json={}, timeout=10).status_code == 401
+    form = requests.post(url, data={"a": "1"}, headers={**admin}, timeout=10)
+    assert form.status_code == 415 and "JSON" in form.json()["message"]
+    other = requests.post(url, json={}, headers={**admin, "Origin": "http://evil.example"}, timeout=10)
+    assert other.status_code == 403
+    assert len(server.sandboxes.registry) == 0
+    created = requests.post(url, json={}, headers=admin, timeout=10)
+    assert created.status_code == 201 and created.headers["Location"] == "/sandbox/ci-3"
+    assert created.json() == {"name": "ci-3", "path": "/sandbox/ci-3"}
+    again = requests.post(url, json={}, headers=admin, timeout=10)
+    assert again.status_code == 409 and "exists already" in again.json()["message"]
+    at_root = requests.post(server.base_url + "/_mock/sandbox", json={}, headers=admin, timeout=10)
+    assert at_root.status_code == 404 and "POST /_mock/sandboxes" in at_root.json()["message"]

@@ -17,12 +17,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ...errors import Forbidden, MessageCode, NotFound, OAuthError, Unauthorized
 from .clients import client_credentials
 from .keys import InvalidToken, Signer
 from .revocation import REVOCATION_LIMIT, RevocationSet
+from .throttle import AuthThrottle
 from .tokens import ACCESS_TYP, OFFLINE_SCOPE, REFRESH_TYP, TokenInfo, access_token, claim_values, refresh_token
 from .users import (
     MANAGE_SYSTEM_SETTINGS,
@@ -57,6 +58,8 @@ INVALID_CREDENTIALS = "invalid_username_or_password"
 #: verified access tokens remembered per Identity (token text -> TokenInfo), so a client reusing its token skips the
 #: RSA check; expiry is still checked against the clock on every use
 VERIFIED_CACHE_SIZE = 512
+
+_T = TypeVar("_T")
 
 
 def password_grant(
@@ -93,6 +96,7 @@ class Identity:
         refresh_token_lifetime: int = REFRESH_TOKEN_LIFETIME,
         clock: Callable[[], float] = time.time,
         revocation_limit: int = REVOCATION_LIMIT,
+        throttle: AuthThrottle | None = None,
     ) -> None:
         self._users = {u.username: u for u in users}
         self._by_id = {str(u.id): u for u in self._users.values()}
@@ -102,6 +106,8 @@ class Identity:
         self.refresh_token_lifetime = refresh_token_lifetime
         self._clock = clock
         self.revocations = RevocationSet(revocation_limit)
+        #: failed client-secret and password checks by client address (``--auth-throttle``; shared by sandboxes)
+        self.throttle = throttle
         self._verified: OrderedDict[str, TokenInfo] = OrderedDict()
         self._verified_lock = threading.Lock()
         #: ``PUT /MyProfile`` of each user (by id), in this sandbox until :meth:`reset_profiles`
@@ -120,16 +126,21 @@ class Identity:
         authorization: str | None = None,
         issuer: str = DEFAULT_ISSUER,
         lifetime: int | None = None,
+        peer: str | None = None,
     ) -> dict[str, Any]:
         """Handle a token request; returns the token response (``access_token`` first) or raises
-        :class:`OAuthError`. Client credentials come from the form or an HTTP Basic ``authorization`` header."""
+        :class:`OAuthError`. Client credentials come from the form or an HTTP Basic ``authorization`` header.
+
+        :param peer: the client's address: its failed client-secret and password checks are throttled
+            (:class:`~.throttle.Throttled`, 429) when the identity has a ``throttle``."""
         grant = form.get("grant_type")
         if not grant:
             raise OAuthError("invalid_request", "grant_type is required (password or refresh_token)")
-        client = self._client(form, authorization)
+        self._throttle_check(peer)
+        client = self._counted(self._client, peer, form, authorization)
         now = self._clock()
         if grant == "password":
-            user, scopes = self._password(form, client)
+            user, scopes = self._counted(self._password, peer, form, client)
             auth_time, refresh_exp = int(now), int(now) + self.refresh_token_lifetime
         elif grant == "refresh_token":
             user, scopes, auth_time, refresh_exp = self._refresh(form, client, now)
@@ -149,6 +160,19 @@ class Identity:
             )
         response["scope"] = " ".join(scopes)
         return response
+
+    def _throttle_check(self, peer: str | None) -> None:
+        if self.throttle is not None:
+            self.throttle.check(peer)
+
+    def _counted(self, check: Callable[..., _T], peer: str | None, *args: Any) -> _T:
+        """``check(*args)``; a failed credential check (``invalid_client``, ``invalid_grant``) counts for ``peer``."""
+        try:
+            return check(*args)
+        except OAuthError as exc:
+            if self.throttle is not None and exc.error in ("invalid_client", "invalid_grant"):
+                self.throttle.failed(peer)
+            raise
 
     def _client(self, form: Mapping[str, str], authorization: str | None) -> Client:
         client_id, secret = client_credentials(form, authorization)
@@ -207,10 +231,11 @@ class Identity:
         return user, scopes, int(claims.get("auth_time", iat)), exp
 
     # -- revocation (RFC 7009) -------------------------------------------------------------------------------
-    def revoke(self, form: Mapping[str, str], *, authorization: str | None = None) -> None:
+    def revoke(self, form: Mapping[str, str], *, authorization: str | None = None, peer: str | None = None) -> None:
         """Revoke a refresh token of the authenticated client. Anything else is accepted and ignored (RFC 7009:
         an unknown or invalid token is no error; a JWT access token is self-contained and cannot be revoked)."""
-        client = self._client(form, authorization)
+        self._throttle_check(peer)
+        client = self._counted(self._client, peer, form, authorization)
         token = form.get("token")
         if not token:
             raise OAuthError("invalid_request", "token is required (the refresh token to revoke)")

@@ -41,7 +41,8 @@ def parse_message(raw: bytes, *, text_limit: int | None = None, cut: bool = Fals
 
     :param text_limit: keep at most this many characters of the text and of the HTML body.
     :param cut: ``raw`` is the start of a longer message; a body is then marked truncated when its part runs to
-        the end of ``raw`` (it may go on in what was cut).
+        the end of ``raw`` (it may go on in what was cut), or, in a multipart message, when no such part is left
+        (it may have been in what was cut).
     :returns: the fields, plus ``text_truncated`` and ``html_truncated`` (bool): that body was cut, or may be
         incomplete.
     """
@@ -64,7 +65,9 @@ def parse_message(raw: bytes, *, text_limit: int | None = None, cut: bool = Fals
             body, last = _body(msg, subtype)
         except Exception:
             body, last = None, False
-        truncated = cut and body is not None and last
+        # a body that runs to the cut may go on in what was cut; a multipart message cut before any such part may
+        # have had one in what was cut (``html: null, htmlTruncated: true``: an HTML part lost to the cut, #23)
+        truncated = cut and (last if body is not None else msg.is_multipart())
         if body is not None and text_limit is not None and len(body) > text_limit:
             body, truncated = body[:text_limit], True
         out[key], out[f"{key}_truncated"] = body, truncated
