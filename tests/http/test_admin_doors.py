@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
@@ -18,7 +19,7 @@ from mockserver.http.doors import HostRule
 from mockserver.runtime.server import MockServer
 
 TIMEOUT = 10
-RULE = {"match": {"method": "GET"}, "action": {"type": "status", "status": 503}}
+RULE: dict[str, Any] = {"match": {"method": "GET"}, "action": {"type": "status", "status": 503}}
 
 
 def _own(server: MockServer) -> str:

@@ -32,7 +32,7 @@ SDK_BODY: dict[str, Any] = {
 
 
 def profile_url(server: Any) -> str:
-    return server.api_url + "/MyProfile"
+    return str(server.api_url) + "/MyProfile"
 
 
 def put_profile(server: Any, body: Any, user: str = "admin", content_type: str = "application/json") -> Any:

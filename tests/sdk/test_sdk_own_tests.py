@@ -18,6 +18,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,5 +117,5 @@ def test_the_sdks_own_smtp_and_profile_tests_pass_but_the_placeholder_testconnec
         assert server.state.settings.get(2).host == "***"
 
 
-def _token_info(server: MockServer) -> object:
+def _token_info(server: MockServer) -> Any:
     return server.state.identity.authenticate(f"Bearer {server.token()}")
