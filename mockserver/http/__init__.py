@@ -6,7 +6,7 @@ It reaches SMTP only through the ``smtp_test`` callable the runtime injects.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 from flask_smorest import Api
@@ -51,14 +51,24 @@ def _no_ca() -> bytes:
     raise NotFound("this app runs without an SMTP sink, so there is no CA certificate")
 
 
-def _no_smtp(fields: dict[str, Any]) -> MailLink | None:
+class SmtpTest(Protocol):
+    """testconnection's SMTP session for validated ``fields``: returns what links the captured mail to the request's
+    journal id (or None), raises ``SmtpTestFailed``; ``on_fault`` is called with ``{ruleId, name, action, stage}``
+    for every SMTP fault rule that fired during the session (from the sink's thread: give it something thread-safe)."""
+
+    def __call__(
+        self, fields: dict[str, Any], *, on_fault: Callable[[dict[str, Any]], None] | None = None
+    ) -> MailLink | None: ...
+
+
+def _no_smtp(fields: dict[str, Any], *, on_fault: Callable[[dict[str, Any]], None] | None = None) -> MailLink | None:
     raise SmtpTestFailed("no SMTP path is configured in this app (create_app without smtp_test)", stage="connect")
 
 
 def create_app(
     state: State,
     *,
-    smtp_test: Callable[[dict[str, Any]], MailLink | None] | None = None,
+    smtp_test: SmtpTest | None = None,
     reset: Callable[[], None] | None = None,
     ca_pem: Callable[[], bytes] | None = None,
     ports: Callable[[], dict[str, int]] | None = None,
@@ -67,7 +77,8 @@ def create_app(
 
     :param state: the domain state (settings, identity, ...).
     :param smtp_test: performs testconnection's SMTP session for validated fields and returns what links the
-        captured mail to the request's journal id (or None); raises ``SmtpTestFailed``.
+        captured mail to the request's journal id (or None); raises ``SmtpTestFailed``; reports the SMTP faults it
+        fired (:class:`SmtpTest`).
     :param ca_pem: returns the SMTP sink's CA certificate (``GET /_mock/smtp/ca.pem``).
     :param reset: what ``POST /_mock/reset`` does (default: ``state.reset``).
     :param ports: returns the bound ports by listener, reported by ``GET /_mock/health`` (omitted without it).

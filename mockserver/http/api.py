@@ -26,7 +26,7 @@ from ..core.schemas import (
 from ..core.state import State
 from ..errors import ApiError, NotAcceptable
 from .errors import json_response
-from .record import MailLink, current
+from .record import current
 
 API_PREFIX = "/cxrestapi/auth"
 
@@ -223,6 +223,9 @@ class TestConnection(MethodView):
         guard(accept_406=False)
         st = state()
         parsed = _parsed(contract.parse_test_connection, read_json_body(), strict=st.config.strict)
-        smtp_test: Callable[[dict[str, Any]], MailLink | None] = current_app.extensions["cxmock.smtp_test"]
-        current().mail = smtp_test(parsed.fields)
+        smtp_test = current_app.extensions["cxmock.smtp_test"]
+        record = current()
+        # SMTP faults fired by this session belong to this request's journal entry and log line (#25); they are
+        # reported from the sink's thread, into the record's list bound here
+        record.mail = smtp_test(parsed.fields, on_fault=record.faults.append)
         return no_content(200)

@@ -198,7 +198,7 @@ def log_line(
     """Write the request log line of one request (called by :func:`finish`)."""
     if not log.isEnabledFor(logging.INFO):
         return
-    fault_names = [f"{f.get('name') or f.get('ruleId')}:{f.get('action')}" for f in faults]
+    fault_names = [f"{f.get('name') or f.get('ruleId')}:{_fault_action(f)}" for f in faults]
     codes = [v.code for v in violations]
     reason = _reason(status, body)
     if state.config.log_format == "json":
@@ -235,6 +235,12 @@ def log_line(
         operation_id or "-",
         loggable(extra),
     )
+
+
+def _fault_action(fault: Mapping[str, Any]) -> str:
+    """A fired fault's action; an SMTP fault's with its stage (``reply@rcpt``: the testconnection it broke)."""
+    stage = fault.get("stage")
+    return f"{fault.get('action')}@{stage}" if stage else str(fault.get("action"))
 
 
 def _emit(msg: str, *args: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..config import Config, reachable_host
+from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import MailStore
 from ..core.routing import resolve_smtp_target
 from ..core.sandboxes.names import sandbox_of_recipients, split_login
@@ -33,6 +34,11 @@ from ..smtp.routing import MailRoute
 from ..smtp.session import TlsSessions
 
 __all__ = ["SmtpPath"]
+
+#: ``on_fault(fault)``: told of one SMTP fault fired in a testconnection session
+FaultReport = Callable[[dict[str, Any]], None]
+#: ``hook(stage, user, listener) -> SmtpFault | None``: the sink's fault decision for one stage
+FaultHook = Callable[[str, "str | None", str], "SmtpFault | None"]
 
 #: the name the sink's certificate is issued for; testconnection verifies it in sink mode
 SINK_TLS_NAME = "localhost"
@@ -64,7 +70,8 @@ class SmtpPath:
         self.mail: MailStore = state.mail
         #: the named sandbox's state (created on first use); set by the runtime when it has sandboxes
         self.sandbox_state: Callable[[str], State] | None = None
-        self._sessions: dict[tuple[str, int], State] = {}  # testconnection source address -> whose session
+        # testconnection source address -> whose session, and who hears of the SMTP faults it fires
+        self._sessions: dict[tuple[str, int], tuple[State, FaultReport | None]] = {}
         self._sessions_lock = threading.Lock()
         if config.smtp_cert or config.smtp_key:
             if not (config.smtp_cert and config.smtp_key):
@@ -138,8 +145,11 @@ class SmtpPath:
         the AUTH login or a recipient; None for the default sandbox. Raises when a named sandbox cannot be made."""
         state = None
         if isinstance(peer, tuple) and len(peer) >= 2:
-            state = self._sessions.get((str(peer[0]), int(peer[1])))
-        if state is None and self.sandbox_state is not None:
+            session = self._sessions.get((str(peer[0]), int(peer[1])))
+            if session is not None:
+                state, on_fault = session
+                return MailRoute(state.mail, _reporting(state.faults.decide_smtp, on_fault))
+        if self.sandbox_state is not None:
             name = split_login(login)[0] or sandbox_of_recipients(recipients)
             if name is not None:
                 state = self.sandbox_state(name)
@@ -147,12 +157,16 @@ class SmtpPath:
             return None
         return MailRoute(state.mail, state.faults.decide_smtp)
 
-    def test(self, fields: dict[str, Any], state: State | None = None) -> MailLink:
+    def test(
+        self, fields: dict[str, Any], state: State | None = None, *, on_fault: FaultReport | None = None
+    ) -> MailLink:
         """One testconnection session for validated ``fields``; returns what records, on the captured mail, the
         request's target, its journal id and the session transcript (called once, by the request's finishing step).
 
         :param state: the sandbox whose API was called (default: the root's); its faults apply and its mailbox
             gets the mail when the session reaches the embedded sink.
+        :param on_fault: called (from the sink's thread) with ``{ruleId, name, action, stage}`` for each SMTP fault
+            rule that fires in this session, so the request that caused it can name it.
 
         :raises BadRequest: host not allowed (direct mode); no socket is opened to it.
         :raises SmtpTestFailed: the session failed; names the stage, quotes the reply, carries the transcript.
@@ -178,7 +192,7 @@ class SmtpPath:
 
         def on_bound(source: tuple[str, int]) -> None:
             with self._sessions_lock:
-                self._sessions[source] = state
+                self._sessions[source] = (state, on_fault)
             registered.append(source)
 
         try:
@@ -232,6 +246,22 @@ class SmtpPath:
             display_name=fields.get("display_name"),
             tls_sessions=self._sink_tls_sessions if self.config.smtp_mode == "sink" else None,
         )
+
+
+def _reporting(decide: FaultHook, on_fault: FaultReport | None) -> FaultHook:
+    """``decide``, telling ``on_fault`` about each fault it returns."""
+    if on_fault is None:
+        return decide
+
+    def hook(stage: str, user: str | None, listener: str) -> SmtpFault | None:
+        decision = decide(stage, user, listener)
+        if decision is not None:
+            on_fault(
+                {"ruleId": decision.rule_id, "name": decision.name, "action": decision.action, "stage": decision.stage}
+            )
+        return decision
+
+    return hook
 
 
 def _is_loopback(address: str) -> bool:

@@ -73,17 +73,24 @@ def bounded_response_body(body: Any, content_type: str | None = None, limit: int
 
 
 def _fault_dict(fault: Any) -> dict[str, Any]:
+    """``{ruleId, name, action}``, plus ``stage`` for an SMTP fault (one that broke a testconnection's session)."""
     if isinstance(fault, Mapping):
-        return {
+        out = {
             "ruleId": fault.get("ruleId", fault.get("rule_id")),
             "name": fault.get("name"),
             "action": fault.get("action"),
         }
-    return {
-        "ruleId": getattr(fault, "rule_id", None),
-        "name": getattr(fault, "name", None),
-        "action": getattr(fault, "action", None),
-    }
+        stage = fault.get("stage")
+    else:
+        out = {
+            "ruleId": getattr(fault, "rule_id", None),
+            "name": getattr(fault, "name", None),
+            "action": getattr(fault, "action", None),
+        }
+        stage = getattr(fault, "stage", None)
+    if stage:
+        out["stage"] = stage
+    return out
 
 
 def _utc_now() -> datetime:

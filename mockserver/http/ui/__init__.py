@@ -162,7 +162,11 @@ def _request_row(e: JournalEntry) -> dict[str, Any]:
         "status": e.status,
         "durationMs": e.duration_ms,
         "operationId": e.operation_id,
-        "faults": [f.get("action") or f.get("name") for f in e.faults],
+        # an SMTP fault names its stage: "smtp rcpt: reply" on the testconnection it broke
+        "faults": [
+            f"smtp {f['stage']}: {f.get('action')}" if f.get("stage") else (f.get("action") or f.get("name"))
+            for f in e.faults
+        ],
         "violations": len(e.violations),
         "user": e.user,
     }
