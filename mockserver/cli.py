@@ -19,7 +19,7 @@ import click
 
 from .config import Config, unknown_environment
 from .config.convert import kind_of
-from .errors import ConfigError
+from .errors import ConfigError, ServerError
 
 #: ``check``/``report``: unhealthy, or violations at or above --fail-on (``serve``'s codes are in runner.py)
 EXIT_UNHEALTHY = 1
@@ -99,7 +99,7 @@ def serve(
     """Run the mock server until SIGINT/SIGTERM (then stop gracefully, exit 0).
 
     Defaults: HTTP 8080, SMTP 2525, SMTPS 4650 on 127.0.0.1; 0 picks a free port (see --ready-json)."""
-    from .runtime.runner import run
+    from .runtime.runner import EXIT_STARTUP_FAILURE, check_files, run
 
     for warning in unknown_environment():
         click.echo(f"cxmock: warning: {warning}", err=True)
@@ -109,6 +109,11 @@ def serve(
         raise click.UsageError(str(exc)) from None
     if print_config:
         click.echo(json.dumps(config.masked(), indent=2))
+        try:  # the files it names are read as start-up reads them: a bad one fails here, not at deploy time
+            check_files(config)
+        except (ConfigError, ServerError, OSError, ValueError) as exc:
+            click.echo(f"cxmock: cannot start with this configuration: {exc}", err=True)
+            sys.exit(EXIT_STARTUP_FAILURE)
         return
     sys.exit(run(config, ready_json=ready_json, port_file=port_file, quiet=quiet))
 
@@ -185,7 +190,9 @@ def check(url: str, admin_token: str | None, timeout: float) -> None:
 @_timeout_option
 @click.option("--to", "to", default=None, help="Only mail to this address (substring).")
 @click.option("--subject", default=None, help="Only mail whose subject contains this.")
-@click.option("--wait", type=float, default=None, help="Block up to N seconds for the first match.")
+@click.option(
+    "--wait", type=float, default=None, help="Block up to N seconds for the first match; exit 1 when none came."
+)
 @click.option("--clear", is_flag=True, help="Delete every captured message.")
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON.")
 def messages(
@@ -214,6 +221,10 @@ def messages(
             f"#{item['id']} {item.get('mailFrom')} -> {', '.join(item.get('rcptTos', []))}: {item.get('subject')}"
         )
     click.echo(f"{len(items)} message(s)")
+    if wait is not None and not items:  # a CI step waiting for a mail fails when none came
+        wanted = ", ".join(f"{k} containing {v!r}" for k, v in (("to", to), ("subject", subject)) if v) or "any"
+        click.echo(f"cxmock messages: exit {EXIT_UNHEALTHY}: no message ({wanted}) arrived within {wait:g} s", err=True)
+        sys.exit(EXIT_UNHEALTHY)
 
 
 @main.command()

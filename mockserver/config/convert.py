@@ -13,6 +13,7 @@ from dataclasses import Field
 from typing import Any
 
 from ..errors import ConfigError
+from .checks import unsafe_start
 from .spec import spec_of, suite_default
 
 __all__ = ["check", "convert", "kind_of"]
@@ -128,4 +129,4 @@ def check(config_fields: Iterable[Field[Any]], values: Mapping[str, Any]) -> lis
         problems.append(
             ("smtp_credentials", "smtp_credentials entries must be 'user:password', got an entry without ':'")
         )
-    return problems
+    return problems + unsafe_start(values)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .checks import EMPTY_ADMIN_TOKEN
 from .convert import check, convert
 from .files import read_config_file, suggest, unknown_option
 from .spec import Spec, name_defaults, option, set_suite_defaults, spec_of, suite_default
@@ -237,6 +238,8 @@ class Config:
     )
 
     def __post_init__(self) -> None:
+        if isinstance(self.admin_token, str) and not self.admin_token.strip():  # before "" becomes None
+            raise ConfigError(f"invalid configuration: {EMPTY_ADMIN_TOKEN}")
         for f in _FIELDS:
             value = getattr(self, f.name)
             converted = convert(f, value, "keyword argument")
@@ -322,6 +325,8 @@ class Config:
         for name, value in (overrides or {}).items():
             if value is not None and value != ():
                 merged[name], origin[name] = value, "--" + name.replace("_", "-")
+        if "admin_token" in origin and not str(merged["admin_token"]).strip():  # before "" becomes None
+            raise ConfigError(f"invalid configuration: {origin['admin_token']}: {EMPTY_ADMIN_TOKEN}")
         by_name = {f.name: f for f in fields(cls)}
         unknown = [name for name in merged if name not in by_name]
         if unknown:

@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import ConfigError, ServerError
 from .server import MockServer
 
-__all__ = ["run", "EXIT_OK", "EXIT_STARTUP_FAILURE"]
+__all__ = ["run", "check_files", "EXIT_OK", "EXIT_STARTUP_FAILURE"]
 
 EXIT_OK = 0
 EXIT_STARTUP_FAILURE = 3
@@ -169,6 +169,24 @@ def banner(server: MockServer) -> str:
         lines.append(f"  SMTP sink   smtp://{host}:{ports['smtp']} (STARTTLS)  smtps://{host}:{ports['smtps']}")
         lines.append(f"  SMTP CA     {server.base_url}/_mock/smtp/ca.pem")
     return "\n".join(lines)
+
+
+def check_files(config: Config) -> None:
+    """Read every file ``config`` names, as start-up does, without starting anything (``--print-config``): the
+    seed, users, fault files and presets, the signing key, the SMTP certificate, key and CA.
+
+    :raises ConfigError: (or ``OSError``) naming the file and what is wrong with it, as ``cxmock serve`` would.
+    """
+    from ..core.state import State
+    from ..smtp import TlsMaterial
+
+    State.from_config(config)
+    if config.smtp_cert or config.smtp_key:
+        if not (config.smtp_cert and config.smtp_key):
+            raise ConfigError("--smtp-cert and --smtp-key go together: give both, or neither to generate one")
+        TlsMaterial.from_files(config.smtp_cert, config.smtp_key, config.smtp_ca_file)
+    elif config.smtp_ca_file:
+        Path(config.smtp_ca_file).read_bytes()
 
 
 def run(config: Config, *, ready_json: bool = False, port_file: str | None = None, quiet: bool = False) -> int:
