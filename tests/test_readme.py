@@ -121,7 +121,8 @@ UNMARKED = {
     "jobs:": ".ci/run",
     "test:": ".ci/run",
     # a log line; test_readme_log_example_is_the_real_format checks its shape against a real one
-    "2026-12-01T15:04:05.123+00:00 INFO cxmock.requests: GET /cxrestapi/auth/SMTPSettings -> 503 0.4ms "
+    "2026-12-01T15:04:05.123+00:00 INFO cxmock.requests sandbox=pytest-gw0-5f2a9c1e req=41: GET "
+    "/sandbox/pytest-gw0-5f2a9c1e/cxrestapi/auth/SMTPSettings -> 503 0.4ms "
     'getAllSmtpSettings #3 faults=flaky-5xx:status reason="injected fault flaky-5xx: HTTP 503"': "tests/test_readme.py",
 }
 MARKERS = re.compile(r"<!-- (walkthrough|example: \w+|quickstart: \w+) -->\s*$")
@@ -193,12 +194,36 @@ def test_the_readme_schemathesis_command_is_what_the_test_runs() -> None:
 
 
 def test_readme_log_example_is_the_real_format() -> None:
-    (text,) = [t for m, t in code_blocks() if m is None and " INFO cxmock.requests: " in t]
-    real = re.compile(
-        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 INFO cxmock\.requests: "
-        r"[A-Z]+ \S+ -> \d{3} [\d.]+ms \w+ #\d+( faults=\S+)?( violations=\S+)?( reason=\".*\")?$"
+    """The README's line and a real one (a faulted GET in a sandbox, through ``cxmock serve``'s handler) have one
+    shape."""
+    import io
+    import logging
+
+    import requests
+
+    from mockserver.runtime.runner import configure_logging
+    from mockserver.runtime.server import MockServer
+
+    (text,) = [t for m, t in code_blocks() if m is None and " INFO cxmock.requests sandbox=" in t]
+    shape = re.compile(
+        r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00 INFO cxmock\.requests sandbox=(\S+) req=\d+: "
+        r"[A-Z]+ /sandbox/([^/ ]+)/\S+ -> \d{3} [\d.]+ms \w+ #\d+( faults=\S+)?( violations=\S+)?( reason=\".*\")?$"
     )
-    assert real.match(text), text
+    match = shape.match(text.strip())
+    assert match and match.group(1) == match.group(2), text
+    stream = io.StringIO()
+    handler = configure_logging("text", stream)
+    try:
+        with MockServer(log_requests=True) as server:
+            sandbox = server.sandbox("pytest-gw0-5f2a9c1e")
+            sandbox.faults.preset("flaky-5xx")
+            headers = {**sandbox.auth_headers(), "Accept": "application/json;v=1.0", "cxOrigin": "readme"}
+            requests.get(sandbox.api_url + "/SMTPSettings", headers=headers, timeout=10)
+    finally:
+        logging.getLogger("cxmock").removeHandler(handler)
+        handler.close()
+    (real,) = [line for line in stream.getvalue().splitlines() if "getAllSmtpSettings" in line]
+    assert shape.match(real), real
 
 
 def test_readme_tokens_example_runs() -> None:

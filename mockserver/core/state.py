@@ -77,6 +77,8 @@ class State:
     fault_rules: list[Rule] = field(default_factory=list)
     #: what :meth:`fresh` starts from (None: a State built by hand cannot make fresh ones)
     baseline: Baseline | None = field(default=None, repr=False)
+    #: the sandbox this is the state of (None: the root, the default sandbox); named on its log lines
+    name: str | None = None
 
     @classmethod
     def from_config(
@@ -118,6 +120,7 @@ class State:
             mail=MailStore(config.capture_limit, config.capture_raw_limit),
             fault_rules=baseline.fault_rules,
             baseline=baseline,
+            name=sandbox,
         )
         state.faults.add(baseline.fault_rules)
         return state

@@ -20,11 +20,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from flask import Flask, Request, Response, request
+from flask import Flask, Request, Response, g, request
 from werkzeug.datastructures import Headers
 
 from ..core.lint.lint import Violation, violation
 from ..core.logtext import loggable
+from ..core.logcontext import LOG_CONTEXT, TALLY, log_extra
 from ..core.redaction import redact_headers
 from ..core.state import State
 from . import record
@@ -97,6 +98,7 @@ def finish(state: State, record: RequestRecord, answer: Answer) -> int | None:
                     "routing ignores case, so it works",
                 )
             )
+        TALLY.request(state.name, [v.severity for v in violations])
         request_id = state.journal.record_later(
             method=answer.method,
             path=sent if sent is not None else answer.path,
@@ -131,6 +133,8 @@ def finish(state: State, record: RequestRecord, answer: Answer) -> int | None:
             duration_ms=duration_ms,
             request_id=request_id,
             body=body,
+            log_id=record.log_id,
+            refused=not answer.checked,
         )
     return request_id
 
@@ -139,6 +143,17 @@ def init_app(app: Flask, state: State, undocumented: Mapping[tuple[str, str], st
     """Give every request its record (``record.py``) and finish every answer of the app (its views' and its error
     handlers'). Call before any other hook: the others' after-request hooks then run before this one."""
     record.init_app(app, JOURNALED_PREFIX, undocumented)
+
+    @app.before_request
+    def _log_context() -> None:
+        # every line logged while serving this request names its sandbox and its server-wide id (#25)
+        g.cx_log_token = LOG_CONTEXT.set((state.name, record.current().log_id))
+
+    @app.teardown_request
+    def _end_log_context(exc: BaseException | None) -> None:
+        token = g.pop("cx_log_token", None)
+        if token is not None:
+            LOG_CONTEXT.reset(token)
 
     @app.after_request
     def _finish(response: Response) -> Response:
@@ -194,17 +209,35 @@ def log_line(
     duration_ms: float,
     request_id: int | None,
     body: bytes,
+    log_id: int | None = None,
+    refused: bool = False,
 ) -> None:
-    """Write the request log line of one request (called by :func:`finish`)."""
-    if not log.isEnabledFor(logging.INFO):
-        return
+    """Write the request log line of one request (called by :func:`finish`).
+
+    The line names its sandbox and its server-wide request id ``log_id`` (as ``extra``: the runtime's formatter
+    puts them on every line); ``request_id`` is the journal's per-sandbox number (``#3``, ``X-Cxmock-Request-Id``)
+    and ``path`` is shown with the sandbox's ``/sandbox/<name>`` prefix, as the client sent it. Level (#25):
+    WARNING for input the HTTP front end refused (``refused``: malformed, too large, too slow), ERROR for a 5xx
+    cxmock answered on its own (a bug), INFO for the rest (a client's 4xx with its reason, a fault with its rule).
+    """
     fault_names = [f"{f.get('name') or f.get('ruleId')}:{_fault_action(f)}" for f in faults]
+    if refused:
+        level = logging.WARNING
+    elif status is not None and status >= 500 and not fault_names:
+        level = logging.ERROR
+    else:
+        level = logging.INFO
+    if not log.isEnabledFor(level):
+        return
     codes = [v.code for v in violations]
     reason = _reason(status, body)
+    extra = log_extra(state.name, log_id)
+    if state.name is not None:
+        path = f"/sandbox/{state.name}{path}"
     if state.config.log_format == "json":
         masked = redact_headers({"Authorization": authorization}).get("Authorization")
         line = {
-            "requestId": request_id,
+            "journalId": request_id,
             "method": method,
             "path": path,
             "status": status,
@@ -216,9 +249,9 @@ def log_line(
             "reason": reason,
             "authorization": masked,
         }
-        _emit(json.dumps(line))
+        _emit(level, extra, json.dumps(line))
         return
-    extra = "".join(
+    notes = "".join(
         (
             f" #{request_id}" if request_id is not None else "",
             f" faults={','.join(fault_names)}" if fault_names else "",
@@ -227,13 +260,15 @@ def log_line(
         )
     )
     _emit(
+        level,
+        extra,
         "%s %s -> %s %.1fms %s%s",
         loggable(method),
         loggable(path),
         status or "no response",
         duration_ms,
         operation_id or "-",
-        loggable(extra),
+        loggable(notes),
     )
 
 
@@ -243,7 +278,7 @@ def _fault_action(fault: Mapping[str, Any]) -> str:
     return f"{fault.get('action')}@{stage}" if stage else str(fault.get("action"))
 
 
-def _emit(msg: str, *args: Any) -> None:
-    """``log.info(msg, *args)`` without ``findCaller``'s walk up the stack (the line's origin is always this
-    module): the request log runs on every request of ``cxmock serve``."""
-    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, msg, args, None, "log_line"))
+def _emit(level: int, extra: Mapping[str, Any], msg: str, *args: Any) -> None:
+    """``log.log(level, msg, *args, extra=extra)`` without ``findCaller``'s walk up the stack (the line's origin is
+    always this module): the request log runs on every request of ``cxmock serve``."""
+    log.handle(log.makeRecord(log.name, level, __file__, 0, msg, args, None, "log_line", dict(extra)))

@@ -21,6 +21,7 @@ from flask import Flask, Request, g, has_request_context, request
 from ..core import contract
 from ..core.faults.decisions import HttpFault
 from ..core.lint.lint import Violation
+from ..core.logcontext import next_request_id
 
 __all__ = ["MailLink", "RequestRecord", "current", "init_app", "operation_id", "operation_ids"]
 
@@ -48,6 +49,7 @@ class RequestRecord:
     :param mail: links the mail a testconnection caused to this request's journal id.
     :param no_response: an injected drop, reset or hang sent no response at all.
     :param response_fault: a fault rule that corrupts the answer once the view made it (``faults.py``).
+    :param log_id: the request's id unique in the server (``core/logcontext``), on its log lines.
     """
 
     started: float = field(default_factory=time.perf_counter)
@@ -60,6 +62,8 @@ class RequestRecord:
     mail: MailLink | None = None
     no_response: bool = False
     response_fault: HttpFault | None = None
+    #: the request's id unique in the server, named by every log line written while serving it (#25)
+    log_id: int = field(default_factory=next_request_id)
 
     def note(self, violations: Iterable[Violation]) -> None:
         """Remember contract-lint violations for the journal entry."""

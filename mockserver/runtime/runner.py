@@ -11,9 +11,10 @@ from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 from ..config import Config
+from ..core.logcontext import LOG_CONTEXT, TALLY, Tally
 from ..errors import ConfigError, ServerError
 from .server import MockServer
 
@@ -38,8 +39,23 @@ def iso_time(record: logging.LogRecord) -> str:
     return f"{text}.{int(record.msecs):03d}+00:00"
 
 
+class LogContextFilter(logging.Filter):
+    """Gives every record ``sandbox`` and ``request_id``: its own (``extra=``, see ``core/logcontext``), else those
+    of the request the emitting thread serves, else None (a line of the server itself)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "sandbox") or not hasattr(record, "request_id"):
+            sandbox, request_id = LOG_CONTEXT.get()
+            if not hasattr(record, "sandbox"):
+                record.sandbox = sandbox
+            if not hasattr(record, "request_id"):
+                record.request_id = request_id
+        return True
+
+
 class _JsonFormatter(logging.Formatter):
-    """One JSON object per line: ``time`` (ISO 8601 with zone), ``level``, ``logger`` and the message's fields
+    """One JSON object per line: ``time`` (ISO 8601 with zone), ``level``, ``logger``, ``sandbox`` (null: the root
+    or the server itself), ``requestId`` (unique in the server; null outside a request) and the message's fields
     (a message that is a JSON object, like the request log's, is merged; any other is ``message``)."""
 
     def format(self, record: logging.LogRecord) -> str:
@@ -50,12 +66,29 @@ class _JsonFormatter(logging.Formatter):
             payload = {"message": message}
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
-        return json.dumps({"time": iso_time(record), "level": record.levelname, "logger": record.name, **payload})
+        summary = getattr(record, "summary", None)
+        if summary is not None:
+            payload["summary"] = summary
+        head = {
+            "time": iso_time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "sandbox": getattr(record, "sandbox", None),
+            "requestId": getattr(record, "request_id", None),
+        }
+        return json.dumps({**head, **payload})
 
 
 class _TextFormatter(logging.Formatter):
+    """``<time> <LEVEL> <logger> sandbox=<name|-> req=<id|->: <message>``."""
+
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
         return iso_time(record)
+
+    def format(self, record: logging.LogRecord) -> str:
+        sandbox, request_id = getattr(record, "sandbox", None), getattr(record, "request_id", None)
+        record.where = f"sandbox={sandbox or '-'} req={request_id or '-'}"
+        return super().format(record)
 
 
 #: log records waiting for the writer thread, at most; beyond, lines are dropped (and counted)
@@ -148,8 +181,9 @@ def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.
     if log_format == "json":
         handler.setFormatter(_JsonFormatter())
     else:
-        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)s %(name)s %(where)s: %(message)s"))
     spool = LogSpool(handler)
+    spool.addFilter(LogContextFilter())  # in the emitting thread, which knows the request it serves
     logger = logging.getLogger("cxmock")
     logger.addHandler(spool)
     logger.setLevel(logging.INFO)
@@ -169,6 +203,22 @@ def banner(server: MockServer) -> str:
         lines.append(f"  SMTP sink   smtp://{host}:{ports['smtp']} (STARTTLS)  smtps://{host}:{ports['smtps']}")
         lines.append(f"  SMTP CA     {server.base_url}/_mock/smtp/ca.pem")
     return "\n".join(lines)
+
+
+def _summary(done: dict[str, Any]) -> None:
+    """The shutdown line: what this server did, for the end of a CI job's log."""
+    violations = done["violations"]
+    logging.getLogger("cxmock").info(
+        "cxmock stopped: %d request(s), %d sandbox(es) used, %d mail(s) captured, violations: %d error, %d warning, "
+        "%d info",
+        done["requests"],
+        done["sandboxes"],
+        done["mails"],
+        violations["error"],
+        violations["warning"],
+        violations["info"],
+        extra={"summary": done},
+    )
 
 
 def check_files(config: Config) -> None:
@@ -198,6 +248,7 @@ def run(config: Config, *, ready_json: bool = False, port_file: str | None = Non
         stop.set()
 
     previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    started = TALLY.snapshot()
     try:
         try:
             server = MockServer(config)
@@ -216,6 +267,7 @@ def run(config: Config, *, ready_json: bool = False, port_file: str | None = Non
                 server.check()
         finally:
             server.stop()
+            _summary(Tally.since(started, TALLY.snapshot()))
         return EXIT_OK
     finally:
         for sig, old in previous.items():

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import Config, reachable_host
 from ..core.faults.decisions import SmtpFault
+from ..core.logcontext import LOG_CONTEXT
 from ..core.mail.store import MailStore
 from ..core.routing import resolve_smtp_target
 from ..core.sandboxes.names import sandbox_of_recipients, split_login
@@ -71,7 +72,7 @@ class SmtpPath:
         #: the named sandbox's state (created on first use); set by the runtime when it has sandboxes
         self.sandbox_state: Callable[[str], State] | None = None
         # testconnection source address -> whose session, and who hears of the SMTP faults it fires
-        self._sessions: dict[tuple[str, int], tuple[State, FaultReport | None]] = {}
+        self._sessions: dict[tuple[str, int], tuple[State, FaultReport | None, int | None]] = {}
         self._sessions_lock = threading.Lock()
         if config.smtp_cert or config.smtp_key:
             if not (config.smtp_cert and config.smtp_key):
@@ -147,15 +148,16 @@ class SmtpPath:
         if isinstance(peer, tuple) and len(peer) >= 2:
             session = self._sessions.get((str(peer[0]), int(peer[1])))
             if session is not None:
-                state, on_fault = session
-                return MailRoute(state.mail, _reporting(state.faults.decide_smtp, on_fault))
+                state, on_fault, request_id = session
+                hook = _reporting(state.faults.decide_smtp, on_fault)
+                return MailRoute(state.mail, hook, (state.name, request_id))
         if self.sandbox_state is not None:
             name = split_login(login)[0] or sandbox_of_recipients(recipients)
             if name is not None:
                 state = self.sandbox_state(name)
         if state is None or state is self.state:
             return None
-        return MailRoute(state.mail, state.faults.decide_smtp)
+        return MailRoute(state.mail, state.faults.decide_smtp, (state.name, None))
 
     def test(
         self, fields: dict[str, Any], state: State | None = None, *, on_fault: FaultReport | None = None
@@ -189,10 +191,11 @@ class SmtpPath:
         requested = f"{fields['host']}:{fields['port']}"
         state = state or self.state
         registered: list[tuple[str, int]] = []
+        request_id = LOG_CONTEXT.get()[1]  # the testconnection request this thread serves: its session's lines name it
 
         def on_bound(source: tuple[str, int]) -> None:
             with self._sessions_lock:
-                self._sessions[source] = (state, on_fault)
+                self._sessions[source] = (state, on_fault, request_id)
             registered.append(source)
 
         try:

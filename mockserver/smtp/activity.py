@@ -11,10 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..core.logtext import loggable
+from .routing import log_context
 
 __all__ = ["captured", "format_peer", "refused", "session_started", "who"]
 
 log = logging.getLogger("cxmock.smtp")
+
+# each line names the session's sandbox and the testconnection request that opened it (``log_context``)
 
 
 def format_peer(peer: Any) -> str:
@@ -36,8 +39,9 @@ def session_started(protocol: Any, probe: bool) -> None:
     task = getattr(protocol, "_handler_coroutine", None)
     if probe or task is None:
         return
-    log.info("SMTP session %s: connected", who(protocol))
-    task.add_done_callback(lambda _: log.info("SMTP session %s: ended", who(protocol)))
+    extra = log_context(protocol)
+    log.info("SMTP session %s: connected", who(protocol), extra=extra)
+    task.add_done_callback(lambda _: log.info("SMTP session %s: ended", who(protocol), extra=extra))
 
 
 def refused(protocol: Any, status: str | bytes, probe: bool) -> None:
@@ -45,11 +49,13 @@ def refused(protocol: Any, status: str | bytes, probe: bool) -> None:
     line = status.decode("utf-8", "replace") if isinstance(status, bytes) else str(status)
     if line[:1] in ("4", "5") and not probe:
         shown = line.strip().encode("ascii", "backslashreplace").decode("ascii")[:200]
-        log.info("SMTP session %s: refused: %s", who(protocol), shown)
+        log.info("SMTP session %s: refused: %s", who(protocol), shown, extra=log_context(protocol))
 
 
 def captured(protocol: Any, message: Any, tls: Mapping[str, str] | None, user: str | None) -> None:
     """Log a captured mail: id, envelope, TLS version and AUTH user."""
     how = f"{tls['version'] if tls else 'no TLS'}, {f'AUTH as {user}' if user else 'no AUTH'}"
     sent = f"from {message.mail_from or '<>'} to {', '.join(message.rcpt_tos)} ({how})"
-    log.info("SMTP session %s: captured mail #%s %s", who(protocol), message.id, loggable(sent))
+    log.info(
+        "SMTP session %s: captured mail #%s %s", who(protocol), message.id, loggable(sent), extra=log_context(protocol)
+    )

@@ -10,6 +10,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from ..core.sandboxes.names import split_login
 from . import activity
+from .routing import log_context
 
 __all__ = ["Authenticator"]
 
@@ -46,7 +47,9 @@ class Authenticator:
         login = auth_data.login.decode("utf-8", "replace").encode("ascii", "backslashreplace").decode()[:100]
         # the user name only: a password never reaches a log line
         outcome = "accepted" if ok else "rejected (--smtp-auth fixed: not one of --smtp-credentials)"
-        activity.log.info("SMTP session %s: AUTH %s as %r %s", who, mechanism, login, outcome)
+        activity.log.info(
+            "SMTP session %s: AUTH %s as %r %s", who, mechanism, login, outcome, extra=log_context(server)
+        )
         if self.mode == "any":
             return AuthResult(success=True, auth_data=auth_data)
         return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)

@@ -175,7 +175,9 @@ class SinkSMTP(TrackedSMTP):
         decision = found.fault_hook(stage, plain_user(user, self._sink.router), self.listener)
         if decision is None:
             return None
-        log.info("SMTP fault %s at %s (%s): %s", decision.rule_id, stage, self.listener, decision.action)
+        rule = f"{decision.name} ({decision.rule_id})" if decision.name else decision.rule_id
+        extra = {"sandbox": found.log[0], "request_id": found.log[1]}
+        log.info("SMTP fault %s fired at %s (%s): %s", rule, stage, self.listener, decision.action, extra=extra)
         if decision.action == "delay":
             await asyncio.sleep(decision.delay_s)
             return None

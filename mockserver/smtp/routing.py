@@ -17,7 +17,7 @@ from ..core.mail.store import MailStore
 from ..core.sandboxes.names import split_login
 from ..errors import CxMockError
 
-__all__ = ["MailRoute", "Router", "plain_user", "resolve", "route_of"]
+__all__ = ["MailRoute", "Router", "log_context", "plain_user", "resolve", "route_of"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class MailRoute:
 
     store: MailStore
     fault_hook: Callable[[str, str | None, str], SmtpFault | None] | None
+    #: ``(sandbox, request id)`` its log lines name: the sandbox, and the testconnection request that opened it
+    log: tuple[str | None, int | None] = (None, None)
 
 
 #: ``router(peer, login, recipients) -> MailRoute | None`` (None: the sink's own store and fault hook); raises a
@@ -66,3 +68,11 @@ def resolve(route: Callable[[], MailRoute]) -> MailRoute | str:
 def plain_user(login: str | None, router: Router | None) -> str | None:
     """The user of an AUTH ``login``: without its ``<sandbox>/`` when the sink routes to sandboxes."""
     return split_login(login)[1] if router is not None else login
+
+
+def log_context(protocol: Any) -> dict[str, Any]:
+    """The ``extra=`` of a session's log line: its sandbox and the request that opened it, where known."""
+    route = getattr(protocol, "route", None)
+    found = resolve(route) if route is not None and not getattr(protocol, "_is_probe", False) else None
+    sandbox, request_id = found.log if isinstance(found, MailRoute) else (None, None)
+    return {"sandbox": sandbox, "request_id": request_id}

@@ -112,7 +112,8 @@ def test_json_time_is_iso_8601_with_a_zone(log_lines: list[dict[str, Any]]) -> N
 
 def test_request_lines_carry_id_faults_violations_and_reason(log_lines: list[dict[str, Any]]) -> None:
     faulted_id, bad_id = log_lines[-1]["ids"]
-    by_id = {str(line.get("requestId")): line for line in log_lines[:-1] if line.get("logger") == "cxmock.requests"}
+    # journalId: the journal's per-sandbox number (X-Cxmock-Request-Id); requestId is unique in the server (#25)
+    by_id = {str(line.get("journalId")): line for line in log_lines[:-1] if line.get("logger") == "cxmock.requests"}
     faulted = by_id[faulted_id]
     assert faulted["status"] == 503 and faulted["faults"] == ["flaky-5xx:status"]
     assert faulted["operationId"] == "getAllSmtpSettings" and faulted["violations"] == []

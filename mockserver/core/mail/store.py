@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ...errors import AssertionHelperError, NotFound
+from ..logcontext import TALLY
 from .filters import matcher
 from .index import MailIndex, trigrams
 from .message import CapturedMessage as CapturedMessage
@@ -138,6 +139,7 @@ class MailStore:
                     del self._by_correlation[evicted_correlation]
             self._captured += 1
             self._cond.notify_all()
+        TALLY.mail()
         return message
 
     def clear(self) -> None:
