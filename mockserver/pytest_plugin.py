@@ -16,7 +16,9 @@ Fixtures:
 Options: ``--cxmock-url URL`` (ini ``cxmock_url``) runs the same tests against an already running server or
 container; ``--cxmock-strict SEVERITY`` fails a test whose requests produced contract violations at or above
 SEVERITY (info, warning, error); ini ``cxmock_seed`` / ``cxmock_users`` configure the in-process server.
-A failing test that used cxmock gets a report section with the tail of the request journal and the captured mail.
+A failing test that used cxmock gets a report section: its requests with status, reason, faults and lint notes, and
+its captured mail; with ``--cxmock-url`` a dashboard link to its sandbox, kept as the test left it (later tests move
+to a fresh one) so the link outlives the session. An unreachable ``--cxmock-url`` is one usage error, before any test.
 
 Importing this module (pytest does, for every session, once cxmock is installed) imports nothing of the server:
 flask, aiosmtpd and cryptography are imported by the first fixture that needs them, so a session that uses none
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from mockserver.core.lint.lint import SEVERITIES, severity_at_least
+from mockserver.core.lint.lint import SEVERITIES
 
 if TYPE_CHECKING:
     from mockserver.remote.server import RemoteServer
@@ -76,6 +78,33 @@ def pytest_configure(config: pytest.Config) -> None:
         "cxmock(seed=None, faults=None, **options): seed records, fault rules and server options for this test's "
         "cxmock server (those a running server can change: mockserver.config.Config.runtime_options())",
     )
+    url = config.getoption("cxmock_url", None) or config.getini("cxmock_url")
+    if url and not hasattr(config, "workerinput") and not config.option.collectonly and not config.option.help:
+        problem = _unreachable(url)
+        if problem:  # one sentence, once, before any test: not a traceback per test (#25)
+            raise pytest.UsageError(problem)
+
+
+def _unreachable(url: str) -> str | None:
+    """Why the server at ``url`` cannot be used (one sentence), or None when it answers HTTP at all."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        return f"--cxmock-url must be an http:// or https:// URL, got {url!r}"
+    try:
+        # bandit B310: the scheme is http(s), checked above
+        with urllib.request.urlopen(url.rstrip("/") + "/_mock/health", timeout=10):  # noqa: S310  # nosec B310
+            return None
+    except urllib.error.HTTPError:
+        return None  # it answers (a 401 behind --admin-token is the fixture's to explain)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return (
+            f"cxmock: no server answers at --cxmock-url {url} ({reason}): start it there (cxmock serve, or the "
+            "container) and wait until `cxmock check --url URL` passes, or fix the URL"
+        )
 
 
 @pytest.fixture(scope="session")
@@ -111,22 +140,50 @@ def _remote_server(url: str, pytestconfig: pytest.Config) -> Iterator[RemoteServ
     if choice != "auto":
         yield root.sandbox(choice, create=True)  # created through the admin API when missing, then kept
         return
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    try:  # a new random name is a fresh sandbox, created through the admin API (a plain request never creates one)
-        server = root.create_sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
+    try:
+        server = _fresh_sandbox(root)
     except _HttpError as exc:
         if exc.status not in (404, 405):
             raise
         # a cxmock without sandboxes: its root, as before (tests of parallel workers then share its state)
         yield root
         return
+    _AUTO_SANDBOX.add(id(server))
     try:
         yield server
     finally:
+        _AUTO_SANDBOX.discard(id(server))
         try:
-            server.delete_sandbox()
+            server.delete_sandbox()  # the current one; those of failed tests are kept for their reports' links
         except _HttpError:
             pass  # expired or deleted meanwhile: nothing left to clean
+
+
+#: ids of the session servers working in a sandbox of their own (``auto``): a failing test's sandbox is kept
+_AUTO_SANDBOX: set[int] = set()
+
+
+def _fresh_sandbox(root: RemoteServer) -> RemoteServer:
+    """A new sandbox of a random name for this session (or xdist worker), created through the admin API (a plain
+    request never creates one), under its own prefix (so a router that hashes ``/sandbox/<name>`` reaches one
+    replica)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return root.create_sandbox(f"pytest-{worker}-{secrets.token_hex(4)}")
+
+
+def _keep_and_move_on(server: RemoteServer) -> str:
+    """Leave ``server``'s sandbox as the failed test left it (its journal and mail, for the report's link) and
+    point the session's handle at a fresh sandbox for the tests that follow. Returns what the report says."""
+    from mockserver.remote.server import RemoteServer
+
+    kept = server.base_url
+    fresh = _fresh_sandbox(RemoteServer(server.server_url, admin_token=server.admin_token, timeout=server.timeout))
+    # the same handle (fixtures and the test module hold it) now works in the fresh sandbox
+    server.sandbox_name, server.base_url, server.api_url = fresh.sandbox_name, fresh.base_url, fresh.api_url
+    return (
+        f"dashboard: {kept}/_mock/ui/#requests  (this sandbox is kept as the test left it, with its journal and "
+        "mail, until unused for the server's --sandbox-idle-timeout; the next tests run in a fresh one)"
+    )
 
 
 @pytest.fixture
@@ -220,29 +277,71 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if server is None:
         return
     try:
-        report.sections.append(("cxmock", _failure_section(server)))
+        section = _failure_section(server)
     except Exception as exc:  # noqa: BLE001 - a report section must never hide the real failure
-        report.sections.append(("cxmock", f"(could not read the cxmock journal: {exc})"))
+        section = f"(could not read the cxmock journal: {exc})"
+    if id(server) in _AUTO_SANDBOX and report.when == "call":
+        try:
+            section = _keep_and_move_on(server) + "\n" + section
+        except Exception as exc:  # noqa: BLE001 - as above
+            section = f"(the sandbox could not be kept for inspection: {exc})\n" + section
+    elif _is_remote(server):
+        section = f"dashboard: {server.base_url}/_mock/ui/#requests  (shared: later tests reset it)\n" + section
+    else:
+        section = (
+            f"server: {server.base_url} (in-process: it stops with this session; what it saw is below)\n" + section
+        )
+    report.sections.append(("cxmock", section))
+
+
+def _is_remote(server: AnyServer) -> bool:
+    return type(server).__name__ == "RemoteServer"
 
 
 def _failure_section(server: AnyServer) -> str:
-    lines = [f"server: {server.base_url}", f"last requests (up to {_JOURNAL_TAIL}):"]
-    entries = server.requests()[-_JOURNAL_TAIL:]
-    for entry in entries:
+    """This test's requests (the fixture reset the server before it) with status, reason, faults and lint notes,
+    and the mail it captured."""
+    entries = server.requests()
+    shown = f", the last {_JOURNAL_TAIL} shown" if len(entries) > _JOURNAL_TAIL else ""
+    lines = [f"requests of this test ({len(entries)}{shown}):"]
+    for entry in entries[-_JOURNAL_TAIL:]:
         data = entry if isinstance(entry, dict) else entry.to_dict()
-        faults = ", ".join(f["action"] for f in data.get("faults") or [])
-        codes = ", ".join(
-            v["code"] for v in data.get("violations") or [] if severity_at_least(v["severity"], "warning")
-        )
-        extra = (f"  faults: {faults}" if faults else "") + (f"  violations: {codes}" if codes else "")
         lines.append(
-            f"  #{data['id']} {data['method']} {data['path']} -> {data['status']} ({data.get('operationId')}){extra}"
+            f"  #{data['id']} {data['method']} {data['path']} -> {data['status'] or 'no response'} "
+            f"({data.get('operationId')})"
         )
+        reason = _reason(data)
+        if reason:
+            lines.append(f"      reason: {reason}")
+        for fault in data.get("faults") or []:
+            stage = f" at SMTP {fault['stage']}" if fault.get("stage") else ""
+            lines.append(f"      fault: {fault.get('name') or fault.get('ruleId')} ({fault.get('action')}{stage})")
+        for v in data.get("violations") or []:
+            lines.append(f"      lint {v['severity']}: {v['code']}: {v['message']}"[:300])
     if not entries:
         lines.append("  (none)")
     messages = server.sink.messages
     lines.append(f"captured mail ({len(messages)}):")
     for message in messages[-_JOURNAL_TAIL:]:
         data = message if isinstance(message, dict) else message.to_dict()
-        lines.append(f"  #{data['id']} to {', '.join(data.get('rcptTos') or [])}: {data.get('subject')!r}")
+        cause = (data.get("testconnection") or {}).get("requestId")
+        lines.append(
+            f"  #{data['id']} from {data.get('mailFrom')} to {', '.join(data.get('rcptTos') or [])}: "
+            f"{data.get('subject')!r}" + (f" (sent by testconnection #{cause})" if cause else "")
+        )
     return "\n".join(lines)
+
+
+def _reason(entry: dict[str, Any]) -> str | None:
+    """What an error answer said (``message``, ``error_description``...), or the SMTP stage that failed."""
+    status = entry.get("status")
+    if status is not None and status < 400:
+        return None
+    body = entry.get("responseBody")
+    if isinstance(body, dict):
+        for key in ("message", "messageDetails", "error_description", "error"):
+            if isinstance(body.get(key), str) and body[key]:
+                return str(body[key])[:300]
+    if status is None:
+        return "no response (the connection was dropped, reset or left hanging)"
+    return None

@@ -98,8 +98,10 @@ def test_fails(cxmock):
     result.stdout.fnmatch_lines(
         [
             "*- cxmock -*",
-            "*last requests*",
+            "*(in-process: it stops with this session; what it saw is below)*",
+            "*requests of this test (1)*",  # auth_headers() gets its token in-process, without a request
             "*GET /cxrestapi/auth/SMTPSettings/999 -> 404 (getSmtpSettingsById)*",
+            "*reason: *999*",
             "*captured mail (0)*",
         ]
     )

@@ -24,8 +24,8 @@ from flask import Flask, Request, Response, g, request
 from werkzeug.datastructures import Headers
 
 from ..core.lint.lint import Violation, violation
-from ..core.logtext import loggable
 from ..core.logcontext import LOG_CONTEXT, TALLY, log_extra
+from ..core.logtext import loggable
 from ..core.redaction import redact_headers
 from ..core.state import State
 from . import record

@@ -411,7 +411,15 @@
     $('app').hidden = false;
     $('live').textContent = 'live';
     $('live').className = 'live on';
+    openFromHash();
     schedule(FAST);
+  }
+  // a link into the dashboard (the pytest plugin's failure report): #requests opens the journal, #requests/12 one entry
+  function openFromHash() {
+    const m = /^#(requests|mail|settings|faults|server)(?:\/(\d+))?$/.exec(location.hash);
+    if (!m) return;
+    show(m[1], false);
+    if (m[1] === 'requests' && m[2]) openRequest(Number(m[2])).catch(failed);
   }
   function setup() {
     setupTabs();
