@@ -174,12 +174,13 @@ def _fresh_sandbox(root: RemoteServer) -> RemoteServer:
 def _keep_and_move_on(server: RemoteServer) -> str:
     """Leave ``server``'s sandbox as the failed test left it (its journal and mail, for the report's link) and
     point the session's handle at a fresh sandbox for the tests that follow. Returns what the report says."""
-    from mockserver.remote.server import RemoteServer
-
     kept = server.base_url
-    fresh = _fresh_sandbox(RemoteServer(server.server_url, admin_token=server.admin_token, timeout=server.timeout))
-    # the same handle (fixtures and the test module hold it) now works in the fresh sandbox
-    server.sandbox_name, server.base_url, server.api_url = fresh.sandbox_name, fresh.base_url, fresh.api_url
+    fresh = _fresh_sandbox(server)  # sandbox() builds on the server's root URL, whatever the handle's sandbox
+    # the same handle (fixtures and the test module hold it) now works in the fresh sandbox: its URLs and its
+    # cached tokens (a sandbox's tokens work only there) become the fresh handle's; its faults and sink follow it
+    for key, value in vars(fresh).items():
+        if key not in ("faults", "sink"):
+            setattr(server, key, value)
     return (
         f"dashboard: {kept}/_mock/ui/#requests  (this sandbox is kept as the test left it, with its journal and "
         "mail, until unused for the server's --sandbox-idle-timeout; the next tests run in a fresh one)"
