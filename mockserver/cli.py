@@ -75,7 +75,8 @@ def build_config(config_file: str | None, options: dict[str, Any]) -> Config:
     as one comma-separated value) over the environment, the file and :data:`SERVE_DEFAULTS`."""
     given = {key: ",".join(value) if isinstance(value, tuple) else value for key, value in options.items()}
     return Config.load(
-        {key: value for key, value in given.items() if value not in (None, "")},
+        # "" is "not given", except an explicit empty --admin-token: refused (it would unlock the admin API)
+        {key: value for key, value in given.items() if value not in (None, "") or (key, value) == ("admin_token", "")},
         config_file=config_file,
         defaults=SERVE_DEFAULTS,
     )

@@ -427,7 +427,8 @@ def test_a_refusal_of_the_front_end_is_finished_like_any_answer(
     assert (inside.path, inside.status) == (LIST + "/1", 400)
     lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
     refused = [line for line in lines if "-> 400" in line]
-    assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET {LIST}/1", "GET /_mock/health"]
+    # a sandbox's line shows its path with the /sandbox/<name> prefix (#25)
+    assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET /sandbox/sb{LIST}/1", "GET /_mock/health"]
     assert all("missing Host header" in line for line in refused)
 
 
