@@ -428,7 +428,8 @@ def test_a_refusal_of_the_front_end_is_finished_like_any_answer(
     lines = [r.getMessage() for r in caplog.records if r.name == "cxmock.requests"]
     refused = [line for line in lines if "-> 400" in line]
     # a sandbox's line shows its path with the /sandbox/<name> prefix (#25)
-    assert [line.split(" -> ")[0] for line in refused] == [f"GET {LIST}", f"GET /sandbox/sb{LIST}/1", "GET /_mock/health"]
+    expected = [f"GET {LIST}", f"GET /sandbox/sb{LIST}/1", "GET /_mock/health"]
+    assert [line.split(" -> ")[0] for line in refused] == expected
     assert all("missing Host header" in line for line in refused)
 
 
