@@ -174,12 +174,15 @@ def _request_row(e: JournalEntry) -> dict[str, Any]:
 
 @blp.get("/api/requests")
 def request_rows() -> Response:
-    """``{"rows", "oldest"}``: the newest journal entries as list rows, oldest first, ``since=<id>`` for the new
-    ones; ``oldest`` is the id of the oldest entry held (None when empty)."""
+    """``{"rows", "oldest", "faultRules"}``: the newest journal entries as list rows, oldest first, ``since=<id>`` for
+    the new ones; ``oldest`` is the id of the oldest entry held (None when empty); ``faultRules`` how many fault
+    rules are armed."""
     held = state().journal.entries()
     since = _since()
     found = held if since is None else [e for e in held if e.id > since]
-    return ok({"rows": [_request_row(e) for e in found[-LIST_LIMIT:]], "oldest": held[0].id if held else None})
+    # the armed fault rules ride along: the Faults tab's badge stays live on every poll (#25)
+    rows = [_request_row(e) for e in found[-LIST_LIMIT:]]
+    return ok({"rows": rows, "oldest": held[0].id if held else None, "faultRules": len(state().faults)})
 
 
 @blp.get("/api/requests/<int:request_id>")

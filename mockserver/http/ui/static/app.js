@@ -357,7 +357,11 @@
     if (newMail.length) { keep(mails, newMail, limits.mail); lastMail = newMail[newMail.length - 1].id; renderMail(newMail); }
     if (newReqs.length) { keep(reqs, newReqs, limits.journal); lastReq = newReqs[newReqs.length - 1].id; renderRequests(newReqs); }
     if (newReqs.length && current === 'faults') await loadFaults();
-    return newMail.length + newReqs.length > 0;
+    // the Faults badge is live: every poll brings the number of armed rules, whichever tab is open
+    const rules = String(journal.faultRules);
+    const rulesChanged = journal.faultRules !== undefined && $('count-faults').textContent !== rules;
+    if (rulesChanged) $('count-faults').textContent = rules;
+    return newMail.length + newReqs.length > 0 || rulesChanged;
   }
   async function tick() {
     timer = null;

@@ -1,0 +1,97 @@
+"""The dashboard for a debugging session (issue #25, rows 5 and 11), in a real headless Chromium: the Faults badge
+counts armed rules live (no need to open the Faults tab), the Notes column of the journal is on screen at 375 px,
+and a link such as the pytest report's (``#requests/<id>``) opens that journal entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from mockserver.runtime.server import MockServer
+
+pytest.importorskip("selenium", reason="the browser tests need selenium: pip install selenium")
+
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+TIMEOUT = 20
+SHARED = pytest.mark.no_leak_check  # Chromium keeps keep-alive connections to the module's server, by design
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[MockServer]:
+    with MockServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mock(shared: MockServer, chrome: Any) -> MockServer:
+    chrome.get("about:blank")
+    chrome.set_window_size(1280, 900)
+    shared.reset()
+    shared.faults.clear()
+    return shared
+
+
+@pytest.fixture
+def wait(chrome: Any) -> Callable[[Callable[[Any], Any]], Any]:
+    stale = (StaleElementReferenceException,)
+    return lambda condition: WebDriverWait(chrome, TIMEOUT, ignored_exceptions=stale).until(condition)
+
+
+def open_dashboard(chrome: Any, url: str) -> None:
+    chrome.get(url)
+    WebDriverWait(chrome, TIMEOUT).until(lambda d: d.find_element(By.ID, "live").text == "live")
+
+
+def faulted_get(server: MockServer) -> requests.Response:
+    server.faults.add(
+        match={"operationId": "getAllSmtpSettings"}, action={"type": "status", "status": 503}, times=1, name="down"
+    )
+    return requests.get(server.api_url + "/SMTPSettings", headers=server.auth_headers(), timeout=TIMEOUT)
+
+
+@SHARED
+def test_the_faults_badge_counts_armed_rules_live(mock: MockServer, chrome: Any, wait: Any) -> None:
+    open_dashboard(chrome, mock.base_url + "/_mock/ui/")
+    assert chrome.find_element(By.ID, "count-faults").text == "0"
+    mock.faults.preset("smtp-auth-rejected")
+    mock.faults.add(match={"stage": "rcpt"}, action={"type": "reply", "code": 550, "text": "5.1.1 no"})
+    # the Mail tab stays open: the badge follows without a visit to the Faults tab
+    wait(lambda d: d.find_element(By.ID, "count-faults").text == "2")
+    assert chrome.find_element(By.ID, "panel-faults").get_attribute("hidden") is not None
+    mock.faults.clear()
+    wait(lambda d: d.find_element(By.ID, "count-faults").text == "0")
+
+
+@SHARED
+def test_the_notes_column_is_on_screen_at_375_px(mock: MockServer, chrome: Any, wait: Any) -> None:
+    assert faulted_get(mock).status_code == 503
+    chrome.set_window_size(375, 812)
+    open_dashboard(chrome, mock.base_url + "/_mock/ui/#requests")
+    badge = wait(lambda d: d.find_element(By.CSS_SELECTOR, "#req-list tr.faulted .badge.fault"))
+    assert badge.is_displayed() and "fault" in badge.text
+    # inside the viewport and inside its scrolling list: readable without scrolling sideways
+    inside = chrome.execute_script(
+        """const b = arguments[0].getBoundingClientRect();
+           const list = arguments[0].closest('.scroll') || document.documentElement;
+           const l = list.getBoundingClientRect();
+           return b.width > 0 && b.left >= 0 && b.right <= document.documentElement.clientWidth
+                  && b.right <= l.right + 1 && list.scrollLeft === 0;""",
+        badge,
+    )
+    assert inside, chrome.execute_script("return document.documentElement.clientWidth")
+
+
+@SHARED
+def test_a_link_to_a_journal_entry_opens_it(mock: MockServer, chrome: Any, wait: Any) -> None:
+    response = faulted_get(mock)
+    request_id = response.headers["X-Cxmock-Request-Id"]
+    open_dashboard(chrome, f"{mock.base_url}/_mock/ui/#requests/{request_id}")
+    assert chrome.find_element(By.ID, "tab-requests").get_attribute("aria-selected") == "true"
+    wait(lambda d: "Faults fired" in d.find_element(By.ID, "req-problems").text)
+    assert '"down"' in chrome.find_element(By.ID, "req-problems").text
