@@ -78,6 +78,7 @@ MESSAGES = AdminRoute("GET", "/messages")
 MESSAGE = AdminRoute("GET", "/messages/<message_id>")
 MESSAGE_RAW = AdminRoute("GET", "/messages/<message_id>/raw")
 CLEAR_MESSAGES = AdminRoute("DELETE", "/messages")
+DELETE_MESSAGE = AdminRoute("DELETE", "/messages/<message_id>")
 SMTP_CA = AdminRoute("GET", "/smtp/ca.pem")
 
 SANDBOXES = AdminRoute("GET", "/sandboxes")

@@ -134,6 +134,14 @@ def clear_messages() -> Response:
     return Response(status=204)
 
 
+@route(routes.DELETE_MESSAGE)
+def delete_message(message_id: str) -> Response:
+    """Forget one captured message (the dashboard's Delete); 404 when it is not held."""
+    message = _message(message_id)
+    state().mail.delete(message.id)
+    return Response(status=204)
+
+
 @route(routes.SMTP_CA)
 def ca_pem() -> Response:
     pem: bytes = current_app.extensions["cxmock.ca_pem"]()

@@ -95,3 +95,45 @@ def test_a_link_to_a_journal_entry_opens_it(mock: MockServer, chrome: Any, wait:
     assert chrome.find_element(By.ID, "tab-requests").get_attribute("aria-selected") == "true"
     wait(lambda d: "Faults fired" in d.find_element(By.ID, "req-problems").text)
     assert '"down"' in chrome.find_element(By.ID, "req-problems").text
+
+
+def send(server: MockServer, subject: str, body: str) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "app@check.org", "ops@check.org", subject
+    msg.set_content(body)
+    with smtplib.SMTP("127.0.0.1", server.sink.smtp_port, timeout=TIMEOUT) as smtp:
+        smtp.send_message(msg)
+
+
+def mail_rows(chrome: Any) -> list[str]:
+    return [e.text for e in chrome.find_elements(By.CSS_SELECTOR, "#mail-list button.open")]
+
+
+@SHARED
+def test_the_mail_search_finds_words_of_the_body(mock: MockServer, chrome: Any, wait: Any) -> None:
+    send(mock, "Weekly report", "All scans green; the reset token is kiwi-42.")
+    send(mock, "Scan finished", "3 high, 12 medium.")
+    open_dashboard(chrome, mock.base_url + "/_mock/ui/")
+    wait(lambda d: len(mail_rows(d)) == 2)
+    chrome.find_element(By.ID, "mail-search").send_keys("kiwi-42")  # only in a body
+    wait(lambda d: len(mail_rows(d)) == 1 and "Weekly report" in mail_rows(d)[0])
+
+
+@SHARED
+def test_one_message_is_deleted_from_the_page(mock: MockServer, chrome: Any, wait: Any) -> None:
+    send(mock, "Keep me", "one")
+    send(mock, "Delete me", "two")
+    open_dashboard(chrome, mock.base_url + "/_mock/ui/")
+    wait(lambda d: len(mail_rows(d)) == 2)
+    (doomed,) = [b for b in chrome.find_elements(By.CSS_SELECTOR, "#mail-list button.open") if "Delete me" in b.text]
+    doomed.click()
+    wait(lambda d: d.find_element(By.ID, "mail-subject").text == "Delete me")
+    chrome.find_element(By.ID, "mail-delete").click()
+    wait(lambda d: len(mail_rows(d)) == 1 and "Keep me" in mail_rows(d)[0])
+    assert [m.subject for m in mock.sink.messages] == ["Keep me"]  # gone on the server too
+    chrome.refresh()
+    WebDriverWait(chrome, TIMEOUT).until(lambda d: d.find_element(By.ID, "live").text == "live")
+    wait(lambda d: len(mail_rows(d)) == 1)

@@ -148,3 +148,19 @@ def test_a_request_opens_with_its_redacted_response_body(client: FlaskClient, ad
     assert "fromAddress" in json.dumps(entry["responseBody"])
     shown = json.dumps(entry)
     assert "s3cret-pw" not in shown and admin_token not in shown
+
+
+def test_one_captured_message_is_deleted_and_bodies_are_searched(client: FlaskClient, app_state: State) -> None:
+    """``DELETE /_mock/messages/<id>`` forgets one message (404 after); the page's body search answers ids (#25)."""
+    for subject, body in (("a", "the word is kiwi"), ("b", "nothing here"), ("c", "KIWI in capitals")):
+        app_state.mail.add(
+            f"Subject: {subject}\r\n\r\n{body}\r\n".encode(), mail_from="x@check.org", rcpt_tos=["y@check.org"]
+        )
+    ids = [m.id for m in app_state.mail.list()]
+    assert client.get("/_mock/ui/api/mail/search?q=kiwi").get_json() == {"ids": [ids[0], ids[2]]}
+    assert client.get("/_mock/ui/api/mail/search?q=").status_code == 400
+    assert client.delete(f"/_mock/messages/{ids[0]}").status_code == 204
+    assert [m.subject for m in app_state.mail.list()] == ["b", "c"]
+    assert client.delete(f"/_mock/messages/{ids[0]}").status_code == 404
+    assert client.get("/_mock/ui/api/mail/search?q=kiwi").get_json() == {"ids": [ids[2]]}
+    assert [m.subject for m in app_state.mail.list(subject="c")] == ["c"]  # the index forgot the deleted one

@@ -132,15 +132,26 @@ class MailStore:
                 self._correlations[message.id] = correlation
             while len(self._messages) > self.limit:
                 evicted_id, _ = self._messages.popitem(last=False)
-                if self._pending.pop(evicted_id, None) is None:
-                    self._stale.append(evicted_id)
-                evicted_correlation = self._correlations.pop(evicted_id, None)
-                if evicted_correlation is not None and self._by_correlation.get(evicted_correlation) == evicted_id:
-                    del self._by_correlation[evicted_correlation]
+                self._forget(evicted_id)
             self._captured += 1
             self._cond.notify_all()
         TALLY.mail()
         return message
+
+    def _forget(self, message_id: int) -> None:
+        """Drop what ``add`` indexed for a message no longer held (called under ``_cond``)."""
+        if self._pending.pop(message_id, None) is None:
+            self._stale.append(message_id)
+        correlation = self._correlations.pop(message_id, None)
+        if correlation is not None and self._by_correlation.get(correlation) == message_id:
+            del self._by_correlation[correlation]
+
+    def delete(self, message_id: int) -> None:
+        """Forget one message; :class:`~mockserver.errors.NotFound` if absent or evicted (ids are never reused)."""
+        with self._cond:
+            if self._messages.pop(message_id, None) is None:
+                raise NotFound(f"no captured message with id {message_id} (never captured, deleted or evicted)")
+            self._forget(message_id)
 
     def clear(self) -> None:
         """Forget every message (ids keep increasing)."""

@@ -143,6 +143,22 @@ def mail_rows() -> Response:
     return ok({"rows": [_mail_row(m) for m in found[-LIST_LIMIT:]], "oldest": held[0].id if held else None})
 
 
+#: a body search's text, at most this many characters
+SEARCH_LIMIT = 200
+
+
+@blp.get("/api/mail/search")
+def mail_search() -> Response:
+    """``{"ids"}``: the held messages whose text or HTML part contains ``q`` (case-insensitive; at most
+    :data:`SEARCH_LIMIT` characters): the page's search matches bodies too, as Mailpit's does. Bounded by the
+    store (``--capture-limit`` messages, each part by ``--capture-raw-limit``)."""
+    q = (request.args.get("q") or "").strip().casefold()
+    if not q or len(q) > SEARCH_LIMIT:
+        raise BadRequest(f"q must be 1 to {SEARCH_LIMIT} characters of text to find in the message bodies")
+    ids = [m.id for m in state().mail.list() if q in (m.text or "").casefold() or q in (m.html or "").casefold()]
+    return ok({"ids": ids})
+
+
 @blp.get("/api/mail/<int:message_id>/html")
 def mail_html(message_id: int) -> Response:
     """The message's HTML part made inert (see :mod:`.inert`) for the sandboxed frame: ``{"html", "blocked"}``."""

@@ -130,10 +130,27 @@
   const mails = []; // oldest first
   let lastMail = 0;
   let openMail = null;
+  // the body search's answer for the current query: the ids of the messages whose text or HTML part has it
+  let bodyHits = { q: '', ids: new Set() };
   function mailMatches(m, q) {
     if (!q) return true;
     const hay = [m.subject, m.from, m.to, m.mailFrom].concat(m.rcptTos || []).join('\n').toLowerCase();
-    return hay.includes(q);
+    return hay.includes(q) || (bodyHits.q === q && bodyHits.ids.has(m.id));
+  }
+  let searchTimer = null;
+  function searchBodies() {
+    if (searchTimer !== null) clearTimeout(searchTimer);
+    searchTimer = setTimeout(async () => {
+      searchTimer = null;
+      const q = $('mail-search').value.trim().toLowerCase();
+      if (!q || q.length > 200) { bodyHits = { q: '', ids: new Set() }; return; }
+      try {
+        const found = await getJson('ui/api/mail/search?q=' + encodeURIComponent(q));
+        if ($('mail-search').value.trim().toLowerCase() !== q) return; // typed on meanwhile
+        bodyHits = { q, ids: new Set(found.ids) };
+        renderMail();
+      } catch (e) { failed(e); }
+    }, 150);
   }
   function mailRow(m) {
     const badges = el('span', { class: 'badges' },
@@ -429,7 +446,19 @@
     setupTabs();
     arrowKeys($('mail-list'));
     arrowKeys($('req-list'));
-    $('mail-search').addEventListener('input', () => { shown.mail = PAGE; renderMail(); });
+    $('mail-search').addEventListener('input', () => { shown.mail = PAGE; renderMail(); searchBodies(); });
+    $('mail-delete').addEventListener('click', async () => {
+      const id = Number($('mail-view').dataset.id);
+      try {
+        await api('messages/' + id, { method: 'DELETE' });
+        const at = mails.findIndex((m) => m.id === id);
+        if (at >= 0) mails.splice(at, 1);
+        $('mail-view').hidden = true;
+        openMail = null;
+        renderMail();
+        notice('Deleted message #' + id + '.');
+      } catch (e) { failed(e); }
+    });
     $('mail-more').addEventListener('click', () => { shown.mail += PAGE; renderMail(); });
     $('requests-more').addEventListener('click', () => { shown.requests += PAGE; renderRequests(); });
     $('req-search').addEventListener('input', () => { shown.requests = PAGE; renderRequests(); });
