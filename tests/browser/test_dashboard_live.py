@@ -137,3 +137,26 @@ def test_one_message_is_deleted_from_the_page(mock: MockServer, chrome: Any, wai
     chrome.refresh()
     WebDriverWait(chrome, TIMEOUT).until(lambda d: d.find_element(By.ID, "live").text == "live")
     wait(lambda d: len(mail_rows(d)) == 1)
+
+
+@SHARED
+def test_attachments_are_listed_in_the_open_message(mock: MockServer, chrome: Any, wait: Any) -> None:
+    import smtplib
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "app@check.org", "ops@check.org", "With a file"
+    msg.set_content("see attached")
+    msg.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename="evil.html")
+    with smtplib.SMTP("127.0.0.1", mock.sink.smtp_port, timeout=TIMEOUT) as smtp:
+        smtp.send_message(msg)
+    open_dashboard(chrome, mock.base_url + "/_mock/ui/")
+    wait(lambda d: len(mail_rows(d)) == 1)
+    chrome.find_element(By.CSS_SELECTOR, "#mail-list button.open").click()
+    item = wait(lambda d: d.find_element(By.CSS_SELECTOR, "#mail-attachments button.attachment"))
+    assert item.text == "Download evil.html (text/html, 25 bytes)"
+    item.click()  # a download of inert bytes: nothing of it runs in the page
+    assert chrome.find_element(By.ID, "mail-attachments-box").is_displayed()
+    with pytest.raises(Exception):  # noqa: B017, PT011 - no alert opened: the script was never run
+        chrome.switch_to.alert.text  # noqa: B018
+    assert [e for e in chrome.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -164,3 +164,30 @@ def test_one_captured_message_is_deleted_and_bodies_are_searched(client: FlaskCl
     assert client.delete(f"/_mock/messages/{ids[0]}").status_code == 404
     assert client.get("/_mock/ui/api/mail/search?q=kiwi").get_json() == {"ids": [ids[2]]}
     assert [m.subject for m in app_state.mail.list(subject="c")] == ["c"]  # the index forgot the deleted one
+
+
+def test_attachments_are_listed_and_downloaded_inert(client: FlaskClient, app_state: State) -> None:
+    """An attachment is offered as bytes to save, whatever it claims to be: octet-stream, a download, never sniffed,
+    under a sandbox CSP; a name with a path or quotes is cleaned (#25)."""
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["Subject"] = "report"
+    msg.set_content("see attached")
+    msg.add_attachment(b"<script>alert(1)</script>", maintype="text", subtype="html", filename='../../evil".html')
+    msg.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="scan.pdf")
+    message = app_state.mail.add(msg.as_bytes(), mail_from="x@check.org", rcpt_tos=["y@check.org"])
+    listing = client.get(f"/_mock/ui/api/mail/{message.id}/attachments").get_json()["attachments"]
+    assert [(a["index"], a["filename"], a["contentType"], a["size"]) for a in listing] == [
+        (0, "evil_.html", "text/html", 25),
+        (1, "scan.pdf", "application/pdf", 13),
+    ]
+    got = client.get(f"/_mock/ui/api/mail/{message.id}/attachments/0")
+    assert got.status_code == 200 and got.data == b"<script>alert(1)</script>"
+    assert got.headers["Content-Type"] == "application/octet-stream"
+    assert got.headers["Content-Disposition"].startswith('attachment; filename="evil_.html"')
+    assert got.headers["X-Content-Type-Options"] == "nosniff"
+    assert got.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert client.get(f"/_mock/ui/api/mail/{message.id}/attachments/2").status_code == 404
+    plain = app_state.mail.add(b"Subject: none\r\n\r\nbody\r\n", mail_from="x@check.org", rcpt_tos=["y@check.org"])
+    assert client.get(f"/_mock/ui/api/mail/{plain.id}/attachments").get_json() == {"attachments": []}

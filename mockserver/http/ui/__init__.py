@@ -14,6 +14,7 @@ remote loads, see ``static/app.js``).
 
 from __future__ import annotations
 
+import urllib.parse
 from importlib import metadata
 from typing import Any
 
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, current_app, render_template, request
 
 from ...core.faults.files import preset_names
 from ...core.journal.entry import JournalEntry
+from ...core.mail.attachments import attachment_payload, list_attachments
 from ...core.mail.store import CapturedMessage
 from ...errors import BadRequest, NotFound
 from ..admin import _admin_lock, ok, state
@@ -57,7 +59,7 @@ def _lock() -> None:
 
 @blp.after_request
 def _headers(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
+    response.headers.setdefault("Content-Security-Policy", CSP)  # an attachment keeps its stricter one
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers.setdefault("Cache-Control", "no-store")
@@ -157,6 +159,32 @@ def mail_search() -> Response:
         raise BadRequest(f"q must be 1 to {SEARCH_LIMIT} characters of text to find in the message bodies")
     ids = [m.id for m in state().mail.list() if q in (m.text or "").casefold() or q in (m.html or "").casefold()]
     return ok({"ids": ids})
+
+
+@blp.get("/api/mail/<int:message_id>/attachments")
+def mail_attachments(message_id: int) -> Response:
+    """``{"attachments"}``: the message's attachments (index, file name, type, size, truncated), for the list."""
+    message = state().mail.get(message_id)
+    found = list_attachments(message.raw, raw_truncated=message.raw_truncated)
+    return ok({"attachments": [a.to_dict() for a in found]})
+
+
+@blp.get("/api/mail/<int:message_id>/attachments/<int:index>")
+def mail_attachment(message_id: int, index: int) -> Response:
+    """One attachment's bytes, inert: always ``application/octet-stream`` (never the type the mail declares, which
+    an attacker chose), always a download (``Content-Disposition: attachment``), never sniffed, never run."""
+    found = attachment_payload(state().mail.get(message_id).raw, index)
+    if found is None:
+        raise NotFound(f"message #{message_id} has no attachment {index} (GET .../attachments lists them)")
+    filename, data = found
+    ascii_name = filename.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    response = Response(data, content_type="application/octet-stream")
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
 
 
 @blp.get("/api/mail/<int:message_id>/html")

@@ -236,10 +236,26 @@
       if (tc.requestId) line.append(el('button', { type: 'button', class: 'link', text: 'open request #' + tc.requestId, onclick: () => { show('requests', false); openRequest(tc.requestId).catch(failed); } }));
       $('mail-transcript').textContent = (m.transcript || []).join('\n');
     }
+    await showAttachments(id);
     $('mail-headers').textContent = 'loading…';
     const raw = await (await api('messages/' + id + '/raw', { headers: { Accept: 'message/rfc822' } })).text();
     const end = raw.search(/\r?\n\r?\n/);
     $('mail-headers').textContent = end < 0 ? raw : raw.slice(0, end);
+  }
+
+  // attachments: listed with type and size, downloaded as inert bytes (application/octet-stream, never opened here)
+  async function showAttachments(id) {
+    const list = $('mail-attachments');
+    clear(list);
+    const found = (await getJson('ui/api/mail/' + id + '/attachments')).attachments;
+    $('mail-attachments-box').hidden = found.length === 0;
+    for (const a of found) {
+      const label = `${a.filename} (${a.contentType}, ${a.size} bytes${a.truncated ? ', cut: raw source truncated' : ''})`;
+      list.append(el('li', {}, el('button', {
+        type: 'button', class: 'link attachment', text: 'Download ' + label,
+        onclick: () => download('ui/api/mail/' + id + '/attachments/' + a.index, a.filename).catch(failed),
+      })));
+    }
   }
 
   // -- requests ------------------------------------------------------------------------------------------------
