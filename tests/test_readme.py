@@ -18,7 +18,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def walkthrough() -> str:
     text = README.read_text(encoding="utf-8")
-    match = re.search(r"<!-- walkthrough -->\s*```sh\n(.*?)```", text, re.S)
+    match = re.search(r"<!-- walkthrough -->\s*```bash\n(.*?)```", text, re.S)
     assert match, "README.md has no <!-- walkthrough --> code block"
     return match.group(1)
 
@@ -42,7 +42,9 @@ def test_readme_curl_walkthrough_runs_verbatim() -> None:
         assert '"displayName":"Checkmarx"' in out  # 4. the display name is stored and returned
         assert "s3cret" not in out  # the password is never returned
         assert "204\n200\n204\n" in out  # 5, 6 (testconnection), 7
-        assert out.endswith("\n404\n[]\n")  # the GET after delete (its body the ErrorViewModel), 8: no violations
+        assert "\n404\n[]\n" in out  # the GET after delete (its body the ErrorViewModel), 8: no violations
+        # 9. the captured mail, read back: the walkthrough ends where a newcomer wants to look (#25)
+        assert out.endswith("Checkmarx <noreply@check.org> -> ['ops@check.org'] Checkmarx SMTP test\n"), out
         assert '{"message":"SMTP settings with id 2 were not found' in out
         assert server.state.settings.list()[-1].id == 1
         (mail,) = server.sink.messages  # 6. delivered to recieverEmail, from displayName <fromAddress>
@@ -242,3 +244,12 @@ def test_readme_never_says_pip_install_cxmock_from_the_index() -> None:
     install = text[text.index("## Install") : text.index("##", text.index("## Install") + 3)]
     for way in ("pip install .", 'pip install "cxmock @ git+https://', "python -m build --wheel", "docker build"):
         assert way in install, way
+
+
+def test_shell_blocks_that_need_bash_are_marked_bash() -> None:
+    """A ``sh`` block runs in any POSIX shell: arrays, ``[[`` and ``${var[@]}`` are bash's, so such a block says
+    ``bash`` (the walkthrough does) (#25)."""
+    text = README.read_text(encoding="utf-8")
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        assert not re.search(r"\w=\(|\[\[|\$\{\w+\[@\]\}", block), block
+    assert "```bash" in text
