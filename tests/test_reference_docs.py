@@ -4,8 +4,8 @@ docstrings with pdoc, and it says what is a property and what is a method (``smt
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
