@@ -39,7 +39,8 @@ def entry_of(base_url: str, response: requests.Response) -> dict[str, Any]:
     request_id = int(response.headers["X-Cxmock-Request-Id"])
     with requests.get(f"{base_url}/_mock/requests", timeout=10) as listing:
         (entry,) = [e for e in listing.json() if e["id"] == request_id]
-    return entry
+    found: dict[str, Any] = entry
+    return found
 
 
 def notes_of(base_url: str, response: requests.Response) -> list[str]:

@@ -71,7 +71,7 @@ def test_the_live_lists_answer_what_is_new_since_the_last_id(client: FlaskClient
     assert client.get(f"/_mock/ui/api/requests/{last}").get_json()["headers"] is not None
     app_state.reset()  # what the page learns from "oldest": nothing it shows is held any more
     assert client.get("/_mock/ui/api/mail?since=3").get_json() == {"rows": [], "oldest": None}
-    emptied = {"rows": [], "oldest": None, "faultRules": 0}
+    emptied: dict[str, object] = {"rows": [], "oldest": None, "faultRules": 0}
     assert client.get(f"/_mock/ui/api/requests?since={last}").get_json() == emptied
     missing = client.get(f"/_mock/ui/api/requests/{last}")
     assert missing.status_code == 404 and "journal" in json.dumps(missing.get_json())
