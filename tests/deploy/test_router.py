@@ -108,3 +108,47 @@ def check_cluster_survives_loss(cluster: Cluster) -> None:
     assert survivors
     for name in survivors:  # served by the same replica as before: their state is intact
         assert hosts(root.sandbox(name)) == [f"{name}.example.org"]
+
+
+FAILING = """
+import pytest
+from smtp_client import SmtpSettingsClient
+from test_downstream import SETTINGS
+
+
+@pytest.mark.cxmock(faults=["smtp-recipient-rejected"])
+def test_red(cxmock):
+    ok, details = SmtpSettingsClient(cxmock.base_url, "admin", "admin").test_connection(SETTINGS, "ops@check.org")
+    assert ok, details
+"""
+
+
+def test_a_red_downstream_test_links_to_its_journal_through_the_router(tmp_path: Path) -> None:
+    """The acceptance case of #25 on replicas: under ``-n 4 --cxmock-url <router>`` a failing test's report shows
+    the request's status, reason and fault, and a dashboard link whose sandbox the router still finds afterwards."""
+    import re
+    import shutil
+
+    suite = tmp_path / "downstream"
+    shutil.copytree(DOWNSTREAM, suite, ignore=shutil.ignore_patterns("__pycache__"))
+    (suite / "test_red.py").write_text(FAILING, encoding="utf-8")
+    with start_cluster(tmp_path, 3) as cluster:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CXMOCK_", "PYTEST_"))}
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "4", "--cxmock-url", cluster.url],
+            cwd=suite,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        out = result.stdout
+        assert result.returncode == 1 and "1 failed" in out, out[-4000:]
+        assert "POST /cxrestapi/auth/SMTPSettings/testconnection -> 400 (testSmtpConnection)" in out
+        assert "fault: smtp-recipient-rejected (reply at SMTP rcpt)" in out and "reason: " in out
+        (link,) = re.findall(r"dashboard: (\S+)/_mock/ui/#requests", out)
+        assert link.startswith(cluster.url + "/sandbox/pytest-")
+        journal = requests.get(link + "/_mock/requests", timeout=10).json()  # routed to the replica that holds it
+        assert [e["status"] for e in journal if e["operationId"] == "testSmtpConnection"] == [400]
