@@ -73,8 +73,7 @@ def test_each_sandbox_lives_on_one_replica_and_all_three_are_used(tmp_path: Path
     with start_cluster(tmp_path, 3) as cluster:
         root = RemoteServer(cluster.url)
         for name in names:
-            sandbox = root.sandbox(name)
-            sandbox.reset()  # what the plugin does before every test: the sandbox exists from here on
+            sandbox = root.create_sandbox(name)  # as the plugin does: under its own prefix, so on its replica
             sandbox.seed([{"host": f"{name}.example.org", "port": 25, "fromAddress": "a@example.org"}])
         held = [sandboxes_on(replica) for replica in cluster.replicas]
         for name in names:
@@ -101,13 +100,17 @@ def check_cluster_survives_loss(cluster: Cluster) -> None:
     root = RemoteServer(cluster.url)
     names = [f"keep-{i:02d}" for i in range(12)]
     for name in names:
-        root.sandbox(name).seed([{"host": f"{name}.example.org", "port": 25, "fromAddress": "a@example.org"}])
+        root.create_sandbox(name).seed([{"host": f"{name}.example.org", "port": 25, "fromAddress": "a@example.org"}])
     on_r3 = sandboxes_on(cluster.replicas[2]) & set(names)
     cluster.processes[2].stop()  # replica r3
     survivors = [n for n in names if n not in on_r3]
-    assert survivors
+    assert survivors and on_r3
     for name in survivors:  # served by the same replica as before: their state is intact
         assert hosts(root.sandbox(name)) == [f"{name}.example.org"]
+    for name in on_r3:  # redispatched to a live replica (retries, then r3's failed health checks), never a 503:
+        # that replica does not hold it (404 until the pipeline creates it again)
+        with requests.get(f"{cluster.url}/sandbox/{name}/_mock/health", timeout=30) as response:
+            assert response.status_code in (200, 404), response.text
 
 
 FAILING = """
