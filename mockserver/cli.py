@@ -19,6 +19,7 @@ import click
 
 from .config import Config, unknown_environment
 from .config.convert import kind_of
+from .core import admin_routes as routes
 from .errors import ConfigError, ServerError
 
 #: ``check``/``report``: unhealthy, or violations at or above --fail-on (``serve``'s codes are in runner.py)
@@ -132,18 +133,21 @@ _timeout_option = click.option("--timeout", default=10.0, show_default=True, hel
 
 def admin_call(
     url: str,
-    method: str,
-    path: str,
+    route: routes.AdminRoute,
     *,
+    query: dict[str, Any] | None = None,
+    params: dict[str, str] | None = None,
     admin_token: str | None = None,
     body: Any = None,
     timeout: float = 10.0,
 ) -> tuple[int, bytes]:
-    """One admin-API request; returns (status, body). Connection problems raise click.ClickException."""
+    """One admin-API request (a route of the table the server registers); returns (status, body). Connection
+    problems raise click.ClickException."""
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise click.ClickException(f"--url must be an http:// or https:// URL, got {url!r}")
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=method)
+    path = route.path(query, **(params or {}))
+    request = urllib.request.Request(url.rstrip("/") + path, data=data, method=route.method)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     if admin_token:
@@ -175,7 +179,7 @@ def _ok(status: int, payload: bytes) -> Any:
 def check(url: str, admin_token: str | None, timeout: float) -> None:
     """Health probe: exit 0 when the server answers /_mock/health, 1 otherwise (for container health checks)."""
     try:
-        status, payload = admin_call(url, "GET", "/_mock/health", admin_token=admin_token, timeout=timeout)
+        status, payload = admin_call(url, routes.HEALTH, admin_token=admin_token, timeout=timeout)
     except click.ClickException as exc:
         click.echo(f"unhealthy: {exc.message}", err=True)
         sys.exit(EXIT_UNHEALTHY)
@@ -208,12 +212,11 @@ def messages(
 ) -> None:
     """List (or clear) the mail captured by a running server's SMTP sink."""
     if clear:
-        _ok(*admin_call(url, "DELETE", "/_mock/messages", admin_token=admin_token, timeout=timeout))
+        _ok(*admin_call(url, routes.CLEAR_MESSAGES, admin_token=admin_token, timeout=timeout))
         click.echo("cleared")
         return
     query = {k: v for k, v in {"to": to, "subject": subject, "wait": wait, "limit": 1000}.items() if v is not None}
-    path = "/_mock/messages" + ("?" + urllib.parse.urlencode(query) if query else "")
-    items = _ok(*admin_call(url, "GET", path, admin_token=admin_token, timeout=timeout + (wait or 0)))
+    items = _ok(*admin_call(url, routes.MESSAGES, query=query, admin_token=admin_token, timeout=timeout + (wait or 0)))
     if as_json:
         click.echo(json.dumps(items, indent=2))
         return
@@ -261,21 +264,21 @@ def faults(
 
     call: dict[str, Any] = {"admin_token": admin_token, "timeout": timeout}
     if clear:
-        _ok(*admin_call(url, "DELETE", "/_mock/faults", **call))
+        _ok(*admin_call(url, routes.CLEAR_FAULTS, **call))
         click.echo("removed every rule", err=True)
     if remove_id:
-        _ok(*admin_call(url, "DELETE", f"/_mock/faults/{urllib.parse.quote(remove_id)}", **call))
+        _ok(*admin_call(url, routes.REMOVE_FAULT, params={"rule_id": remove_id}, **call))
         click.echo(f"removed rule {remove_id}", err=True)
     added: list[str] = []
     if add_file:
         with open(add_file, encoding="utf-8") as handle:
             rules = yaml.safe_load(handle)
-        added += _ok(*admin_call(url, "POST", "/_mock/faults", body=rules, **call))["ids"]
+        added += _ok(*admin_call(url, routes.ADD_FAULTS, body=rules, **call))["ids"]
     if preset:
-        added += _ok(*admin_call(url, "POST", "/_mock/faults", body={"preset": preset}, **call))["ids"]
+        added += _ok(*admin_call(url, routes.ADD_FAULTS, body={"preset": preset}, **call))["ids"]
     if added:
         click.echo(f"added {len(added)} rule(s): {', '.join(added)}", err=True)
-    listing = _ok(*admin_call(url, "GET", "/_mock/faults", **call))
+    listing = _ok(*admin_call(url, routes.FAULTS, **call))
     click.echo(json.dumps(listing, indent=2))
 
 
@@ -298,8 +301,8 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
 
     # text and JSON list every violation; in JUnit, violations at or above --fail-on become <failure>s
     shown = ("error" if fail_on == "never" else fail_on) if fmt == "junit" else "info"
-    query = urllib.parse.urlencode({"format": fmt, "min_severity": shown})
-    status, payload = admin_call(url, "GET", f"/_mock/violations?{query}", admin_token=admin_token, timeout=timeout)
+    query = {"format": fmt, "min_severity": shown}
+    status, payload = admin_call(url, routes.VIOLATIONS, query=query, admin_token=admin_token, timeout=timeout)
     if status >= 400:
         _ok(status, payload)
     text = payload.decode("utf-8")
@@ -309,7 +312,7 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
     else:
         click.echo(text)
     if fail_on != "never":
-        summary = _ok(*admin_call(url, "GET", "/_mock/violations", admin_token=admin_token, timeout=timeout)) or []
+        summary = _ok(*admin_call(url, routes.VIOLATIONS, admin_token=admin_token, timeout=timeout)) or []
         failing = [row for row in summary if lint.severity_at_least(row["severity"], fail_on)]
         if failing:
             shown = ", ".join(f"{row['code']} x{row.get('count', 1)} ({row['severity']})" for row in failing)

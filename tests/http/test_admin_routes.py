@@ -37,14 +37,16 @@ def test_a_route_fills_its_parameters_percent_encoded() -> None:
         AdminRoute("GET", "/health").path(name="x")
 
 
-def test_the_remote_client_writes_no_admin_url_of_its_own() -> None:
-    """Every admin call of ``mockserver.remote`` names a route of the table: no ``/_mock/...`` literal there."""
+def test_the_remote_client_and_the_cli_write_no_admin_url_of_their_own() -> None:
+    """Every admin call of ``mockserver.remote`` and of the CLI names a route of the table: no ``/_mock/...``
+    literal there."""
     from pathlib import Path
 
+    import mockserver.cli
     import mockserver.remote
 
     package = Path(mockserver.remote.__file__).parent
-    for source in sorted(package.glob("*.py")):
+    for source in [*sorted(package.glob("*.py")), Path(mockserver.cli.__file__)]:
         code = [line for line in source.read_text(encoding="utf-8").splitlines() if not line.lstrip().startswith("#")]
         literals = [line for line in code if '"/_mock/' in line or "'/_mock/" in line or 'f"/_mock' in line]
         assert literals == [], (source.name, literals)
