@@ -242,7 +242,7 @@ def test_no_secret_appears_in_any_output(
 
 LOCK = "lock-token-8a7b6c5d"
 _LOCKED_APP = create_app(State.from_config(Config(admin_token=LOCK)))
-_SAMPLE_ARGS = {"rule_id": "r1", "message_id": "1", "request_id": "1"}
+_SAMPLE_ARGS = {"rule_id": "r1", "message_id": "1", "request_id": "1", "index": "0"}
 #: the dashboard's empty shell and its static files hold no data: a browser must load them to ask for the token
 _UNLOCKED_ENDPOINTS = ui.PUBLIC_ENDPOINTS
 ADMIN_ROUTES = sorted(
