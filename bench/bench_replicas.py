@@ -72,13 +72,13 @@ def _cluster(haproxy: str, replicas: int) -> Iterator[tuple[int, list[str]]]:
 
 
 def _names_covering(router: RemoteServer, addresses: list[str]) -> list[str]:
-    """``PIPELINES`` sandbox names that together live on every replica (each created by its first request)."""
+    """``PIPELINES`` sandbox names that together live on every replica (each created through the router)."""
     chosen: list[str] = []
     covered: set[str] = set()
     for i in range(200):
         name = f"bench-{i:03d}"
-        router.sandbox(name).reset()
-        owner = next(a for a in addresses if name in {s["name"] for s in RemoteServer("http://" + a).sandboxes()})
+        router.sandbox(name, create=True)
+        owner = next(a for a in addresses if name in {s["name"] for s in RemoteServer("http://" + a).list_sandboxes()})
         if owner not in covered or len(covered) == len(addresses):
             chosen.append(name)
             covered.add(owner)
@@ -124,7 +124,7 @@ def _measure(mode: Mode, haproxy: str, replicas: int) -> tuple[list[float], str]
                 raise RuntimeError(f"{replicas} replica(s): {failed} of {total} responses failed")
             rates.append(sum(r.rps for r in results))
         placement = ", ".join(
-            f"r{i + 1}: {sum(n in {s['name'] for s in RemoteServer('http://' + a).sandboxes()} for n in names)}"
+            f"r{i + 1}: {sum(n in {s['name'] for s in RemoteServer('http://' + a).list_sandboxes()} for n in names)}"
             for i, a in enumerate(addresses)
         )
     return rates, f"{PIPELINES} sandboxes x {CONNECTIONS_EACH} connections; sandboxes per replica: {placement}"
