@@ -25,12 +25,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, Unpack, runtime_checkable
 
 from .contract import JSON_V1
 from .journal.entry import JournalEntry
+from .mail.filters import MailFilters
 
-__all__ = ["FaultRules", "FaultRulesHandle", "HeaderTokens", "MailMessage", "MailSink", "MockSurface"]
+__all__ = ["FaultRules", "FaultRulesHandle", "HeaderTokens", "MailMessage", "MailSink", "Mailbox", "MockSurface"]
 
 
 @runtime_checkable
@@ -77,18 +78,37 @@ class MailMessage(Protocol):
         ...
 
 
+#: the kind of message a sink returns (``CapturedMessage`` in process, ``RemoteMessage`` remote)
+M_co = TypeVar("M_co", bound=MailMessage, covariant=True)
+
+
+class Mailbox(Protocol[M_co]):
+    """Where a :class:`MailSink` reads and waits: a :class:`~mockserver.core.mail.store.MailStore` in process, the
+    admin API for a remote server (``mockserver.remote.mail``)."""
+
+    def list(self, **filters: Unpack[MailFilters]) -> Sequence[M_co]: ...
+    def clear(self) -> None: ...
+    def wait_for(self, count: int = 1, timeout: float = 5.0, **filters: Unpack[MailFilters]) -> Sequence[M_co]: ...
+
+
 @runtime_checkable
-class MailSink(Protocol):
-    """The captured mail of one sandbox, and the SMTP sink's addresses."""
+class MailSink(Protocol[M_co]):
+    """The captured mail of one sandbox, and the SMTP sink's addresses.
+
+    ``messages``, ``clear()`` and ``wait_for()`` are written here once, over the :meth:`_mailbox` a sink names."""
+
+    def _mailbox(self) -> Mailbox[M_co]:
+        """The mailbox the members below act on (looked up on each call: a sandbox may have been recreated)."""
+        ...
 
     @property
-    def messages(self) -> Sequence[MailMessage]:
+    def messages(self) -> Sequence[M_co]:
         """Every captured message, oldest first (a property: ``sink.messages``, not ``sink.messages()``)."""
-        ...
+        return self._mailbox().list()
 
     def clear(self) -> None:
         """Forget the captured messages."""
-        ...
+        self._mailbox().clear()
 
     def wait_for(
         self,
@@ -99,10 +119,14 @@ class MailSink(Protocol):
         from_: str | None = None,
         subject: str | None = None,
         since: int | str | datetime | None = None,
-    ) -> Sequence[MailMessage]:
+    ) -> Sequence[M_co]:
         """Block until ``count`` messages match; every match, oldest first. After ``timeout`` seconds
-        :class:`~mockserver.errors.AssertionHelperError` lists the filters and what was captured."""
-        ...
+        :class:`~mockserver.errors.AssertionHelperError` lists the filters and what was captured.
+
+        ``to``, ``from_`` and ``subject`` are case-insensitive substrings (of the envelope or the header); ``since``
+        a message id or a time: only the messages after it."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
+        return self._mailbox().wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
 
     @property
     def smtp_port(self) -> int: ...
@@ -268,7 +292,7 @@ class MockSurface(Protocol):
     def faults(self) -> FaultRules: ...
 
     @property
-    def sink(self) -> MailSink: ...
+    def sink(self) -> MailSink[MailMessage]: ...
 
     # -- journal -----------------------------------------------------------------------------------------------
     def requests(

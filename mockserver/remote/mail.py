@@ -5,14 +5,17 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from ..core import admin_routes as routes
+from ..core.mail.filters import MailFilters, ordered
+from ..core.surface import MailSink
 from ..errors import AssertionHelperError, ServerError
 from .http import AdminTransport, _HttpError, call_all
 
@@ -98,34 +101,26 @@ class RemoteMessage:
         )
 
 
-class RemoteSink:
-    """Captured mail of a remote server (``/_mock/messages``), with the surface of ``MockServer.sink``."""
+class RemoteMailbox:
+    """The mailbox of a remote server's sandbox over ``/_mock/messages`` (what ``RemoteSink`` reads and waits on)."""
 
     def __init__(self, server: AdminTransport) -> None:
         self._server = server
 
-    def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> list[RemoteMessage]:
+    def _list(self, query: Mapping[str, Any], timeout: float | None = None) -> builtins.list[RemoteMessage]:
         items = call_all(self._server, routes.MESSAGES, query, timeout=timeout)
         return [RemoteMessage.from_dict(item, self._server) for item in items]
 
-    @property
-    def messages(self) -> list[RemoteMessage]:
-        """Every captured message, oldest first."""
-        return self._list({})
+    def list(self, **filters: Unpack[MailFilters]) -> builtins.list[RemoteMessage]:
+        """The messages matching ``filters``, oldest first."""
+        return self._list(_query(filters))
 
     def clear(self) -> None:
         self._server.admin(routes.CLEAR_MESSAGES)
 
     def wait_for(
-        self,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
-    ) -> list[RemoteMessage]:
+        self, count: int = 1, timeout: float = 5.0, **filters: Unpack[MailFilters]
+    ) -> builtins.list[RemoteMessage]:
         """Block (server-side, event-driven) until ``count`` messages match; return all that match, oldest first.
 
         After ``timeout`` seconds raises :class:`AssertionHelperError` listing the filters and what was captured.
@@ -133,26 +128,48 @@ class RemoteSink:
         __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        since_arg = since.isoformat() if isinstance(since, datetime) else since
-        filters = {"to": to, "from": from_, "subject": subject, "since": since_arg}
+        query = _query(filters)
         deadline = time.monotonic() + max(timeout, 0.0)
         while True:
             wait = max(deadline - time.monotonic(), 0.0)
             try:
-                found = self._list({**filters, "wait": round(wait, 3), "count": count}, wait + self._server.timeout)
+                found = self._list({**query, "wait": round(wait, 3), "count": count}, wait + self._server.timeout)
                 break
             except _HttpError as exc:  # 429: the server's long-poll slots are taken; it asks to retry in 1 s
                 if exc.status != 429 or wait <= 0:
                     raise
                 time.sleep(min(1.0, wait))
         if len(found) < count:
-            wanted = ", ".join(f"{k}={v!r}" for k, v in filters.items() if v is not None) or "no filter"
-            seen = "\n".join(f"  {m.summary()}" for m in self.messages)
+            wanted = ", ".join(f"{k}={v!r}" for k, v in query.items() if v is not None) or "no filter"
+            seen = "\n".join(f"  {m.summary()}" for m in self._list({}))
             raise AssertionHelperError(
                 f"expected {count} message(s) matching {wanted} within {timeout} s, got {len(found)}; "
                 f"captured:\n{seen or '  (nothing)'}"
             )
         return found
+
+
+def _query(filters: MailFilters) -> dict[str, Any]:
+    """The ``GET /_mock/messages`` query of mail filters (``from_`` is ``from``; a time in ISO-8601)."""
+    given = ordered(filters)
+    since = given.get("since")
+    return {
+        "to": given.get("to"),
+        "from": given.get("from_"),
+        "subject": given.get("subject"),
+        "since": since.isoformat() if isinstance(since, datetime) else since,
+    }
+
+
+class RemoteSink(MailSink[RemoteMessage]):
+    """Captured mail of a remote server (``/_mock/messages``), with the surface of ``MockServer.sink``."""
+
+    def __init__(self, server: AdminTransport) -> None:
+        self._server = server
+        self._box = RemoteMailbox(server)
+
+    def _mailbox(self) -> RemoteMailbox:
+        return self._box
 
     @property
     def ports(self) -> dict[str, int]:

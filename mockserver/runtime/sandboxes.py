@@ -17,17 +17,16 @@ import functools
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from flask import Flask
 
 from ..config import Config
-from ..core.mail.store import CapturedMessage
+from ..core.mail.store import CapturedMessage, MailStore
 from ..core.sandboxes.names import check_name, generated_name
 from ..core.sandboxes.registry import SandboxRegistry
 from ..core.state import State
-from ..core.surface import HeaderTokens
+from ..core.surface import HeaderTokens, MailSink
 from ..errors import ConfigError, NotFound
 from ..http import create_app
 from ..http.admin import holds_admin_token
@@ -157,34 +156,16 @@ def _dropped(sandbox: Sandbox) -> None:
     sandbox.state.mail.interrupt_waiters()  # a long-poll of a deleted sandbox answers now
 
 
-class SandboxSink:
+class SandboxSink(MailSink[CapturedMessage]):
     """The SMTP sink as one sandbox sees it: the server's listeners and TLS, the sandbox's mailbox."""
 
     def __init__(self, sink: SmtpSink, state: Callable[[], State]) -> None:
         self._sink = sink
         self._state = state
 
-    @property
-    def messages(self) -> list[CapturedMessage]:
-        """The sandbox's captured messages, oldest first."""
-        return self._state().mail.list()
-
-    def clear(self) -> None:
-        """Forget the sandbox's captured messages."""
-        self._state().mail.clear()
-
-    def wait_for(
-        self,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
-    ) -> list[CapturedMessage]:
-        """See :meth:`MailStore.wait_for` (over the sandbox's mailbox)."""
-        return self._state().mail.wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
+    def _mailbox(self) -> MailStore:
+        """The sandbox's mailbox (for ``messages``, ``clear()``, ``wait_for()``)."""
+        return self._state().mail
 
     @property
     def smtp_port(self) -> int:

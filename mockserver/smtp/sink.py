@@ -23,11 +23,11 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Any
 
 from ..core.faults.decisions import SmtpFault
 from ..core.mail.store import CapturedMessage, MailStore
+from ..core.surface import MailSink
 from ..errors import ServerError
 from .limits import TLS_REFUSALS, RefuseProtocol, SinkBudget, SinkLimits, contain_connection_error, refuse_plain
 from .listeners import bind_listener, probe_listener
@@ -47,7 +47,7 @@ TLS_HANDSHAKE_TIMEOUT = 10.0
 SERVER_HOSTNAME = "cxmock.localhost"
 
 
-class SmtpSink:
+class SmtpSink(MailSink[CapturedMessage]):
     """The embedded SMTP sink; ``start()``, use, ``stop()`` (restartable; also a context manager).
 
     :param store: where accepted messages go.
@@ -135,27 +135,10 @@ class SmtpSink:
         """The CA certificate (PEM) that verifies both listeners."""
         return self.tls.ca_pem
 
-    @property
-    def messages(self) -> list[CapturedMessage]:
-        """Every captured message, oldest first."""
-        return self.store.list()
-
-    def clear(self) -> None:
-        """Forget the captured messages."""
-        self.store.clear()
-
-    def wait_for(
-        self,
-        count: int = 1,
-        timeout: float = 5.0,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
-    ) -> list[CapturedMessage]:
-        """See :meth:`MailStore.wait_for`."""
-        return self.store.wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
+    def _mailbox(self) -> MailStore:
+        """``messages``, ``clear()`` and ``wait_for()`` (:class:`~mockserver.core.surface.MailSink`) act on
+        :attr:`store`."""
+        return self.store
 
     def factory(self, listener: str) -> TrackedSMTP:
         """The protocol for one new connection on ``listener`` (the override point, as in aiosmtpd)."""

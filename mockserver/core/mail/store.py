@@ -28,11 +28,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Unpack
 
 from ...errors import AssertionHelperError, NotFound
 from ..logcontext import TALLY
-from .filters import matcher
+from .filters import MailFilters, matcher, ordered
 from .index import MailIndex, trigrams
 from .message import CapturedMessage as CapturedMessage
 from .parse import CORRELATION_HEADER as CORRELATION_HEADER
@@ -221,17 +221,11 @@ class MailStore:
             message_id = self._by_correlation.get(correlation)
             return self._messages.get(message_id) if message_id is not None else None
 
-    def list(
-        self,
-        *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
-    ) -> builtins.list[CapturedMessage]:
-        """The messages matching every given filter, oldest first (see the module docstring for the filters)."""
-        match = matcher(to=to, from_=from_, subject=subject, since=since)
-        candidates, _ = self._candidates(to=to, subject=subject, since=since)
+    def list(self, **filters: Unpack[MailFilters]) -> builtins.list[CapturedMessage]:
+        """The messages matching every given filter (``to``, ``from_``, ``subject``, ``since``: see the module
+        docstring), oldest first."""
+        match = matcher(**filters)
+        candidates, _ = self._candidates(ordered(filters))
         return [m for m in candidates if match(m)]
 
     def wait_for(
@@ -239,13 +233,11 @@ class MailStore:
         count: int = 1,
         timeout: float = 5.0,
         *,
-        to: str | None = None,
-        from_: str | None = None,
-        subject: str | None = None,
-        since: int | str | datetime | None = None,
         cancel: threading.Event | None = None,
+        **filters: Unpack[MailFilters],
     ) -> builtins.list[CapturedMessage]:
-        """Block until at least ``count`` messages match the filters; return all that match, oldest first.
+        """Block until at least ``count`` messages match the filters (those of :meth:`list`); return all that match,
+        oldest first.
 
         Woken by each capture (no polling). After ``timeout`` seconds raises
         :class:`~mockserver.errors.AssertionHelperError` listing the filters and what *was* captured; so does a
@@ -255,12 +247,13 @@ class MailStore:
         __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
         if count < 1:
             raise ValueError(f"count must be at least 1, got {count}")
-        match = matcher(to=to, from_=from_, subject=subject, since=since)
+        filters = ordered(filters)
+        match = matcher(**filters)
         deadline = time.monotonic() + max(timeout, 0.0)
         with self._cond:
             generation = self._generation
         while True:
-            candidates, seen = self._candidates(to=to, subject=subject, since=since)
+            candidates, seen = self._candidates(filters)
             with self._cond:
                 interrupted = self._generation != generation or (cancel is not None and cancel.is_set())
             found = [m for m in candidates if match(m)]  # outside the lock: matching may parse
@@ -274,18 +267,17 @@ class MailStore:
         if len(found) >= count:
             return found
         captured = self._snapshot()
-        message = _timeout_message(count, timeout, found, captured, to=to, from_=from_, subject=subject, since=since)
+        message = _timeout_message(count, timeout, found, captured, **filters)
         if interrupted:
             message = "wait_for: interrupted (the server is stopping); " + message.removeprefix("wait_for: ")
         raise AssertionHelperError(message)
 
-    def _candidates(
-        self, *, to: str | None, subject: str | None, since: int | str | datetime | None
-    ) -> tuple[builtins.list[CapturedMessage], int]:
+    def _candidates(self, filters: MailFilters) -> tuple[builtins.list[CapturedMessage], int]:
         """The held messages that may match the filters, oldest first (a superset: the caller applies the filter),
         and the capture count they reflect (every capture counted is among them, if it matches)."""
-        after = _after_id(since)
-        needles = {"to": to, "subject": subject}  # what the index narrows; from_ only by the filter
+        after = _after_id(filters.get("since"))
+        # what the index narrows; from_ only by the filter
+        needles = {"to": filters.get("to"), "subject": filters.get("subject")}
         if not any(needle and trigrams(needle.casefold()) for needle in needles.values()):
             with self._cond:  # nothing the index can narrow: no need to bring it up to date (nor to parse)
                 return self._newer_than(after) or [], self._captured
