@@ -25,9 +25,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, TypeVar, Unpack, runtime_checkable
+from typing import Any, Protocol, Self, TypeVar, Unpack, runtime_checkable
 
 from .contract import JSON_V1
+from .faults.files import preset_names
+from .faults.parse import rule_document
 from .journal.entry import JournalEntry
 from .mail.filters import MailFilters
 
@@ -171,15 +173,33 @@ class FaultRulesHandle(Protocol):
         """Remove the rule(s); False if none was still installed."""
         ...
 
-    def __enter__(self) -> FaultRulesHandle: ...
+    def __enter__(self) -> Self:
+        return self
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None: ...
+    ) -> None:
+        self.remove()
+
+
+#: the kind of handle a fault-rules object returns (``FaultHandle`` in process, ``RemoteFaultHandle`` remote)
+H_co = TypeVar("H_co", bound=FaultRulesHandle, covariant=True)
 
 
 @runtime_checkable
-class FaultRules(Protocol):
-    """The fault rules of one sandbox (see ``docs/faults.md`` for the rule shape)."""
+class FaultRules(Protocol[H_co]):
+    """The fault rules of one sandbox (see ``docs/faults.md`` for the rule shape).
+
+    ``add()``, ``remove()`` and ``preset_names()`` are written here once, over :meth:`_add_rules` and
+    :meth:`_remove_rule`."""
+
+    def _add_rules(self, document: Any) -> H_co:
+        """Add the rules of a checked rule document (``{"rules": [...]}``); their handle."""
+        ...
+
+    def _remove_rule(self, rule_id: str) -> bool:
+        """Remove the rule ``rule_id``; False if it was not installed."""
+        ...
 
     def add(
         self,
@@ -192,22 +212,30 @@ class FaultRules(Protocol):
         after: int | None = None,
         probability: float | None = None,
         name: str | None = None,
-    ) -> FaultRulesHandle:
-        """Add one rule (or several: a list or ``{"rules": [...]}``) after the existing ones; an invalid rule
-        raises :class:`~mockserver.errors.ConfigError` naming the field and adds nothing."""
-        ...
+    ) -> H_co:
+        """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones; an invalid
+        rule raises :class:`~mockserver.errors.ConfigError` naming the field and adds nothing.
 
-    def preset(self, name: str) -> FaultRulesHandle:
+        Give either ``rule`` (the file/admin shape) or the keyword fields, not both. The handle has ``id``, ``hits``,
+        ``seen``, ``remove()``, and is a context manager that removes the rule on exit."""
+        document = rule_document(
+            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
+        )
+        return self._add_rules(document)
+
+    def preset(self, name: str) -> H_co:
         """Add the rules of a bundled preset (:meth:`preset_names`)."""
         ...
 
-    def load(self, *sources: str) -> FaultRulesHandle:
+    def load(self, *sources: str) -> H_co:
         """Add the rules of YAML/JSON files (read here) or preset names, as ``--faults`` does."""
         ...
 
     def remove(self, rule: str | FaultRulesHandle) -> bool:
         """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        ...
+        if not isinstance(rule, str):
+            return rule.remove()
+        return self._remove_rule(rule)
 
     def clear(self) -> None:
         """Remove every rule (the ``--faults`` ones too, until the next reset)."""
@@ -222,7 +250,10 @@ class FaultRules(Protocol):
         ...
 
     @staticmethod
-    def preset_names() -> builtins.list[str]: ...
+    def preset_names() -> builtins.list[str]:
+        """The names of the bundled presets (of this installation)."""
+        return preset_names()
+
     def __len__(self) -> int: ...
 
 
@@ -289,7 +320,7 @@ class MockSurface(Protocol):
         ...
 
     @property
-    def faults(self) -> FaultRules: ...
+    def faults(self) -> FaultRules[FaultRulesHandle]: ...
 
     @property
     def sink(self) -> MailSink[MailMessage]: ...

@@ -7,20 +7,18 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable, Mapping
-from types import TracebackType
 from typing import Any
 
 from ..core import admin_routes as routes
-from ..core.faults.files import load_rule_sources, preset_names
-from ..core.faults.parse import rule_document
-from ..core.surface import FaultRulesHandle
+from ..core.faults.files import load_rule_sources
+from ..core.surface import FaultRules, FaultRulesHandle
 from ..errors import ConfigError
 from .http import AdminTransport, _HttpError
 
 __all__ = ["RemoteFaultHandle", "RemoteFaults"]
 
 
-class RemoteFaultHandle:
+class RemoteFaultHandle(FaultRulesHandle):
     """The rules added by one ``RemoteFaults.add``/``preset`` call; a context manager removing them on exit.
 
     The counters are read from ``GET /_mock/faults``; after the rules are removed (or a reset dropped them) they
@@ -78,67 +76,37 @@ class RemoteFaultHandle:
             removed = self._faults.remove(rule_id) or removed
         return removed
 
-    def __enter__(self) -> RemoteFaultHandle:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.remove()
-
     def __repr__(self) -> str:
         return f"<RemoteFaultHandle {', '.join(self.ids)}>"
 
 
-class RemoteFaults:
+class RemoteFaults(FaultRules[RemoteFaultHandle]):
     """Fault rules of a remote server (``/_mock/faults``), with the surface of ``MockServer.faults``."""
 
     def __init__(self, server: AdminTransport) -> None:
         self._server = server
 
-    def _post(self, body: Any) -> RemoteFaultHandle:
+    def _add_rules(self, document: Any) -> RemoteFaultHandle:
         try:
-            added = self._server.admin(routes.ADD_FAULTS, body=body)
+            added = self._server.admin(routes.ADD_FAULTS, body=document)
         except _HttpError as exc:
             if exc.status == 400:
                 raise ConfigError(str(exc)) from None
             raise
         return RemoteFaultHandle(self, added["rules"])
 
-    def add(
-        self,
-        rule: Any = None,
-        /,
-        *,
-        match: dict[str, Any] | None = None,
-        action: dict[str, Any] | str | None = None,
-        times: int | None = None,
-        after: int | None = None,
-        probability: float | None = None,
-        name: str | None = None,
-    ) -> RemoteFaultHandle:
-        """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones; see
-        ``MockServer.faults.add``. An invalid rule raises :class:`ConfigError` naming the field."""
-        document = rule_document(
-            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
-        )
-        return self._post(document)
-
     def preset(self, name: str) -> RemoteFaultHandle:
         """Add the rules of a bundled preset (see :meth:`preset_names`)."""
-        return self._post({"preset": name})
+        return self._add_rules({"preset": name})
 
     def load(self, *sources: str) -> RemoteFaultHandle:
         """Add the rules of YAML/JSON files (read on this side) or preset names, as ``--faults`` does (but not
         re-armed by reset). An invalid file raises :class:`ConfigError` naming it; nothing is sent then."""
-        return self._post({"rules": [rule.to_dict() for rule in load_rule_sources(sources)]})
+        return self._add_rules({"rules": [rule.to_dict() for rule in load_rule_sources(sources)]})
 
-    def remove(self, rule: str | FaultRulesHandle) -> bool:
-        """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        if not isinstance(rule, str):
-            return rule.remove()
+    def _remove_rule(self, rule_id: str) -> bool:
         try:
-            self._server.admin(routes.REMOVE_FAULT, rule_id=rule)
+            self._server.admin(routes.REMOVE_FAULT, rule_id=rule_id)
         except _HttpError as exc:
             if exc.status == 404:
                 return False
@@ -158,11 +126,6 @@ class RemoteFaults:
     def clear(self) -> None:
         """Remove every rule (the ``--faults`` ones too, until the next reset)."""
         self._server.admin(routes.CLEAR_FAULTS)
-
-    @staticmethod
-    def preset_names() -> builtins.list[str]:
-        """The names of the bundled presets (of this installation)."""
-        return preset_names()
 
     def __len__(self) -> int:
         return len(self.list())

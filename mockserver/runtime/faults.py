@@ -21,14 +21,13 @@ import builtins
 from typing import Any
 
 from ..core.faults.engine import FaultEngine, FaultHandle
-from ..core.faults.files import load_preset, load_rule_sources, preset_names
-from ..core.faults.parse import rule_document
-from ..core.surface import FaultRulesHandle
+from ..core.faults.files import load_preset, load_rule_sources
+from ..core.surface import FaultRules
 
 __all__ = ["Faults"]
 
 
-class Faults:
+class Faults(FaultRules[FaultHandle]):
     """The fault rules of one server. Invalid rules raise :class:`~mockserver.errors.ConfigError` naming the
     bad field (``rule[0].action.status: must be an integer between 100 and 599, got 'x'``); nothing is added then.
 
@@ -38,28 +37,11 @@ class Faults:
     def __init__(self, engine: FaultEngine) -> None:
         self._engine = engine
 
-    def add(
-        self,
-        rule: Any = None,
-        /,
-        *,
-        match: dict[str, Any] | None = None,
-        action: dict[str, Any] | str | None = None,
-        times: int | None = None,
-        after: int | None = None,
-        probability: float | None = None,
-        name: str | None = None,
-    ) -> FaultHandle:
-        """Add one rule (or several: a list or ``{"rules": [...]}`` as ``rule``) after the existing ones.
-
-        Give either ``rule`` (the file/admin shape) or the keyword fields, not both. Returns a
-        :class:`~mockserver.core.faults.engine.FaultHandle`: ``id``, ``hits``, ``seen``, ``remove()``, and a context
-        manager that removes the rule on exit.
-        """
-        document = rule_document(
-            rule, name=name, match=match, action=action, times=times, after=after, probability=probability
-        )
+    def _add_rules(self, document: Any) -> FaultHandle:
         return self._engine.add_handle(document)
+
+    def _remove_rule(self, rule_id: str) -> bool:
+        return self._engine.remove(rule_id)
 
     def preset(self, name: str) -> FaultHandle:
         """Add the rules of a bundled preset (``fixtures/faults/<name>.yaml``, see :meth:`preset_names`)."""
@@ -68,12 +50,6 @@ class Faults:
     def load(self, *sources: str) -> FaultHandle:
         """Add the rules of YAML/JSON files or preset names, as ``--faults`` does (but not re-armed by reset)."""
         return self._engine.add_handle(load_rule_sources(sources))
-
-    def remove(self, rule: str | FaultRulesHandle) -> bool:
-        """Remove a rule by id (or every rule of a handle); False if it was not installed."""
-        if not isinstance(rule, str):
-            return rule.remove()
-        return self._engine.remove(rule)
 
     def clear(self) -> None:
         """Remove every rule (the ``--faults`` ones too, until the next reset)."""
@@ -86,11 +62,6 @@ class Faults:
     def firings(self) -> builtins.list[dict[str, Any]]:
         """Recent firings, oldest first: ``{"ruleId", "name", "action", "kind", "target"}``."""
         return self._engine.firings()
-
-    @staticmethod
-    def preset_names() -> builtins.list[str]:
-        """The names of the bundled presets."""
-        return preset_names()
 
     def __len__(self) -> int:
         return len(self._engine)

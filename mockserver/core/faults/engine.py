@@ -33,11 +33,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from mockserver.errors import ConfigError
 
+from ..surface import FaultRulesHandle
 from .decisions import HttpFault as HttpFault
 from .decisions import SmtpFault as SmtpFault
 from .decisions import http_decision, smtp_decision
@@ -317,7 +317,7 @@ class FaultEngine:
             return [e.info() for e in self._entries]
 
 
-class FaultHandle:
+class FaultHandle(FaultRulesHandle):
     """The rules added by one ``FaultEngine.add_handle`` call; a context manager removing them on exit.
 
     Counters stay readable after removal::
@@ -366,14 +366,6 @@ class FaultHandle:
         for entry in self._entries:
             removed = self._engine.remove(entry.id) or removed
         return removed
-
-    def __enter__(self) -> FaultHandle:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.remove()
 
     def __repr__(self) -> str:
         return f"<FaultHandle {', '.join(self.ids)} hits={self.hits} active={self.active}>"
