@@ -23,17 +23,30 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar, Unpack, runtime_checkable
+from typing import Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
 
 from .contract import JSON_V1
 from .faults.files import preset_names
 from .faults.parse import rule_document
+from .journal.assertions import assert_called
 from .journal.entry import JournalEntry
+from .lint.report import assert_no_violations
 from .mail.filters import MailFilters
 
-__all__ = ["FaultRules", "FaultRulesHandle", "HeaderTokens", "MailMessage", "MailSink", "Mailbox", "MockSurface"]
+__all__ = [
+    "FaultRules",
+    "FaultRulesHandle",
+    "HeaderTokens",
+    "MailMessage",
+    "MailSink",
+    "Mailbox",
+    "MockSurface",
+    "RequestFilters",
+    "TokenGrant",
+]
 
 
 @runtime_checkable
@@ -257,6 +270,26 @@ class FaultRules(Protocol[H_co]):
     def __len__(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class TokenGrant:
+    """What :meth:`MockSurface.token` asks for: a password grant (``lifetime`` None: the server's own)."""
+
+    username: str
+    password: str
+    scope: str = "access_control_api"
+    lifetime: int | None = None
+    client_id: str = "resource_owner_client"
+
+
+class RequestFilters(TypedDict, total=False):
+    """The filters of :meth:`MockSurface.requests`."""
+
+    method: str | None
+    path: str | None
+    operation_id: str | None
+    status: int | str | None
+
+
 @runtime_checkable
 class MockSurface(Protocol):
     """What a test calls on a cxmock server or one of its sandboxes, in process or remote (module docstring)."""
@@ -270,7 +303,7 @@ class MockSurface(Protocol):
     @property
     def api_url(self) -> str:
         """``base_url + "/cxrestapi/auth"``."""
-        ...
+        return self.base_url + "/cxrestapi/auth"
 
     @property
     def sandbox_name(self) -> str | None:
@@ -289,6 +322,21 @@ class MockSurface(Protocol):
         """The PEM CA certificate that signs the SMTP sink's certificate."""
         ...
 
+    # -- what each kind of handle provides for the members written here ----------------------------------------
+    def _mint(self, grant: TokenGrant) -> tuple[str, float]:
+        """A fresh access token for ``grant`` and its lifetime in seconds, without a journal entry.
+
+        :raises ConfigError: the server refuses the credentials (naming why)."""
+        ...
+
+    def _token_cache(self) -> HeaderTokens:
+        """The tokens :meth:`auth_headers` reuses (looked up on each call: a sandbox may have been recreated)."""
+        ...
+
+    def _entries(self, **filters: Unpack[RequestFilters]) -> list[JournalEntry]:
+        """The journaled API requests, oldest first, filtered."""
+        ...
+
     # -- tokens ------------------------------------------------------------------------------------------------
     # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
     def token(  # nosec B107
@@ -300,17 +348,20 @@ class MockSurface(Protocol):
         lifetime: int | None = None,
         client_id: str = "resource_owner_client",
     ) -> str:
-        """A fresh access token for ``username`` (``lifetime=0``: already expired); not journaled.
+        """A fresh access token (a signed JWT) for ``username``, issued as the token endpoint would; not journaled.
 
+        :param lifetime: seconds until it expires (default: the server's ``token_lifetime``); ``0`` gives a token
+            that is already expired, for expiry tests.
         :raises ConfigError: the server refuses the credentials (naming why)."""
-        ...
+        return self._mint(TokenGrant(username, password, scope, lifetime, client_id))[0]
 
     def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
-        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``; the token is reused for half its
-        lifetime, and minting it is not journaled."""
-        ...
+        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, ready for ``requests``.
 
-    # -- state -------------------------------------------------------------------------------------------------
+        The token is reused for half its lifetime (a session calling this per request need not mint one each time),
+        and minting it is not journaled; :meth:`token` always gives a fresh one."""
+        return self._token_cache().headers(username, password, lambda: self._mint(TokenGrant(username, password)))
+
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
         """Replace the stored settings; ``persist=False`` keeps them only until the next :meth:`reset`."""
         ...
@@ -333,17 +384,20 @@ class MockSurface(Protocol):
         operation_id: str | None = None,
         status: int | str | None = None,
     ) -> list[JournalEntry]:
-        """The journaled API requests, oldest first, filtered."""
-        ...
+        """The journaled API requests, oldest first, filtered (``path`` ending in ``*``: a prefix)."""
+        return self._entries(method=method, path=path, operation_id=operation_id, status=status)
 
     def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
-        """Assert ``operation_id`` was called (``times`` times) with ``where`` matching; the failure message shows
-        the closest calls seen."""
-        ...
+        """Assert the code under test called ``operation_id`` (``times`` times, if given) with ``where`` matching
+        (``method``, ``path``, ``status``, ``user``, ``body`` subset, ``header``); the failure message shows the
+        closest calls seen."""
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
+        return assert_called(self._entries(), operation_id, times, **where)
 
     def assert_no_violations(self, min_severity: str = "warning") -> None:
         """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
-        ...
+        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
+        assert_no_violations(self._entries(), min_severity)
 
     def check(self) -> None:
         """Raise here an error the server met (in process: one of its threads; remote: it does not answer)."""

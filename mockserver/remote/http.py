@@ -22,8 +22,10 @@ PAGE = 1000
 class AdminTransport(Protocol):
     """The calls the remote handles make to the server (``RemoteServer`` implements it)."""
 
-    base_url: str
     timeout: float
+
+    @property
+    def base_url(self) -> str: ...
 
     def fetch(
         self,

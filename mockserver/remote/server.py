@@ -32,16 +32,14 @@ import urllib.parse
 import urllib.request
 import warnings
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from ..config import DEFAULT_CLIENT_SECRET
 from ..core import admin_routes as routes
-from ..core.journal.assertions import assert_called
 from ..core.journal.entry import JournalEntry
 from ..core.lint.lint import Violation
-from ..core.lint.report import assert_no_violations
 from ..core.sandboxes.names import is_valid_name
-from ..core.surface import HeaderTokens, MockSurface
+from ..core.surface import HeaderTokens, MockSurface, RequestFilters, TokenGrant
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
@@ -52,7 +50,7 @@ from .mail import RemoteSink as RemoteSink
 __all__ = ["RemoteFaultHandle", "RemoteFaults", "RemoteMessage", "RemoteServer", "RemoteSink"]
 
 
-class RemoteServer:
+class RemoteServer(MockSurface):
     """A running cxmock server reached over HTTP (a :class:`~mockserver.core.surface.MockSurface`).
 
     :param base_url: e.g. ``http://127.0.0.1:8080``.
@@ -80,14 +78,13 @@ class RemoteServer:
                 "with a letter or digit"
             )
         #: the sandbox this handle works in (None: the root, the default sandbox)
-        self.sandbox_name = sandbox
-        self.base_url = self.server_url + (f"/sandbox/{sandbox}" if sandbox else "")
-        self.api_url = self.base_url + "/cxrestapi/auth"
+        self._sandbox_name = sandbox
+        self._base_url = self.server_url + (f"/sandbox/{sandbox}" if sandbox else "")
         self.admin_token = admin_token
         self.client_secret = client_secret
         self.timeout = timeout
-        self.faults = RemoteFaults(self)
-        self.sink = RemoteSink(self)
+        self._faults = RemoteFaults(self)
+        self._sink = RemoteSink(self)
         self._header_tokens = HeaderTokens()
         self._opened = False  # until the health check: opening a missing sandbox does not create it (#23, #25)
         self.admin(routes.HEALTH)
@@ -181,7 +178,23 @@ class RemoteServer:
             return self.fetch(route.method, path, body=body, timeout=timeout, at_root=at_root)
         return self.call(route.method, path, body=body, timeout=timeout, at_root=at_root)
 
-    # -- addresses ---------------------------------------------------------------------------------------------
+    # -- addresses and parts -----------------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def sandbox_name(self) -> str | None:
+        """The sandbox this handle works in (None: the root, the default sandbox)."""
+        return self._sandbox_name
+
+    @property
+    def faults(self) -> RemoteFaults:
+        return self._faults
+
+    @property
+    def sink(self) -> RemoteSink:
+        return self._sink
     @property
     def http_port(self) -> int:
         """The port of ``base_url`` (the one this side reaches, e.g. a container's published port)."""
@@ -203,65 +216,32 @@ class RemoteServer:
         pem: bytes = self.admin(routes.SMTP_CA, raw=True)
         return pem
 
-    # -- the MockServer surface ------------------------------------------------------------------------------
-    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
-    def _mint(  # nosec B107
-        self,
-        username: str = "admin",
-        password: str = "admin",
-        *,
-        scope: str = "access_control_api",
-        lifetime: int | None = None,
-        client_id: str = "resource_owner_client",
-    ) -> dict[str, Any]:
-        """The token endpoint's answer for a password grant, minted by ``POST /_mock/token`` (not journaled)."""
+    # -- what MockSurface's token(), auth_headers() and journal helpers act on ---------------------------------
+    def _mint(self, grant: TokenGrant) -> tuple[str, float]:
+        """Minted by ``POST /_mock/token`` as the token endpoint would (the admin API is never journaled)."""
         body: dict[str, Any] = {
-            "username": username,
-            "password": password,
-            "scope": scope,
-            "client_id": client_id,
+            "username": grant.username,
+            "password": grant.password,
+            "scope": grant.scope,
+            "client_id": grant.client_id,
             "client_secret": self.client_secret,
         }
-        if lifetime is not None:
-            body["lifetime"] = lifetime
+        if grant.lifetime is not None:
+            body["lifetime"] = grant.lifetime
         try:
-            response: dict[str, Any] = self.admin(routes.TOKEN, body=body)
+            minted: dict[str, Any] = self.admin(routes.TOKEN, body=body)
         except _HttpError as exc:
             if exc.status != 400:
                 raise
-            raise ConfigError(f"cannot issue a token for {username!r}: {exc}") from None
-        return response
+            raise ConfigError(f"cannot issue a token for {grant.username!r}: {exc}") from None
+        return str(minted["access_token"]), float(minted.get("expires_in") or 0)
 
-    # bandit B107: the default fixture user's documented credentials (fixtures/users.yaml)
-    def token(  # nosec B107
-        self,
-        username: str = "admin",
-        password: str = "admin",
-        *,
-        scope: str = "access_control_api",
-        lifetime: int | None = None,
-        client_id: str = "resource_owner_client",
-    ) -> str:
-        """An access token for ``username``, issued by the server as its token endpoint would, through
-        ``POST /_mock/token``: like ``MockServer.token()``, it adds nothing to the journal.
+    def _token_cache(self) -> HeaderTokens:
+        return self._header_tokens
 
-        :param lifetime: seconds until it expires (default: the server's ``token_lifetime``); ``0`` gives a token
-            that is already expired.
-        :raises ConfigError: the server refuses the credentials (its reason quoted).
-        """
-        minted = self._mint(username, password, scope=scope, lifetime=lifetime, client_id=client_id)
-        token: str = minted["access_token"]
-        return token
-
-    def auth_headers(self, username: str = "admin", password: str = "admin") -> dict[str, str]:  # nosec B107
-        """``Authorization: Bearer <token>`` and ``Accept: application/json;v=1.0``, as ``MockServer.auth_headers()``:
-        the token is minted without a journal entry and reused for half its lifetime."""
-
-        def mint() -> tuple[str, float]:
-            minted = self._mint(username, password)
-            return str(minted["access_token"]), float(minted.get("expires_in") or 0)
-
-        return self._header_tokens.headers(username, password, mint)
+    def _entries(self, **filters: Unpack[RequestFilters]) -> list[JournalEntry]:
+        query = {"operationId" if key == "operation_id" else key: value for key, value in filters.items()}
+        return [journal_entry(item) for item in call_all(self, routes.REQUESTS, query)]
 
     def seed(self, records: Iterable[Mapping[str, Any]], *, persist: bool = True) -> None:
         """Replace the stored settings (``POST /_mock/seed``); ``persist=False`` keeps them until the next reset."""
@@ -270,28 +250,6 @@ class RemoteServer:
     def reset(self) -> None:
         """Back to the seed (``POST /_mock/reset``): settings restored, journal, mail and added fault rules cleared."""
         self.admin(routes.RESET)
-
-    def requests(
-        self,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | str | None = None,
-    ) -> list[JournalEntry]:
-        """The journaled API requests (oldest first), filtered as :meth:`MockServer.requests` does."""
-        filters = {"method": method, "path": path, "operationId": operation_id, "status": status}
-        items = call_all(self, routes.REQUESTS, filters)
-        return [journal_entry(item) for item in items]
-
-    def assert_called(self, operation_id: str | None, times: int | None = None, **where: Any) -> list[JournalEntry]:
-        """See :meth:`MockServer.assert_called` (checked here, over the journal the server holds)."""
-        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
-        return assert_called(self.requests(), operation_id, times, **where)
-
-    def assert_no_violations(self, min_severity: str = "warning") -> None:
-        """Fail when a journaled request broke the vendor contract at or above ``min_severity``."""
-        __tracebackhide__ = True  # pytest shows the caller's line and this message, not our frames
-        assert_no_violations(self.requests(), min_severity)
 
     def check(self) -> None:
         """Raise :class:`ServerError` when the server does not answer ``GET /_mock/health``."""
