@@ -7,45 +7,45 @@ table the server registers its views from (``mockserver.core.admin_routes``): no
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 from ..core.admin_routes import AdminRoute
 from ..errors import ServerError
 
-__all__ = ["AdminTransport", "_HttpError", "call_all"]
+__all__ = ["AdminTransport", "RequestOptions", "_HttpError", "call_all"]
 
 #: the largest page the admin list endpoints answer (``limit`` at most 1000: mockserver/http/paging.py)
 PAGE = 1000
 
 
+class RequestOptions(TypedDict, total=False):
+    """The options of one request to the server (``AdminTransport.fetch``)."""
+
+    body: Any  # sent as JSON
+    form: Mapping[str, str] | None  # sent form-encoded instead
+    timeout: float | None  # seconds (default: the handle's)
+    at_root: bool  # to the server's root, not to the handle's sandbox
+
+
 class AdminTransport(Protocol):
-    """The calls the remote handles make to the server (``RemoteServer`` implements it)."""
+    """The calls the remote handles make to the server: ``RemoteServer`` implements :meth:`fetch` (and the
+    addresses), and inherits :meth:`call` and :meth:`admin` written here over it."""
 
     timeout: float
 
     @property
     def base_url(self) -> str: ...
 
-    def fetch(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        form: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> bytes: ...
+    def fetch(self, method: str, path: str, **options: Unpack[RequestOptions]) -> bytes:
+        """One request; the raw body. A 4xx/5xx raises :class:`ServerError` with the details."""
+        ...
 
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        form: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-    ) -> Any: ...
+    def call(self, method: str, path: str, **options: Unpack[RequestOptions]) -> Any:
+        """One request; the decoded JSON (or None). A 4xx/5xx raises :class:`ServerError` with the details."""
+        payload = self.fetch(method, path, **options)
+        return json.loads(payload) if payload.strip() else None
 
     def admin(
         self,
@@ -58,7 +58,11 @@ class AdminTransport(Protocol):
         at_root: bool = False,
         raw: bool = False,
         **params: str | int,
-    ) -> Any: ...
+    ) -> Any:
+        """One admin call (``route`` from ``mockserver.core.admin_routes``, its path parameters as ``params``):
+        the decoded JSON (or None), or the raw body with ``raw=True``."""
+        send = self.fetch if raw else self.call
+        return send(route.method, route.path(query, **params), body=body, timeout=timeout, at_root=at_root)
 
     def ports(self) -> dict[str, int]: ...
 

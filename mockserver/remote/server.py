@@ -43,14 +43,14 @@ from ..core.surface import HeaderTokens, MockSurface, RequestFilters, TokenGrant
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults
-from .http import _HttpError, call_all
+from .http import AdminTransport, _HttpError, call_all
 from .mail import RemoteMessage as RemoteMessage
 from .mail import RemoteSink as RemoteSink
 
 __all__ = ["RemoteFaultHandle", "RemoteFaults", "RemoteMessage", "RemoteServer", "RemoteSink"]
 
 
-class RemoteServer(MockSurface):
+class RemoteServer(MockSurface, AdminTransport):
     """A running cxmock server reached over HTTP (a :class:`~mockserver.core.surface.MockSurface`).
 
     :param base_url: e.g. ``http://127.0.0.1:8080``.
@@ -144,39 +144,6 @@ class RemoteServer(MockSurface):
         except OSError as exc:
             raise ServerError(f"cannot reach the cxmock server at {self.base_url}: {exc}") from None
         return payload
-
-    def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: Any = None,
-        form: Mapping[str, str] | None = None,
-        timeout: float | None = None,
-        at_root: bool = False,
-    ) -> Any:
-        """One request; returns the decoded JSON (or None). A 4xx/5xx raises :class:`ServerError` with the details."""
-        payload = self.fetch(method, path, body=body, form=form, timeout=timeout, at_root=at_root)
-        return json.loads(payload) if payload.strip() else None
-
-    def admin(
-        self,
-        route: routes.AdminRoute,
-        /,
-        *,
-        query: Mapping[str, Any] | None = None,
-        body: Any = None,
-        timeout: float | None = None,
-        at_root: bool = False,
-        raw: bool = False,
-        **params: str | int,
-    ) -> Any:
-        """One admin call (``route`` from ``mockserver.core.admin_routes``, its path parameters as ``params``):
-        the decoded JSON (or None), or the raw body with ``raw=True``."""
-        path = route.path(query, **params)
-        if raw:
-            return self.fetch(route.method, path, body=body, timeout=timeout, at_root=at_root)
-        return self.call(route.method, path, body=body, timeout=timeout, at_root=at_root)
 
     # -- addresses and parts -----------------------------------------------------------------------------------
     @property
