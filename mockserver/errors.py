@@ -82,6 +82,15 @@ class ApiError(CxMockError):
     status = 400
     message_code = MessageCode.INVALID_BODY
 
+    def __init_subclass__(cls, *, status: int | None = None, code: int | None = None, **kwargs: Any) -> None:
+        """``class NotFound(ApiError, status=404, code=MessageCode.NOT_FOUND)``: the status a subclass answers and
+        its message code."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if code is not None:
+            cls.message_code = code
+
     def __init__(
         self,
         details: str,
@@ -114,15 +123,12 @@ class ApiError(CxMockError):
         return out
 
 
-class BadRequest(ApiError):
-    status = 400
-    message_code = MessageCode.INVALID_BODY
+class BadRequest(ApiError, status=400, code=MessageCode.INVALID_BODY):
+    """400: an invalid body, id or value."""
 
 
-class SmtpTestFailed(BadRequest):
+class SmtpTestFailed(BadRequest, code=MessageCode.SMTP_TEST_FAILED):
     """testconnection's SMTP session failed at ``stage``; ``transcript`` holds the redacted session."""
-
-    message_code = MessageCode.SMTP_TEST_FAILED
 
     def __init__(
         self,
@@ -145,34 +151,28 @@ class SmtpTestFailed(BadRequest):
         self.transcript = list(transcript or [])
 
 
-class Unauthorized(ApiError):
-    status = 401
-    message_code = MessageCode.UNAUTHORIZED
+class Unauthorized(ApiError, status=401, code=MessageCode.UNAUTHORIZED):
+    """401: no valid bearer token (answered with ``WWW-Authenticate: Bearer``)."""
 
 
-class Forbidden(ApiError):
-    status = 403
-    message_code = MessageCode.FORBIDDEN
+class Forbidden(ApiError, status=403, code=MessageCode.FORBIDDEN):
+    """403: the token lacks the permission."""
 
 
-class NotFound(ApiError):
-    status = 404
-    message_code = MessageCode.NOT_FOUND
+class NotFound(ApiError, status=404, code=MessageCode.NOT_FOUND):
+    """404: no such resource."""
 
 
-class NotAcceptable(ApiError):
-    status = 406
-    message_code = MessageCode.NOT_ACCEPTABLE
+class NotAcceptable(ApiError, status=406, code=MessageCode.NOT_ACCEPTABLE):
+    """406: ``Accept`` names only unsupported versions or types."""
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
-    message_code = MessageCode.PAYLOAD_TOO_LARGE
+class PayloadTooLarge(ApiError, status=413, code=MessageCode.PAYLOAD_TOO_LARGE):
+    """413: the body is over the limit."""
 
 
-class UnsupportedMediaType(ApiError):
-    status = 415
-    message_code = MessageCode.UNSUPPORTED_MEDIA_TYPE
+class UnsupportedMediaType(ApiError, status=415, code=MessageCode.UNSUPPORTED_MEDIA_TYPE):
+    """415: the body is not of a supported ``Content-Type``."""
 
 
 class OAuthError(CxMockError):

@@ -27,18 +27,12 @@ __all__ = ["SandboxExists", "SandboxInfo", "SandboxRegistry", "TooManySandboxes"
 T = TypeVar("T")
 
 
-class TooManySandboxes(ApiError):
+class TooManySandboxes(ApiError, status=429, code=MessageCode.RATE_LIMITED):
     """429: creating one more sandbox would pass the configured maximum."""
 
-    status = 429
-    message_code = MessageCode.RATE_LIMITED
 
-
-class SandboxExists(ApiError):
+class SandboxExists(ApiError, status=409, code=MessageCode.INVALID_BODY):
     """409: ``POST /_mock/sandboxes`` named a sandbox that exists."""
-
-    status = 409
-    message_code = MessageCode.INVALID_BODY
 
 
 @dataclass
