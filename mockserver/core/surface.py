@@ -144,13 +144,19 @@ class MailSink(Protocol[M_co]):
         return self._mailbox().wait_for(count, timeout, to=to, from_=from_, subject=subject, since=since)
 
     @property
-    def smtp_port(self) -> int: ...
-    @property
-    def smtps_port(self) -> int: ...
-    @property
     def ports(self) -> dict[str, int]:
-        """``{"smtp": ..., "smtps": ...}``."""
+        """``{"smtp": ..., "smtps": ...}``: the listeners' ports (the bound ones once started)."""
         ...
+
+    @property
+    def smtp_port(self) -> int:
+        """The plain/STARTTLS listener's port."""
+        return self.ports["smtp"]
+
+    @property
+    def smtps_port(self) -> int:
+        """The implicit-TLS listener's port."""
+        return self.ports["smtps"]
 
     @property
     def ca_pem(self) -> bytes:

@@ -177,14 +177,6 @@ class RemoteSink(MailSink[RemoteMessage]):
         return {k: v for k, v in self._server.ports().items() if k != "http"}
 
     @property
-    def smtp_port(self) -> int:
-        return self.ports["smtp"]
-
-    @property
-    def smtps_port(self) -> int:
-        return self.ports["smtps"]
-
-    @property
     def ca_pem(self) -> bytes:
         """The CA certificate (PEM) that verifies both listeners."""
         return self._server.ca_pem

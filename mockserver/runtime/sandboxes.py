@@ -168,14 +168,6 @@ class SandboxSink(MailSink[CapturedMessage]):
         return self._state().mail
 
     @property
-    def smtp_port(self) -> int:
-        return self._sink.smtp_port
-
-    @property
-    def smtps_port(self) -> int:
-        return self._sink.smtps_port
-
-    @property
     def ports(self) -> dict[str, int]:
         return self._sink.ports
 

@@ -107,16 +107,6 @@ class SmtpSink(MailSink[CapturedMessage]):
     # -- public API --------------------------------------------------------------------------------------------
 
     @property
-    def smtp_port(self) -> int:
-        """The plain/STARTTLS listener's port (the bound one once started)."""
-        return self._ports["smtp"]
-
-    @property
-    def smtps_port(self) -> int:
-        """The implicit-TLS listener's port (the bound one once started)."""
-        return self._ports["smtps"]
-
-    @property
     def ports(self) -> dict[str, int]:
         """``{"smtp": port, "smtps": port}``, the shape :func:`~mockserver.core.routing.resolve_smtp_target` takes."""
         return dict(self._ports)
