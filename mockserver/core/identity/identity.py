@@ -24,7 +24,16 @@ from .clients import client_credentials
 from .keys import InvalidToken, Signer
 from .revocation import REVOCATION_LIMIT, RevocationSet
 from .throttle import AuthThrottle
-from .tokens import ACCESS_TYP, OFFLINE_SCOPE, REFRESH_TYP, TokenInfo, access_token, claim_values, refresh_token
+from .tokens import (
+    ACCESS_TYP,
+    OFFLINE_SCOPE,
+    REFRESH_TYP,
+    Issuance,
+    TokenInfo,
+    access_token,
+    claim_values,
+    refresh_token,
+)
 from .users import (
     MANAGE_SYSTEM_SETTINGS,
     MANAGE_SYSTEM_SETTINGS_CLAIM,
@@ -149,15 +158,14 @@ class Identity:
                 "unsupported_grant_type", f"grant_type {grant[:40]!r} is not supported; use password or refresh_token"
             )
         expires_in = self.token_lifetime if lifetime is None else lifetime
+        issued = Issuance(user, client, scopes, issuer, now, auth_time)
         response: dict[str, Any] = {
-            "access_token": access_token(self.signer, user, client, scopes, issuer, now, expires_in, auth_time),
+            "access_token": access_token(self.signer, issued, expires_in),
             "expires_in": expires_in,
             "token_type": "Bearer",
         }
         if OFFLINE_SCOPE in scopes:
-            response["refresh_token"] = refresh_token(
-                self.signer, user, client, scopes, issuer, now, auth_time, refresh_exp
-            )
+            response["refresh_token"] = refresh_token(self.signer, issued, refresh_exp)
         response["scope"] = " ".join(scopes)
         return response
 

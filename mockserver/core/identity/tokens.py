@@ -16,7 +16,7 @@ from typing import Any
 from .keys import Signer
 from .users import ACCESS_CONTROL_CLAIM, SAST_CLAIM, Client, User
 
-__all__ = ["ACCESS_TYP", "REFRESH_TYP", "TokenInfo", "access_token", "claim_values", "refresh_token"]
+__all__ = ["ACCESS_TYP", "REFRESH_TYP", "Issuance", "TokenInfo", "access_token", "claim_values", "refresh_token"]
 
 ACCESS_TYP = "at+jwt"
 REFRESH_TYP = "rt+jwt"
@@ -51,16 +51,22 @@ def _one_or_many(values: Iterable[str]) -> str | list[str]:
     return ordered[0] if len(ordered) == 1 else ordered
 
 
-def access_token(
-    signer: Signer,
-    user: User,
-    client: Client,
-    scopes: tuple[str, ...],
-    issuer: str,
-    now: float,
-    lifetime: int,
-    auth_time: int,
-) -> str:
+@dataclass(frozen=True)
+class Issuance:
+    """What one token response is issued for: the user, the client, the granted scopes, by ``issuer`` at ``now``
+    (epoch seconds), for a sign-in at ``auth_time`` (kept across refreshes)."""
+
+    user: User
+    client: Client
+    scopes: tuple[str, ...]
+    issuer: str
+    now: float
+    auth_time: int
+
+
+def access_token(signer: Signer, issued: Issuance, lifetime: int) -> str:
+    """The signed access token of ``issued``, valid ``lifetime`` seconds."""
+    user, client, scopes, issuer, now = issued.user, issued.client, issued.scopes, issued.issuer, issued.now
     resources = sorted(s for s in scopes if s not in _NOT_RESOURCES)
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -72,7 +78,7 @@ def access_token(
         "amr": ["pwd"],
         "client_id": client.client_id,
         "sub": str(user.id),
-        "auth_time": auth_time,
+        "auth_time": issued.auth_time,
         "idp": "local",
         "name": user.username,
     }
@@ -84,24 +90,16 @@ def access_token(
     return signer.sign(claims, typ=ACCESS_TYP)
 
 
-def refresh_token(
-    signer: Signer,
-    user: User,
-    client: Client,
-    scopes: tuple[str, ...],
-    issuer: str,
-    now: float,
-    auth_time: int,
-    exp: int,
-) -> str:
+def refresh_token(signer: Signer, issued: Issuance, exp: int) -> str:
+    """The signed refresh token of ``issued``, valid until ``exp`` (epoch seconds)."""
     claims = {
-        "iss": issuer,
-        "iat": int(now),
+        "iss": issued.issuer,
+        "iat": int(issued.now),
         "exp": exp,
-        "sub": str(user.id),
-        "client_id": client.client_id,
-        "scope": list(scopes),
-        "auth_time": auth_time,
+        "sub": str(issued.user.id),
+        "client_id": issued.client.client_id,
+        "scope": list(issued.scopes),
+        "auth_time": issued.auth_time,
         "jti": secrets.token_hex(16),
     }
     return signer.sign(claims, typ=REFRESH_TYP)
