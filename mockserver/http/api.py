@@ -5,7 +5,7 @@ Paths are matched without regard to case (``casing.py``); errors are the service
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Response, current_app, request
@@ -61,18 +61,26 @@ ERRORS: dict[int, str] = {
 }
 
 
-def _errors(*codes: int) -> Callable[[Any], Any]:
-    """Document the error responses of an operation (the error schema, the vendor media type)."""
+def error_responses(
+    on: Blueprint, *codes: int, described: Mapping[int, str] | None = None
+) -> Callable[[Any], Any]:
+    """Document the error responses of an operation of ``on`` (the error schema, the vendor media type, the
+    ``WWW-Authenticate`` header of a 401); ``described`` replaces the sentences of :data:`ERRORS` it names."""
+    sentences = {**ERRORS, **(described or {})}
 
     def wrap(func: Any) -> Any:
         for code in codes:
             headers = {"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}} if code == 401 else None
-            func = blp.alt_response(
-                code, schema=ErrorSchema, description=ERRORS[code], content_type=JSON_V1, headers=headers
+            func = on.alt_response(
+                code, schema=ErrorSchema, description=sentences[code], content_type=JSON_V1, headers=headers
             )(func)
         return func
 
     return wrap
+
+
+def _errors(*codes: int) -> Callable[[Any], Any]:
+    return error_responses(blp, *codes)
 
 
 #: the request body media types ASP.NET's JSON input formatter reads (the service's swagger lists them; NSwag

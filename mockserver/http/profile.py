@@ -15,10 +15,11 @@ from flask_smorest import Blueprint
 
 from ..core import contract, negotiation
 from ..core.contract import JSON_V1
-from ..core.schemas import ErrorSchema, UpdateUserProfileSchema, UserProfileSchema
+from ..core.identity.tokens import TokenInfo
+from ..core.schemas import UpdateUserProfileSchema, UserProfileSchema
 from ..core.state import State
 from ..errors import ApiError
-from .api import BODY_MEDIA_TYPES, ERRORS, NO_CXORIGIN, no_content, read_json_body
+from .api import BODY_MEDIA_TYPES, NO_CXORIGIN, error_responses, no_content, read_json_body
 from .errors import json_response
 from .record import current
 
@@ -27,30 +28,24 @@ __all__ = ["blp"]
 blp = Blueprint("my_profile", __name__, url_prefix="/cxrestapi/auth", description="My Profile")
 
 
+def _caller(st: State) -> TokenInfo:
+    """The token's user (every valid token may read and update its own profile); the journal notes them and what
+    their ``Accept`` header chose."""
+    record = current()
+    info = st.identity.authenticate(request.headers.get("Authorization"))
+    record.user = info.username
+    record.note(negotiation.negotiate_accept(request.headers.get("Accept"), strict=st.config.strict))
+    return info
+
+
 @blp.route("/MyProfile")
 class MyProfile(MethodView):
     @blp.doc(operationId="getMyProfile", summary="Get the profile of the token's user")
     @blp.response(200, UserProfileSchema, content_type=JSON_V1, description="The profile of the token's user")
-    @blp.alt_response(
-        401,
-        schema=ErrorSchema,
-        content_type=JSON_V1,
-        description="Missing, malformed, unknown or expired token.",
-        headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
-    )
-    @blp.alt_response(
-        406,
-        schema=ErrorSchema,
-        content_type=JSON_V1,
-        description="The Accept header names only unsupported versions or media types.",
-    )
+    @error_responses(blp, 401, 406)
     def get(self) -> Response:
         st: State = current_app.extensions["cxmock.state"]
-        record = current()
-        info = st.identity.authenticate(request.headers.get("Authorization"))
-        record.user = info.username
-        record.note(negotiation.negotiate_accept(request.headers.get("Accept"), strict=st.config.strict))
-        return json_response(st.identity.my_profile(info))
+        return json_response(st.identity.my_profile(_caller(st)))
 
     @blp.doc(
         operationId="updateMyProfile",
@@ -61,23 +56,11 @@ class MyProfile(MethodView):
         },
     )
     @blp.response(204, description="Updated; the body is empty.")
-    @blp.alt_response(400, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[400])
-    @blp.alt_response(
-        401,
-        schema=ErrorSchema,
-        content_type=JSON_V1,
-        description="Missing, malformed, unknown or expired token.",
-        headers={"WWW-Authenticate": {"required": True, "schema": {"type": "string"}}},
-    )
-    @blp.alt_response(404, schema=ErrorSchema, content_type=JSON_V1, description="The token's user was not found.")
-    @blp.alt_response(413, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[413])
-    @blp.alt_response(415, schema=ErrorSchema, content_type=JSON_V1, description=ERRORS[415])
+    @error_responses(blp, 400, 401, 404, 413, 415, described={404: "The token's user was not found."})
     def put(self) -> Response:
         st: State = current_app.extensions["cxmock.state"]
+        info = _caller(st)
         record = current()
-        info = st.identity.authenticate(request.headers.get("Authorization"))
-        record.user = info.username
-        record.note(negotiation.negotiate_accept(request.headers.get("Accept"), strict=st.config.strict))
         if "cxOrigin" not in request.headers:
             record.note([NO_CXORIGIN])
         try:
