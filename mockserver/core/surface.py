@@ -26,13 +26,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
+from typing import Any, Protocol, Self, TypeVar, Unpack, runtime_checkable
 
 from .contract import JSON_V1
 from .faults.files import preset_names
 from .faults.parse import rule_document
 from .journal.assertions import assert_called
 from .journal.entry import JournalEntry
+from .journal.journal import RequestFilters
 from .lint.report import assert_no_violations
 from .mail.filters import MailFilters
 
@@ -44,7 +45,6 @@ __all__ = [
     "MailSink",
     "Mailbox",
     "MockSurface",
-    "RequestFilters",
     "TokenGrant",
 ]
 
@@ -285,15 +285,6 @@ class TokenGrant:
     scope: str = "access_control_api"
     lifetime: int | None = None
     client_id: str = "resource_owner_client"
-
-
-class RequestFilters(TypedDict, total=False):
-    """The filters of :meth:`MockSurface.requests`."""
-
-    method: str | None
-    path: str | None
-    operation_id: str | None
-    status: int | str | None
 
 
 @runtime_checkable

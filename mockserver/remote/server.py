@@ -37,9 +37,10 @@ from typing import Any, Unpack
 from ..config import DEFAULT_CLIENT_SECRET
 from ..core import admin_routes as routes
 from ..core.journal.entry import JournalEntry
+from ..core.journal.journal import RequestFilters
 from ..core.lint.lint import Violation
 from ..core.sandboxes.names import is_valid_name
-from ..core.surface import HeaderTokens, MockSurface, RequestFilters, TokenGrant
+from ..core.surface import HeaderTokens, MockSurface, TokenGrant
 from ..errors import ConfigError, ServerError
 from .faults import RemoteFaultHandle as RemoteFaultHandle
 from .faults import RemoteFaults as RemoteFaults

@@ -16,8 +16,9 @@ from ..config import Config
 from ..core.contract import parse_seed
 from ..core.identity.identity import password_grant
 from ..core.journal.entry import JournalEntry
+from ..core.journal.journal import RequestFilters
 from ..core.state import State
-from ..core.surface import HeaderTokens, MockSurface, RequestFilters, TokenGrant
+from ..core.surface import HeaderTokens, MockSurface, TokenGrant
 from ..errors import ConfigError, OAuthError
 from .faults import Faults
 

@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from mockserver.errors import ConfigError
 
@@ -33,6 +33,7 @@ from .entry import path_matches, status_matches
 from .pending import PendingEntry, keep_raw
 
 __all__ = [
+    "RequestFilters",
     "DEFAULT_LIMIT",
     "REDACTED",
     "RESPONSE_BODY_LIMIT",
@@ -101,6 +102,18 @@ def _iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RequestFilters(TypedDict, total=False):
+    """The filters of a journal query (``Journal.entries``, ``MockSurface.requests``), each optional."""
+
+    method: str | None  # HTTP method, any case
+    path: str | None  # exact path, or a prefix when it ends with ``*`` (``/cxrestapi/auth/SMTPSettings*``)
+    operation_id: str | None  # the OpenAPI ``operationId``
+    status: int | str | None  # a status code (``404``, ``"404"``) or class (``"4xx"``)
+
+
+_FILTER_NAMES = tuple(RequestFilters.__annotations__)
 
 
 class Journal:
@@ -208,23 +221,21 @@ class Journal:
         return pending
 
     def entries(
-        self,
-        method: str | None = None,
-        path: str | None = None,
-        operation_id: str | None = None,
-        status: int | str | None = None,
-        since_id: int | None = None,
-        limit: int | None = None,
+        self, *, since_id: int | None = None, limit: int | None = None, **filters: Unpack[RequestFilters]
     ) -> list[JournalEntry]:
-        """The entries held, oldest first, filtered.
+        """The entries held, oldest first, filtered (:class:`RequestFilters`: ``method``, ``path``,
+        ``operation_id``, ``status``).
 
-        :param method: HTTP method, any case.
-        :param path: exact path, or a prefix when it ends with ``*`` (``/cxrestapi/auth/SMTPSettings*``).
-        :param operation_id: the OpenAPI ``operationId``.
-        :param status: a status code (``404``, ``"404"``) or class (``"4xx"``).
         :param since_id: only entries with a larger id (poll with the last id seen).
         :param limit: keep only the newest ``limit`` of the matches.
         """
+        unknown = sorted(set(filters) - set(_FILTER_NAMES))
+        if unknown:
+            raise TypeError(
+                f"unexpected journal filter(s) {', '.join(unknown)}: the filters are {', '.join(_FILTER_NAMES)}"
+            )
+        method, path = filters.get("method"), filters.get("path")
+        operation_id, status = filters.get("operation_id"), filters.get("status")
         with self._lock:
             snapshot = list(self._entries)
         wanted_method = method.upper() if method else None
