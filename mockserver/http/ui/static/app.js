@@ -188,13 +188,15 @@
   }
   // a list on a hidden tab is only counted; it is built when its tab is shown
   const stale = { mail: false, requests: false };
-  function renderMail(fresh) {
-    if (current !== 'mail') stale.mail = true;
-    else render('mail', $('mail-list'), mails, Array.isArray(fresh) ? fresh : null, mailRow, mailMatches,
-      $('mail-search').value.trim().toLowerCase());
-    $('mail-empty').hidden = mails.length > 0;
-    $('count-mail').textContent = String(mails.length);
+  // one list tab (mail or requests): built when shown, counted always; its elements are named <prefix>-list/-search/-empty
+  function renderTab(tab, prefix, rows, fresh, row, matches) {
+    if (current !== tab) stale[tab] = true;
+    else render(tab, $(prefix + '-list'), rows, Array.isArray(fresh) ? fresh : null, row, matches,
+      $(prefix + '-search').value.trim().toLowerCase());
+    $(prefix + '-empty').hidden = rows.length > 0;
+    $('count-' + tab).textContent = String(rows.length);
   }
+  function renderMail(fresh) { renderTab('mail', 'mail', mails, fresh, mailRow, mailMatches); }
   async function openMessage(id) {
     openMail = id;
     for (const b of $('mail-list').querySelectorAll('button.open')) {
@@ -279,13 +281,7 @@
       el('td', { class: 'num', text: Number(r.durationMs).toFixed(1) }),
       notes);
   }
-  function renderRequests(fresh) {
-    if (current !== 'requests') stale.requests = true;
-    else render('requests', $('req-list'), reqs, Array.isArray(fresh) ? fresh : null, reqRow, reqMatches,
-      $('req-search').value.trim().toLowerCase());
-    $('req-empty').hidden = reqs.length > 0;
-    $('count-requests').textContent = String(reqs.length);
-  }
+  function renderRequests(fresh) { renderTab('requests', 'req', reqs, fresh, reqRow, reqMatches); }
   async function openRequest(id) {
     const e = await getJson('ui/api/requests/' + id);
     $('req-view').hidden = false;
