@@ -15,10 +15,11 @@ from ..core.schemas import ErrorSchema
 from ..core.state import State
 from ..errors import NotFound, SmtpTestFailed
 
-# admin_faults, admin_identity, admin_journal, admin_mail and admin_sandboxes are imported for their routes, which hang
-# on admin.blp
+# admin_drift, admin_faults, admin_identity, admin_journal, admin_mail and admin_sandboxes are imported for their
+# routes, which hang on admin.blp
 from . import (  # noqa: F401
     admin,
+    admin_drift,
     admin_faults,
     admin_identity,
     admin_journal,
