@@ -323,3 +323,9 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
                 err=True,
             )
             sys.exit(EXIT_UNHEALTHY)
+
+
+# -- commands against a user's real Checkmarx: proxy, verify, record (cli_upstream.py) -------------------------
+from .cli_upstream import register as _register_upstream  # noqa: E402 - registered once the group exists
+
+_register_upstream(main)

@@ -35,7 +35,10 @@ __all__ = [
 ENV_PREFIX = "CXMOCK_"
 
 #: ``CXMOCK_*`` variables read by something other than ``Config`` (the CLI, the pytest plugin, scripts/)
-OTHER_ENV = frozenset({"CXMOCK_CONFIG", "CXMOCK_URL", "CXMOCK_SMOKE_DIR"})
+#: (``cxmock verify``/``record`` read the service's credentials from CXMOCK_UPSTREAM_*: better than a command line)
+_UPSTREAM_ENV = ("USERNAME", "PASSWORD", "CLIENT_SECRET", "VIEWER_USERNAME", "VIEWER_PASSWORD")
+_UPSTREAM_VARS = {f"CXMOCK_UPSTREAM_{name}" for name in _UPSTREAM_ENV}
+OTHER_ENV = frozenset({"CXMOCK_CONFIG", "CXMOCK_URL", "CXMOCK_SMOKE_DIR"}) | _UPSTREAM_VARS
 
 DEFAULT_CLIENT_SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
 

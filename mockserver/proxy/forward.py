@@ -169,7 +169,13 @@ class Forwarder:
         op: str | None,
         request_id: int,
     ) -> None:
-        where = {"method": method, "path": path, "status": answer.status, "operation_id": op, "request_id": request_id}
+        where: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status": answer.status,
+            "operation_id": op,
+            "request_id": request_id,
+        }
         headers = {k: v for k, v in reversed(answer.headers)}
         for problem in document_drift(method, path, answer.status, headers, answer.body):
             self.drift.add("document", problem, **where)

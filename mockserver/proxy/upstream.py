@@ -171,18 +171,24 @@ class UpstreamClient:
             ) from None
         except ssl.SSLError as exc:
             conn.close()
-            raise UpstreamError(502, "tls", f"TLS with the upstream {opts.display()} failed: {exc.reason or exc}") from None
+            raise UpstreamError(
+                502, "tls", f"TLS with the upstream {opts.display()} failed: {exc.reason or exc}"
+            ) from None
         except TimeoutError:
             conn.close()
             raise UpstreamError(
-                504, "connect", f"the upstream {opts.display()} did not accept a connection within "
-                f"{opts.connect_timeout:g} s (--upstream-connect-timeout)"
+                504,
+                "connect",
+                f"the upstream {opts.display()} did not accept a connection within "
+                f"{opts.connect_timeout:g} s (--upstream-connect-timeout)",
             ) from None
         except OSError as exc:
             conn.close()
             raise UpstreamError(
-                502, "connect", f"cannot reach the upstream {opts.display()}: {exc.strerror or exc}; is the URL "
-                "right and the service up?"
+                502,
+                "connect",
+                f"cannot reach the upstream {opts.display()}: {exc.strerror or exc}; is the URL "
+                "right and the service up?",
             ) from None
         assert conn.sock is not None
         conn.sock.settimeout(opts.timeout)
@@ -201,8 +207,10 @@ class UpstreamClient:
         opts = self.options
         if not self._slots.acquire(timeout=opts.timeout):
             raise UpstreamError(
-                504, "pool", f"all {opts.pool_size} connections to the upstream stayed busy for {opts.timeout:g} s "
-                "(--upstream-pool)"
+                504,
+                "pool",
+                f"all {opts.pool_size} connections to the upstream stayed busy for {opts.timeout:g} s "
+                "(--upstream-pool)",
             )
         try:
             return self._request(method, opts.prefix + target, headers or [], body)
@@ -230,8 +238,10 @@ class UpstreamClient:
                 if reused and attempt == 1 and method in _IDEMPOTENT:
                     continue
                 raise UpstreamError(
-                    502, "answer", f"the upstream {self.options.display()} closed the connection without an "
-                    f"answer ({type(exc).__name__})"
+                    502,
+                    "answer",
+                    f"the upstream {self.options.display()} closed the connection without an "
+                    f"answer ({type(exc).__name__})",
                 ) from None
             except BaseException:
                 conn.close()
@@ -273,8 +283,10 @@ class UpstreamClient:
                 if size > opts.max_body:
                     conn.close()
                     raise UpstreamError(
-                        502, "answer", f"the upstream's answer is over {opts.max_body} bytes, more than the proxy "
-                        "holds; is this the Access Control API?"
+                        502,
+                        "answer",
+                        f"the upstream's answer is over {opts.max_body} bytes, more than the proxy "
+                        "holds; is this the Access Control API?",
                     )
                 chunks.append(chunk)
         except TimeoutError:
@@ -283,15 +295,19 @@ class UpstreamClient:
             ) from None
         except http.client.IncompleteRead as exc:
             raise UpstreamError(
-                502, "answer", f"the upstream {display} closed the connection in the middle of its answer "
-                f"({len(exc.partial)} bytes of the body read)"
+                502,
+                "answer",
+                f"the upstream {display} closed the connection in the middle of its answer "
+                f"({len(exc.partial)} bytes of the body read)",
             ) from None
         except (http.client.RemoteDisconnected, ConnectionResetError):
             raise
         except (http.client.HTTPException, ValueError) as exc:
             raise UpstreamError(
-                502, "answer", f"the upstream {display} did not answer HTTP: {type(exc).__name__} "
-                f"{str(exc)[:120]!r}; is the URL the service's (and http vs https right)?"
+                502,
+                "answer",
+                f"the upstream {display} did not answer HTTP: {type(exc).__name__} "
+                f"{str(exc)[:120]!r}; is the URL the service's (and http vs https right)?",
             ) from None
         except ssl.SSLError as exc:
             raise UpstreamError(502, "tls", f"TLS with the upstream {display} failed: {exc.reason or exc}") from None

@@ -44,7 +44,9 @@ class Answer:
         value = self.headers.get("content-type")
         if not value:
             return None
-        return ";".join(p.strip().lower() for p in value.split(";") if p.strip() and not p.strip().startswith("charset"))
+        return ";".join(
+            p.strip().lower() for p in value.split(";") if p.strip() and not p.strip().startswith("charset")
+        )
 
 
 def _type(value: Any) -> str:
@@ -125,9 +127,8 @@ def compare(service: Answer, mock: Answer) -> list[str]:
     for header in HEADERS_THAT_MATTER:
         has_service, has_mock = header in service.headers, header in mock.headers
         if has_service != has_mock:
-            found.append(
-                f"header {_title(header)}: {'sent by the service, not by the mock' if has_service else 'sent by the mock, not by the service'}"
-            )
+            who = "sent by the service, not by the mock" if has_service else "sent by the mock, not by the service"
+            found.append(f"header {_title(header)}: {who}")
     service_shape, mock_shape = shape(service.body), shape(mock.body)
     if service_shape is not None and mock_shape is not None and service.media_type != mock.media_type:
         found.append(f"Content-Type: the service sent {service.media_type!r}, the mock {mock.media_type!r}")

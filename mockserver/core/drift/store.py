@@ -93,9 +93,7 @@ class DriftLog:
     def records(self, kind: str | None = None, since_id: int | None = None) -> list[DriftRecord]:
         with self._lock:
             snapshot = list(self._records)
-        return [
-            r for r in snapshot if (kind is None or r.kind == kind) and (since_id is None or r.id > since_id)
-        ]
+        return [r for r in snapshot if (kind is None or r.kind == kind) and (since_id is None or r.id > since_id)]
 
     def summary(self) -> list[dict[str, Any]]:
         """One row per (kind, operation, message), most frequent first: ``{kind, operationId, message, count,
