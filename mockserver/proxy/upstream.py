@@ -142,7 +142,8 @@ class UpstreamClient:
         if opts.insecure:
             context = ssl.create_default_context()
             context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE  # nosec B501 - --upstream-insecure, asked for and warned about
+            # --upstream-insecure: asked for, and warned about by the CLI and the log
+            context.verify_mode = ssl.CERT_NONE  # nosec B501
             return context
         try:
             return ssl.create_default_context(cafile=opts.ca_file)
@@ -289,6 +290,8 @@ class UpstreamClient:
                         "holds; is this the Access Control API?",
                     )
                 chunks.append(chunk)
+            if response.length:  # read(amt) returns what came before the close; the framing said more
+                raise http.client.IncompleteRead(b"".join(chunks), response.length)
         except TimeoutError:
             raise UpstreamError(
                 504, "answer", f"the upstream {display} did not answer within {opts.timeout:g} s (--upstream-timeout)"

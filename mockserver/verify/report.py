@@ -5,9 +5,9 @@ record, token or password, is ever in a report."""
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET  # nosec B405 - writes XML, parses none
 from importlib import metadata
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from ..core.drift.shapes import Answer, shape
 from .scenario import VerifyResult
@@ -91,32 +91,19 @@ def to_json(result: VerifyResult) -> str:
 def junit(result: VerifyResult) -> str:
     """JUnit XML: a test case per step (``failure`` when it differs, ``skipped`` when skipped); an unreachable
     service or refused login is one ``error`` case."""
-    cases = []
+    suite = ET.Element("testsuite", name=f"cxmock verify {result.upstream}")
     for o in result.outcomes:
-        name = quoteattr(o.step)
+        case = ET.SubElement(suite, "testcase", classname="cxmock.verify", name=o.step)
         if o.verdict == "differ":
-            text = escape("\n".join(o.differences))
-            cases.append(
-                f'  <testcase classname="cxmock.verify" name={name}><failure message={quoteattr(o.differences[0])}>'
-                f"{text}</failure></testcase>"
-            )
+            failure = ET.SubElement(case, "failure", message=o.differences[0])
+            failure.text = "\n".join(o.differences)
         elif o.verdict == "skipped":
-            cases.append(
-                f'  <testcase classname="cxmock.verify" name={name}><skipped message={quoteattr(o.note)}/></testcase>'
-            )
-        else:
-            cases.append(f'  <testcase classname="cxmock.verify" name={name}/>')
-    errors = 0
+            ET.SubElement(case, "skipped", message=o.note)
     if result.error is not None:
-        errors = 1
-        cases.append(
-            '  <testcase classname="cxmock.verify" name="upstream">'
-            f"<error message={quoteattr(result.error)}/></testcase>"
-        )
-    failures = len(result.differing)
-    skipped = sum(1 for o in result.outcomes if o.verdict == "skipped")
-    head = (
-        f'<testsuite name={quoteattr("cxmock verify " + result.upstream)} tests="{len(cases)}" '
-        f'failures="{failures}" errors="{errors}" skipped="{skipped}">'
-    )
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + head + "\n" + "\n".join(cases) + "\n</testsuite>\n"
+        case = ET.SubElement(suite, "testcase", classname="cxmock.verify", name="upstream")
+        ET.SubElement(case, "error", message=result.error)
+    suite.set("tests", str(len(suite)))
+    suite.set("failures", str(len(result.differing)))
+    suite.set("errors", "1" if result.error is not None else "0")
+    suite.set("skipped", str(sum(1 for o in result.outcomes if o.verdict == "skipped")))
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

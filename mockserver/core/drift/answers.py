@@ -7,6 +7,7 @@ service's routing does: a request to ``/CxRestAPI/auth/smtpsettings`` is checked
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 
@@ -69,12 +70,20 @@ def document_drift(method: str, path: str, status: int, headers: Mapping[str, st
     return [f"the service answered {_phrase(p)}" for p in problems]
 
 
+_UNDECLARED = re.compile(r"(\S+) answered status (\d+), which the document does not declare \(declared: (.*)\)\Z")
+_AT = re.compile(r"(\S+) (\d+): (.*)\Z", re.DOTALL)
+
+
 def _phrase(problem: str) -> str:
-    """``getAllSmtpSettings 200: body at /0/port: must be...`` -> ``getAllSmtpSettings 200 where the document says:
-    body at /0/port must be ...``."""
-    head, sep, rest = problem.partition(": ")
-    if sep:
-        return f"{head}, where the document says: {rest}"
+    """A self-check sentence (``core/selfcheck.py``) as a sentence about the service."""
+    match = _UNDECLARED.match(problem)
+    if match:
+        op, status, declared = match.groups()
+        return f"{op} {status}, where the document says {op} answers {declared}"
+    match = _AT.match(problem)
+    if match:
+        op, status, rest = match.groups()
+        return f"{op} {status}, where the document says otherwise: {rest}"
     return f"differently from the document: {problem}"
 
 
