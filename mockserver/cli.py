@@ -306,6 +306,9 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
     if status >= 400:
         _ok(status, payload)
     text = payload.decode("utf-8")
+    if fmt == "text":
+        # a cxmock proxy's drift list (the service's answers against openapi/); a mock answers 404: nothing added
+        text += drift_text(*admin_call(url, "GET", "/_mock/drift?summary=1", admin_token=admin_token, timeout=timeout))
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -326,6 +329,7 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
 
 
 # -- commands against a user's real Checkmarx: proxy, verify, record (cli_upstream.py) -------------------------
-from .cli_upstream import register as _register_upstream  # noqa: E402 - registered once the group exists
+from .cli_upstream import drift_text  # noqa: E402 - registered once the group exists
+from .cli_upstream import register as _register_upstream  # noqa: E402
 
 _register_upstream(main)

@@ -10,6 +10,7 @@ Credentials may come from the environment instead of the command line (where ``p
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -274,6 +275,23 @@ def record(
         f"cxmock record: wrote {count} SMTP settings record(s) to {out} (passwords omitted); "
         f"load it with: cxmock serve --seed {out}"
     )
+
+
+def drift_text(status: int, payload: bytes) -> str:
+    """``cxmock report``'s drift section from the answer to ``GET /_mock/drift?summary=1``: "" unless the server is
+    a ``cxmock proxy`` (a mock answers 404)."""
+    if status != 200:
+        return ""
+    rows = json.loads(payload) or []
+    lines = [f"\nDrift: {len(rows)} way(s) the service's answers differ (cxmock proxy, /_mock/drift)"]
+    if not rows:
+        lines.append("  none: every answer seen agrees with openapi/")
+    for row in rows:
+        lines.append(
+            f"  [{row['kind']}] {row.get('operationId') or '-'} x{row['count']} (last: #{row.get('lastRequestId')}): "
+            f"{row['message']}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def register(group: click.Group) -> None:
