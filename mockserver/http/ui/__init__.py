@@ -26,6 +26,7 @@ from ...core.mail.attachments import attachment_payload, list_attachments
 from ...core.mail.store import CapturedMessage
 from ...errors import BadRequest, NotFound
 from ..admin import _admin_lock, ok, state
+from ..admin_drift import DRIFT_KEY
 from ..admin_sandboxes import OWNER_KEY, REGISTRY_KEY
 from .inert import inert_html
 
@@ -105,6 +106,8 @@ def info() -> Response:
             "counts": {"mail": st.mail.count, "requests": st.journal.count, "settings": len(st.settings)},
             "sandbox": sandbox,
             "sandboxes": names,
+            # cxmock proxy: the Drift tab shows its drift list (http/admin_drift.py)
+            "proxy": current_app.extensions.get(DRIFT_KEY) is not None,
         }
     )
 

@@ -98,19 +98,21 @@
     if (name === 'settings') loadSettings().catch(failed);
     if (name === 'faults') loadFaults().catch(failed);
     if (name === 'server') loadServer().catch(failed);
+    if (name === 'drift') loadDrift().catch(failed);
   }
   function setupTabs() {
-    TABS.forEach((name, i) => {
-      const button = $('tab-' + name);
-      button.addEventListener('click', () => show(name, false));
-      button.addEventListener('keydown', (event) => {
-        const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
-        if (step) show(TABS[(i + step + TABS.length) % TABS.length], true);
-        else if (event.key === 'Home') show(TABS[0], true);
-        else if (event.key === 'End') show(TABS[TABS.length - 1], true);
-        else return;
-        event.preventDefault();
-      });
+    TABS.forEach((name, i) => setupTab(name, i));
+  }
+  function setupTab(name, i) {
+    const button = $('tab-' + name);
+    button.addEventListener('click', () => show(name, false));
+    button.addEventListener('keydown', (event) => {
+      const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+      if (step) show(TABS[(i + step + TABS.length) % TABS.length], true);
+      else if (event.key === 'Home') show(TABS[0], true);
+      else if (event.key === 'End') show(TABS[TABS.length - 1], true);
+      else return;
+      event.preventDefault();
     });
   }
   // arrow keys move between the buttons of a list
@@ -365,6 +367,20 @@
     for (const name of sandboxes) list.append(el('li', {}, el('a', { href: new URL(root + 'sandbox/' + encodeURIComponent(name) + '/_mock/ui/', UI).href, text: name })));
   }
 
+  // cxmock proxy only: the drift list (the service's answers against openapi/, and the shadow mock's differences)
+  async function loadDrift() {
+    const rows = await getJson('drift?summary=1');
+    const body = $('drift-list');
+    clear(body);
+    for (const r of rows) {
+      body.append(el('tr', {}, el('td', { text: r.kind }), el('td', { text: r.operationId || '' }),
+        el('td', { class: 'num', text: r.count }), el('td', { class: 'num', text: r.lastRequestId === null ? '' : '#' + r.lastRequestId }),
+        el('td', { text: r.message })));
+    }
+    $('drift-empty').hidden = rows.length > 0;
+    $('count-drift').textContent = String(rows.length);
+  }
+
   // -- live: poll with back-off --------------------------------------------------------------------------------
   let delay = FAST;
   let timer = null;
@@ -390,6 +406,7 @@
     const rules = String(journal.faultRules);
     const rulesChanged = journal.faultRules !== undefined && $('count-faults').textContent !== rules;
     if (rulesChanged) $('count-faults').textContent = rules;
+    if (newReqs.length && TABS.includes('drift')) await loadDrift();
     return newMail.length + newReqs.length > 0 || rulesChanged;
   }
   async function tick() {
@@ -426,6 +443,11 @@
   }
   function showInfo(info) {
     Object.assign(limits, info.limits);
+    if (info.proxy && !TABS.includes('drift')) {
+      TABS.push('drift');
+      $('tab-drift').hidden = false;
+      setupTab('drift', TABS.length - 1);
+    }
     $('where').textContent = info.sandbox ? 'sandbox ' + info.sandbox : '';
     document.title = 'cxmock dashboard' + (info.sandbox ? ' · sandbox ' + info.sandbox : '');
   }
