@@ -25,6 +25,7 @@ from . import (
     bench_lifecycle,
     bench_mail,
     bench_plugin,
+    bench_proxy,
     bench_replicas,
     bench_sandboxes,
     bench_sequence,
@@ -81,6 +82,7 @@ BENCHMARKS: dict[str, list[Callable[[Mode], list[Row]]]] = {
     "frontend": [bench_frontend.engines, bench_frontend.anchors, bench_frontend.lifecycle],
     "plugin": [bench_plugin.pytest_start, bench_plugin.import_time],
     "doors": [bench_doors.memory, bench_doors.host_stall],
+    "proxy": [bench_proxy.run],
 }
 
 
