@@ -122,6 +122,9 @@ UNMARKED = {
     # pytest -n 4 --cxmock-url against it)
     "jobs:": ".ci/run",
     "test:": ".ci/run",
+    # "Check the mock against your Checkmarx": every command and option of it, against the CLI's own
+    "# the contract scenario against your service and an in-process mock, side by side; read-only unless "
+    "--allow-writes": "tests/proxy/test_readme_upstream.py",
     # a log line; test_readme_log_example_is_the_real_format checks its shape against a real one
     "2026-12-01T15:04:05.123+00:00 INFO cxmock.requests sandbox=pytest-gw0-5f2a9c1e req=41: GET "
     "/sandbox/pytest-gw0-5f2a9c1e/cxrestapi/auth/SMTPSettings -> 503 0.4ms "
