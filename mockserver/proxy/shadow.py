@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from ..config import Config
@@ -46,6 +47,8 @@ class Shadow:
         self.state = State.from_config(self.config)
         self.app = create_app(self.state, smtp_test=_no_smtp)
         self._client = self.app.test_client()
+        #: one request at a time: the test client and the records' sync are not meant for concurrent use
+        self._lock = threading.Lock()
 
     def _token(self, username: str) -> str:
         form = {
@@ -65,6 +68,12 @@ class Shadow:
         """Answer the request in the shadow and return where its answer differs from the service's."""
         if "/identity/" in path.casefold():
             return []
+        with self._lock:
+            return self._differences(method, path, query, headers, body, service)
+
+    def _differences(
+        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: bytes, service: UpstreamAnswer
+    ) -> list[str]:
         self._before(method, path, service)
         sent = [(k, v) for k, v in headers if k.lower() not in ("authorization", "host", "content-length")]
         if any(k.lower() == "authorization" for k, _ in headers):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import queue
+import select
 import ssl
 import threading
 import time
@@ -220,9 +221,8 @@ class UpstreamClient:
 
     def _request(self, method: str, target: str, headers: list[tuple[str, str]], body: bytes) -> UpstreamAnswer:
         for attempt in (1, 2):
-            try:
-                conn, reused = self._idle.get_nowait(), True
-            except queue.Empty:
+            conn, reused = self._idle_connection(), True
+            if conn is None:
                 conn, reused = self._connect(), False
             started = time.perf_counter()
             try:
@@ -248,6 +248,23 @@ class UpstreamClient:
                 conn.close()
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _idle_connection(self) -> http.client.HTTPConnection | None:
+        """An idle keep-alive connection the upstream has not closed meanwhile (one it closed is readable: EOF),
+        or None. A POST on a connection the upstream had closed would fail without a safe retry."""
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return None
+            sock = conn.sock
+            try:
+                readable = sock is None or bool(select.select([sock], [], [], 0)[0])
+            except (OSError, ValueError):
+                readable = True
+            if not readable:
+                return conn
+            conn.close()
 
     def _send(
         self, conn: http.client.HTTPConnection, method: str, target: str, headers: list[tuple[str, str]], body: bytes

@@ -192,3 +192,19 @@ def test_no_secret_in_any_log_line_journal_entry_drift_or_report(
         assert SECRET_PASSWORD not in text
         assert token not in text and token[-20:] not in text
     assert "getToken" in caplog.text  # the log lines were written
+
+
+def test_a_post_after_the_upstream_closed_an_idle_connection_is_forwarded(make_server) -> None:  # type: ignore[no-untyped-def]
+    """The pool does not reuse a keep-alive connection the upstream closed meanwhile (a POST on it would fail)."""
+    import select
+
+    upstream = make_server(http_idle_timeout=0.2)
+    with ProxyServer(UpstreamOptions(upstream.base_url), Config()) as proxy:
+        headers = {**upstream.auth_headers(), "Content-Type": "application/json;v=1.0"}
+        with requests.get(proxy.api_url + "/SMTPSettings", headers=headers, timeout=10) as first:
+            assert first.status_code == 200
+        (idle,) = list(proxy.client._idle.queue)  # the connection the GET used, kept for the next request
+        assert select.select([idle.sock], [], [], 10)[0]  # the upstream closes it after its idle timeout
+        body = {"host": "h.example.org", "port": 25, "fromAddress": "a@example.org", "useDefaultCredentials": True}
+        with requests.post(proxy.api_url + "/SMTPSettings", json=body, headers=headers, timeout=10) as created:
+            assert created.status_code == 201
