@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -17,6 +19,7 @@ import trustme
 
 from mockserver.config import Config
 from mockserver.proxy import ProxyServer, UpstreamOptions
+from mockserver.runtime.server import MockServer
 from tests.proxy.upstreams import Recorder, Reply, raw_upstream, tls_context, token_form
 
 SECRET_PASSWORD = "Sup3r-Secret-Pa55"
@@ -29,9 +32,9 @@ def _free_port() -> int:
     return port
 
 
-def _journal(proxy: ProxyServer) -> list[dict]:
+def _journal(proxy: ProxyServer) -> list[dict[str, Any]]:
     with requests.get(proxy.base_url + "/_mock/requests", timeout=10) as response:
-        entries: list[dict] = response.json()
+        entries: list[dict[str, Any]] = response.json()
         return entries
 
 
@@ -194,10 +197,10 @@ def test_no_secret_in_any_log_line_journal_entry_drift_or_report(
     assert "getToken" in caplog.text  # the log lines were written
 
 
-def test_a_post_after_the_upstream_closed_an_idle_connection_is_forwarded(make_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_post_after_the_upstream_closed_an_idle_connection_is_forwarded(
+    make_server: Callable[..., MockServer],
+) -> None:
     """The pool does not reuse a keep-alive connection the upstream closed meanwhile (a POST on it would fail)."""
-    import select
-
     upstream = make_server(http_idle_timeout=0.2)
     with ProxyServer(UpstreamOptions(upstream.base_url), Config()) as proxy:
         headers = {**upstream.auth_headers(), "Content-Type": "application/json;v=1.0"}

@@ -171,6 +171,7 @@ def test_the_upstreams_answer_comes_back_unchanged(proxy: ProxyServer, recorder:
     assert len([v for k, v in proxied[2] if k.lower() == "date"]) == 1
 
 
+@pytest.mark.slow  # a cxmock serve child
 def test_a_whole_client_flow_through_the_proxy_matches_the_direct_one(upstream: Served) -> None:
     """Against a real ``cxmock serve``: the same calls, directly and through the proxy, give the same answers."""
     with ProxyServer(UpstreamOptions(upstream.base_url), Config()) as proxy:

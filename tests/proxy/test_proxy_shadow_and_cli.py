@@ -6,8 +6,11 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 import requests
 import yaml
 
@@ -23,6 +26,10 @@ RECORD = {
     "username": "u",
     "password": "p",
 }
+
+
+#: each test starts cxmock processes (serve, verify, record or proxy): the full suite only
+pytestmark = pytest.mark.slow
 
 
 def _flow(api_url: str) -> None:
@@ -46,9 +53,9 @@ def _flow(api_url: str) -> None:
         session.close()
 
 
-def _drift(base_url: str, kind: str = "shadow") -> list[dict]:
+def _drift(base_url: str, kind: str = "shadow") -> list[dict[str, Any]]:
     with requests.get(base_url + f"/_mock/drift?kind={kind}", timeout=10) as response:
-        records: list[dict] = response.json()
+        records: list[dict[str, Any]] = response.json()
         return records
 
 
@@ -60,7 +67,7 @@ def test_shadow_agrees_with_a_plain_serve_over_a_whole_flow(upstream: Served) ->
 
 
 def test_shadow_lists_where_the_service_answers_otherwise_and_the_client_gets_the_service(
-    serve_upstream: object, tmp_path: Path
+    serve_upstream: Callable[..., Served], tmp_path: Path
 ) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(
@@ -79,7 +86,7 @@ def test_shadow_lists_where_the_service_answers_otherwise_and_the_client_gets_th
             ]
         )
     )
-    served = serve_upstream("--faults", str(rules))  # type: ignore[operator]
+    served = serve_upstream("--faults", str(rules))
     with ProxyServer(UpstreamOptions(served.base_url), Config(), shadow=True) as proxy:
         token = login(proxy.api_url)
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json;v=1.0"}

@@ -6,8 +6,10 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 import yaml
 
@@ -15,6 +17,10 @@ from tests.proxy.upstreams import Served, start_cxmock
 
 ADMIN = ["--username", "admin", "--password", "admin"]
 VIEWER = ["--viewer-username", "viewer", "--viewer-password", "viewer"]
+
+
+#: each test starts cxmock processes (serve, verify, record or proxy): the full suite only
+pytestmark = pytest.mark.slow
 
 
 def cxmock(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -63,7 +69,7 @@ def test_verify_with_writes_and_a_viewer_agrees_and_cleans_up(upstream: Served, 
 
 
 def test_verify_against_a_service_that_answers_differently_exits_1_naming_the_step(
-    serve_upstream: object, tmp_path: Path
+    serve_upstream: Callable[..., Served], tmp_path: Path
 ) -> None:
     rules = tmp_path / "differ.yaml"
     rules.write_text(
@@ -77,7 +83,7 @@ def test_verify_against_a_service_that_answers_differently_exits_1_naming_the_st
             ]
         )
     )
-    served = serve_upstream("--faults", str(rules))  # type: ignore[operator]
+    served = serve_upstream("--faults", str(rules))
     result = cxmock("verify", served.base_url, *ADMIN, "--json", str(tmp_path / "v.json"))
     assert result.returncode == 1, result.stdout + result.stderr
     assert "differ at getMyProfile" in result.stdout
@@ -87,8 +93,8 @@ def test_verify_against_a_service_that_answers_differently_exits_1_naming_the_st
     assert steps["getAllSmtpSettings"]["verdict"] == "agree"
 
 
-def test_verify_names_a_status_difference(serve_upstream: object) -> None:
-    served = serve_upstream("--faults", "flaky-5xx")  # type: ignore[operator]
+def test_verify_names_a_status_difference(serve_upstream: Callable[..., Served]) -> None:
+    served = serve_upstream("--faults", "flaky-5xx")
     result = cxmock("verify", served.base_url, *ADMIN)
     assert result.returncode == 1
     assert "getAllSmtpSettings: status: the service answered 503, the mock 200" in result.stdout
@@ -120,7 +126,9 @@ def test_verify_takes_the_password_from_the_environment(upstream: Served) -> Non
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_record_writes_a_seed_that_serve_loads_without_passwords(serve_upstream: object, tmp_path: Path) -> None:
+def test_record_writes_a_seed_that_serve_loads_without_passwords(
+    serve_upstream: Callable[..., Served], tmp_path: Path
+) -> None:
     seed = tmp_path / "their.yaml"
     seed.write_text(
         yaml.safe_dump(
@@ -145,7 +153,7 @@ def test_record_writes_a_seed_that_serve_loads_without_passwords(serve_upstream:
             ]
         )
     )
-    served = serve_upstream("--seed", str(seed))  # type: ignore[operator]
+    served = serve_upstream("--seed", str(seed))
     out = tmp_path / "recorded.yaml"
     result = cxmock("record", served.base_url, *ADMIN, "--out", str(out))
     assert result.returncode == 0, result.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import os
 import socket
 import ssl
 import subprocess
@@ -29,6 +28,7 @@ import pytest
 import requests
 
 from mockserver.config import DEFAULT_CLIENT_SECRET
+from tests.support.serve import clean_env
 
 STARTUP_DEADLINE = 30.0
 ADMIN = {"username": "admin", "password": "admin"}
@@ -68,7 +68,7 @@ def start_cxmock(tmp_path: Path, command: str, *args: str) -> Iterator[Served]:
     tag = f"{command}-{time.monotonic_ns()}"
     port_file, log = tmp_path / f"{tag}.json", tmp_path / f"{tag}.log"
     extra = ["--smtp-port", "0", "--smtps-port", "0"] if command == "serve" else []
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXMOCK_")}
+    env = clean_env()
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "mockserver", command, *args, "--port", "0", *extra, "--port-file", str(port_file)],
