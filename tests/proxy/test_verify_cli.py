@@ -175,3 +175,22 @@ def test_record_exits_2_when_the_upstream_is_down(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cannot reach the upstream" in result.stderr
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_testconnection_200_against_400_is_the_environment_not_a_difference(
+    serve_upstream: Callable[..., Served], tmp_path: Path
+) -> None:
+    """A service that really connects to the record's host fails it (400); the mock's sink accepts (200)."""
+    served = serve_upstream("--smtp-mode", "direct")
+    result = cxmock("verify", served.base_url, *ADMIN, "--allow-writes", "--json", str(tmp_path / "v.json"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    steps = {s["step"]: s for s in json.loads((tmp_path / "v.json").read_text())["steps"]}
+    step = steps["testSmtpConnection"]
+    assert (step["verdict"], step["service"]["status"], step["mock"]["status"]) == ("environment", 400, 200)
+    assert "whether an SMTP server is reachable" in result.stdout
+
+
+def test_upstream_insecure_warns() -> None:
+    result = cxmock("record", "https://127.0.0.1:9", *ADMIN, "--out", "/nonexistent/x.yaml", "--upstream-insecure")
+    assert result.returncode == 2
+    assert "--upstream-insecure: the upstream's TLS certificate is not verified" in result.stderr
