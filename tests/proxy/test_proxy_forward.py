@@ -231,3 +231,38 @@ def test_paths_outside_the_api_are_the_proxys_own(proxy: ProxyServer, recorder: 
     with requests.get(proxy.base_url + "/cxrestapi/authx", timeout=10) as other:
         assert other.status_code == 404
     assert recorder.received == []
+
+
+def test_a_chunked_request_body_reaches_the_upstream_whole_with_its_length(
+    proxy: ProxyServer, recorder: Recorder
+) -> None:
+    """Transfer-Encoding is hop-by-hop: the body arrives as the same bytes, framed by Content-Length."""
+    recorder.reply = Reply(204, [], b"")
+    host, port = proxy.base_url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        headers = {"Content-Type": "application/json;v=1.0", "Transfer-Encoding": "chunked"}
+        conn.request(
+            "PUT",
+            "/cxrestapi/auth/SMTPSettings/3",
+            body=iter([RECORD[:10], RECORD[10:]]),
+            headers=headers,
+            encode_chunked=True,
+        )
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 204
+    finally:
+        conn.close()
+    got = recorder.received[-1]
+    assert got.body == RECORD
+    sent = {k.lower(): v for k, v in got.headers}
+    assert sent["content-length"] == str(len(RECORD)) and "transfer-encoding" not in sent
+
+
+def test_head_gets_the_upstreams_head(proxy: ProxyServer, recorder: Recorder) -> None:
+    recorder.reply = Reply(200, [("Content-Type", "application/json;v=1.0")], b"[1, 2, 3]")
+    status, _, headers, body = _send(proxy, "HEAD", "/cxrestapi/auth/SMTPSettings", [], b"")
+    assert (status, body) == (200, b"")
+    assert dict((k.lower(), v) for k, v in headers)["content-length"] == "9"
+    assert recorder.received[-1].method == "HEAD"
