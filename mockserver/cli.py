@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from .cli_upstream import register as register_upstream_commands
+from .cli_upstream import with_drift
 from .config import Config, unknown_environment
 from .config.convert import kind_of
 from .core import admin_routes as routes
@@ -306,9 +308,9 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
     if status >= 400:
         _ok(status, payload)
     text = payload.decode("utf-8")
-    if fmt == "text":
-        # a cxmock proxy's drift list (the service's answers against openapi/); a mock answers 404: nothing added
-        text += drift_text(*admin_call(url, "GET", "/_mock/drift?summary=1", admin_token=admin_token, timeout=timeout))
+    # a cxmock proxy's drift list (the service's answers against openapi/); a mock answers 404: nothing added
+    drift = admin_call(url, "GET", "/_mock/drift?summary=1", admin_token=admin_token, timeout=timeout)
+    text = with_drift(fmt, text, *drift)
     if output:
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(text)
@@ -329,7 +331,4 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
 
 
 # -- commands against a user's real Checkmarx: proxy, verify, record (cli_upstream.py) -------------------------
-from .cli_upstream import drift_text  # noqa: E402 - registered once the group exists
-from .cli_upstream import register as _register_upstream  # noqa: E402
-
-_register_upstream(main)
+register_upstream_commands(main)

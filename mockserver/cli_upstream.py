@@ -277,12 +277,19 @@ def record(
     )
 
 
-def drift_text(status: int, payload: bytes) -> str:
-    """``cxmock report``'s drift section from the answer to ``GET /_mock/drift?summary=1``: "" unless the server is
-    a ``cxmock proxy`` (a mock answers 404)."""
+def with_drift(fmt: str, report: str, status: int, payload: bytes) -> str:
+    """``cxmock report``'s output with a ``cxmock proxy``'s drift (the answer to ``GET /_mock/drift?summary=1``)
+    added: a section of the text, a ``drift`` member of the JSON, a ``cxmock.drift`` test suite of the JUnit XML
+    (one failing test case per finding). A mock answers 404 there: the report is returned as it is."""
     if status != 200:
-        return ""
-    rows = json.loads(payload) or []
+        return report
+    rows: list[dict[str, Any]] = json.loads(payload) or []
+    if fmt == "json":
+        document = json.loads(report)
+        document["drift"] = rows
+        return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "junit":
+        return _junit_drift(report, rows)
     lines = [f"\nDrift: {len(rows)} way(s) the service's answers differ (cxmock proxy, /_mock/drift)"]
     if not rows:
         lines.append("  none: every answer seen agrees with openapi/")
@@ -291,7 +298,25 @@ def drift_text(status: int, payload: bytes) -> str:
             f"  [{row['kind']}] {row.get('operationId') or '-'} x{row['count']} (last: #{row.get('lastRequestId')}): "
             f"{row['message']}"
         )
-    return "\n".join(lines) + "\n"
+    return report + "\n".join(lines) + "\n"
+
+
+def _junit_drift(report: str, rows: list[dict[str, Any]]) -> str:
+    import xml.etree.ElementTree as ET  # nosec B405 - builds XML, parses none
+
+    suite = ET.Element("testsuite", name="cxmock.drift", tests=str(max(1, len(rows))), failures=str(len(rows)))
+    for row in rows:
+        name = f"[{row['kind']}] {row.get('operationId') or '-'}"
+        case = ET.SubElement(suite, "testcase", classname="cxmock.drift", name=name)
+        failure = ET.SubElement(case, "failure", message=str(row["message"])[:500])
+        failure.text = f"seen {row['count']} time(s), last in request #{row.get('lastRequestId')}"
+    if not rows:
+        ET.SubElement(suite, "testcase", classname="cxmock.drift", name="every answer agrees with openapi/")
+    closing = "</testsuites>"
+    at = report.rfind(closing)
+    if at < 0:
+        return report
+    return report[:at] + ET.tostring(suite, encoding="unicode") + report[at:]
 
 
 def register(group: click.Group) -> None:

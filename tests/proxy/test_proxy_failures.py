@@ -9,6 +9,7 @@ import logging
 import select
 import socket
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -211,3 +212,24 @@ def test_a_post_after_the_upstream_closed_an_idle_connection_is_forwarded(
         body = {"host": "h.example.org", "port": 25, "fromAddress": "a@example.org", "useDefaultCredentials": True}
         with requests.post(proxy.api_url + "/SMTPSettings", json=body, headers=headers, timeout=10) as created:
             assert created.status_code == 201
+
+
+def test_cxmock_report_carries_the_drift_in_text_json_and_junit(recorder: Recorder) -> None:
+    from click.testing import CliRunner
+
+    from mockserver.cli import main
+
+    recorder.reply = Reply(500, [("Content-Type", "application/json")], b'{"message":"An error has occurred."}')
+    with ProxyServer(UpstreamOptions(recorder.url), Config()) as proxy:
+        _get(proxy).close()
+        outputs = {
+            fmt: CliRunner().invoke(main, ["report", "--url", proxy.base_url, "--format", fmt, "--fail-on", "never"])
+            for fmt in ("text", "json", "junit")
+        }
+    assert all(result.exit_code == 0 for result in outputs.values())
+    assert "Drift: 1 way(s)" in outputs["text"].output and "[document] getAllSmtpSettings x1" in outputs["text"].output
+    (row,) = json.loads(outputs["json"].output)["drift"]
+    assert row["operationId"] == "getAllSmtpSettings" and row["count"] == 1
+    suites = ET.fromstring(outputs["junit"].output.strip())
+    (drift,) = [s for s in suites if s.get("name") == "cxmock.drift"]
+    assert drift.get("failures") == "1" and "500" in drift[0][0].get("message", "")
