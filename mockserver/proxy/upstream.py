@@ -46,7 +46,7 @@ class UpstreamOptions:
     :param connect_timeout: seconds to open a connection (TCP and TLS).
     :param timeout: seconds for the whole answer once the request is sent (head and body); 504 after.
     :param pool_size: connections to the upstream at most, busy or idle; a request beyond waits up to
-        ``timeout`` for one.
+        ``connect_timeout`` for one (then 504).
     :param max_body: the largest answer body read (bigger: 502; the proxy holds an answer in memory).
     """
 
@@ -207,12 +207,12 @@ class UpstreamClient:
         if self._closed:
             raise UpstreamError(502, "pool", "the upstream client is closed")
         opts = self.options
-        if not self._slots.acquire(timeout=opts.timeout):
+        if not self._slots.acquire(timeout=opts.connect_timeout):
             raise UpstreamError(
                 504,
                 "pool",
-                f"all {opts.pool_size} connections to the upstream stayed busy for {opts.timeout:g} s "
-                "(--upstream-pool)",
+                f"all {opts.pool_size} connections to the upstream stayed busy for {opts.connect_timeout:g} s "
+                "(--upstream-pool, --upstream-connect-timeout)",
             )
         try:
             return self._request(method, opts.prefix + target, headers or [], body)

@@ -233,3 +233,27 @@ def test_cxmock_report_carries_the_drift_in_text_json_and_junit(recorder: Record
     suites = ET.fromstring(outputs["junit"].output.strip())
     (drift,) = [s for s in suites if s.get("name") == "cxmock.drift"]
     assert drift.get("failures") == "1" and "500" in drift[0][0].get("message", "")
+
+
+def test_the_connection_pool_is_bounded(recorder: Recorder) -> None:
+    """With --upstream-pool 1, a second request waits for the busy connection at most the connect timeout, then a
+    504 that names the pool; the upstream never sees a second connection."""
+    from mockserver.proxy import UpstreamClient, UpstreamError
+
+    recorder.reply = Reply(hold=threading.Event())
+    client = UpstreamClient(UpstreamOptions(recorder.url, pool_size=1, connect_timeout=0.3, timeout=20))
+    first: list[object] = []
+    worker = threading.Thread(target=lambda: first.append(client.request("GET", "/cxrestapi/auth/SMTPSettings")))
+    worker.start()
+    try:
+        assert recorder.arrived.wait(10)  # the first request holds the only connection
+        with pytest.raises(UpstreamError) as raised:
+            client.request("GET", "/cxrestapi/auth/MyProfile")
+        assert raised.value.status == 504 and raised.value.stage == "pool"
+        assert "all 1 connections to the upstream stayed busy" in raised.value.message
+        assert len(recorder.received) == 1
+    finally:
+        recorder.reply.hold.set()  # type: ignore[union-attr]
+        worker.join(10)
+        client.close()
+    assert len(first) == 1  # the first request was answered once the upstream let it go

@@ -149,6 +149,8 @@ class Recorder:
 
     def __init__(self, tls: Any = None) -> None:
         self.received: list[Received] = []
+        #: set each time a request has been recorded (a test clears it to wait for the next)
+        self.arrived = threading.Event()
         self.reply = Reply()
         recorder = self
 
@@ -162,6 +164,7 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 recorder.received.append(Received(self.command, self.path, list(self.headers.items()), body))
+                recorder.arrived.set()
                 reply = recorder.reply
                 if reply.hold is not None:
                     reply.hold.wait(10)
