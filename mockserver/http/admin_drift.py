@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from flask import Response, current_app, request
 
+from ..core import admin_routes as routes
 from ..core.drift.store import DRIFT_KINDS, DriftLog
 from ..errors import BadRequest, NotFound
-from .admin import blp, ok, query_params
+from .admin import ok, query_params, route
 
 DRIFT_KEY = "cxmock.drift"
 
@@ -26,7 +27,7 @@ def _drift() -> DriftLog:
     return drift
 
 
-@blp.get("/drift")
+@route(routes.DRIFT)
 @query_params("kind", "since", "summary")
 def list_drift() -> Response:
     """Drift records, oldest first (``?kind=document|shadow``, ``?since=<id>``), or with ``?summary=1`` one row per
@@ -44,7 +45,7 @@ def list_drift() -> Response:
     return ok([r.to_dict() for r in drift.records(kind, int(since) if since else None)])
 
 
-@blp.delete("/drift")
+@route(routes.CLEAR_DRIFT)
 def clear_drift() -> Response:
     _drift().clear()
     return Response(status=204)
