@@ -65,6 +65,11 @@ def run_proxy(
         except (ServerError, ConfigError, OSError, ValueError) as exc:
             print(f"cxmock proxy: cannot start: {exc}", file=sys.stderr, flush=True)
             return EXIT_STARTUP_FAILURE
+        problem = proxy.client.probe()
+        if problem is not None:
+            logging.getLogger("cxmock.proxy").warning(
+                "the upstream cannot be reached now: %s; until it can, every request is answered 502/504", problem
+            )
         try:
             ready = {
                 "ready": True,

@@ -340,6 +340,15 @@ class UpstreamClient:
             self._idle.put(conn)
         return UpstreamAnswer(response.status, response.reason, list(response.getheaders()), b"".join(chunks), elapsed)
 
+    def probe(self) -> str | None:
+        """Open one connection (TCP, and TLS with its verification) and close it, sending nothing: ``None`` when
+        the upstream is reachable, else what is wrong (``cxmock proxy`` warns at start, then serves anyway)."""
+        try:
+            self._connect().close()
+        except UpstreamError as exc:
+            return exc.message
+        return None
+
     def close(self) -> None:
         """Close the idle connections; busy ones close when their answer is read."""
         self._closed = True

@@ -147,3 +147,17 @@ def test_report_of_a_plain_mock_has_no_drift_section(upstream: Served) -> None:
     with requests.get(upstream.base_url + "/_mock/drift", timeout=10) as response:
         assert response.status_code == 404
         assert "cxmock proxy UPSTREAM" in response.json()["message"]
+
+
+def test_cxmock_proxy_warns_at_start_when_the_upstreams_certificate_does_not_verify(tmp_path: Path) -> None:
+    import trustme
+
+    from tests.proxy.upstreams import Recorder, tls_context
+
+    with Recorder(tls=tls_context(trustme.CA())) as upstream:
+        with start_cxmock(tmp_path, "proxy", upstream.url) as proxy:
+            with requests.get(proxy.base_url + "/cxrestapi/auth/SMTPSettings", timeout=10) as response:
+                assert response.status_code == 502
+        assert upstream.received == []
+    log = proxy.output()
+    assert "the upstream cannot be reached now" in log and "--upstream-ca" in log
