@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from ..core.contract import JSON_V1
 from ..core.drift.answers import document_drift, lint_request, operation_id
 from ..core.drift.store import DriftLog
+from ..core.lint.lint import Violation
 from ..core.state import State
 from ..http.errors import json_bytes
 from ..http.journaling import log_line
@@ -36,7 +37,13 @@ log = logging.getLogger("cxmock.proxy")
 FORWARDED_PREFIX = "/cxrestapi/auth"
 #: answers up to this many bytes are checked against the document (and shadowed) in full; larger: status and headers
 DRIFT_BODY_LIMIT = 256 * 1024
-_REASONS = {502: "Bad Gateway", 504: "Gateway Timeout", 413: "Payload Too Large", 400: "Bad Request"}
+_REASONS = {
+    400: "Bad Request",
+    408: "Request Timeout",
+    413: "Payload Too Large",
+    502: "Bad Gateway",
+    504: "Gateway Timeout",
+}
 #: also dropped from requests: the front end answered ``Expect: 100-continue`` itself
 _NOT_FORWARDED = HOP_BY_HOP | {"expect", "host", "content-length"}
 
@@ -100,16 +107,18 @@ class Forwarder:
             out_headers = self._answer_headers(answer.headers)
             out_body = answer.body
         except (UpstreamError, _TooLarge) as exc:
-            status, message = exc.status, exc.message
-            reason = _REASONS.get(status, "Error")
-            error = {"upstream": self.client.options.display(), "stage": exc.stage, "reason": message}
-            out_body = json_bytes({"message": message})
-            out_headers = [("Content-Type", JSON_V1), ("Content-Length", str(len(out_body)))]
+            status, reason, out_headers, out_body = _own_answer(exc.status, exc.message)
+            error = {"upstream": self.client.options.display(), "stage": exc.stage, "reason": exc.message}
             if isinstance(exc, UpstreamError):
-                log.warning("upstream %s %s: %s", method, path[:200], message)
+                log.warning("upstream %s %s: %s", method, path[:200], exc.message)
+        except Exception as exc:  # noqa: BLE001 - a bug of the proxy: logged, answered, journaled (never a bare 500)
+            log.exception("forwarding %s %s failed", method, path[:200])
+            message = f"cxmock proxy failed to forward the request ({type(exc).__name__}); a bug, please report it"
+            status, reason, out_headers, out_body = _own_answer(502, message)
+            error = {"upstream": self.client.options.display(), "stage": "proxy", "reason": message}
         duration_ms = (time.perf_counter() - started) * 1000
         op = operation_id(method, path)
-        violations = lint_request(method, path, lowered, body) if error is None or answer is not None else []
+        violations = self._lint(method, path, lowered, body)
         request_id = self.state.journal.record_later(
             method=method,
             path=path,
@@ -145,6 +154,15 @@ class Forwarder:
             )
         start_response(f"{status} {reason}", out_headers)
         return [out_body]
+
+    def _lint(self, method: str, path: str, headers: dict[str, str], body: bytes) -> list[Violation]:
+        """The contract-lint of the client's request (as ``cxmock serve`` would journal it), whatever the upstream
+        answered; a failure of the lint is logged and costs the request nothing."""
+        try:
+            return lint_request(method, path, headers, body)
+        except Exception:  # noqa: BLE001 - the lint must never break the proxying
+            log.exception("the contract-lint failed on %s %s", method, path[:200])
+            return []
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         limit = max(self.state.config.max_body, 1)
@@ -193,6 +211,13 @@ class Forwarder:
             return
         for difference in differences:
             self.drift.add("shadow", difference, **where)
+
+
+def _own_answer(status: int, message: str) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    """An answer of the proxy itself (no usable one from the upstream): the service's error shape."""
+    body = json_bytes({"message": message})
+    headers = [("Content-Type", JSON_V1), ("Content-Length", str(len(body)))]
+    return status, _REASONS.get(status, "Error"), headers, body
 
 
 class _TooLarge(Exception):

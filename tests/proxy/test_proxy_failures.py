@@ -54,6 +54,8 @@ def test_upstream_down_is_a_502_naming_it() -> None:
         [entry] = _journal(proxy)
         assert (entry["status"], entry["operationId"]) == (502, "getAllSmtpSettings")
         assert entry["error"]["stage"] == "connect"
+        # the client's request is linted whatever the upstream did
+        assert {v["code"] for v in entry["violations"]} == {"version-missing", "cxorigin-missing"}
 
 
 def test_a_slow_upstream_is_a_504_after_the_timeout(recorder: Recorder) -> None:
