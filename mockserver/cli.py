@@ -309,7 +309,7 @@ def report(url: str, admin_token: str | None, timeout: float, fmt: str, fail_on:
         _ok(status, payload)
     text = payload.decode("utf-8")
     # a cxmock proxy's drift list (the service's answers against openapi/); a mock answers 404: nothing added
-    drift = admin_call(url, "GET", "/_mock/drift?summary=1", admin_token=admin_token, timeout=timeout)
+    drift = admin_call(url, routes.DRIFT, query={"summary": "1"}, admin_token=admin_token, timeout=timeout)
     text = with_drift(fmt, text, *drift)
     if output:
         with open(output, "w", encoding="utf-8") as handle:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from ..config import Config
@@ -35,7 +36,8 @@ _KNOWN = ("host", "port", "encryptionType", "fromAddress", "useDefaultCredential
 _PLACEHOLDER = {"host": "unknown.invalid", "port": 25, "fromAddress": "unknown@unknown.invalid"}
 
 
-def _no_smtp(fields: dict[str, Any]) -> str | None:
+def _no_smtp(fields: dict[str, Any], *, on_fault: Callable[[dict[str, Any]], None] | None = None) -> None:
+    """The shadow's testconnection: succeeds without an SMTP session (the service's session is the real one)."""
     return None
 
 
