@@ -220,7 +220,13 @@ def test_the_client_requests_are_linted_as_cxmock_serve_would(proxy: ProxyServer
         assert response.status_code == 201
     with requests.get(proxy.base_url + "/_mock/violations", timeout=10) as report:
         codes = {row["code"] for row in report.json()}
-    assert {"unknown-member-near-miss", "path-case", "version-missing", "cxorigin-missing", "credentials-missing"} <= codes
+    assert {
+        "unknown-member-near-miss",
+        "path-case",
+        "version-missing",
+        "cxorigin-missing",
+        "credentials-missing",
+    } <= codes
     with requests.get(proxy.base_url + "/_mock/violations?format=text", timeout=10) as text:
         assert "did you mean 'fromAddress'" in text.text
 
