@@ -26,15 +26,16 @@ from ..core.lint.lint import Violation
 from ..core.state import State
 from ..http.errors import json_bytes
 from ..http.journaling import log_line
-from ..runtime.http_server.wsgi import HEADERS_KEY
 from .shadow import Shadow
 from .upstream import HOP_BY_HOP, UpstreamAnswer, UpstreamClient, UpstreamError
 
-__all__ = ["FORWARDED_PREFIX", "Forwarder", "forwarded"]
+__all__ = ["FORWARDED_PREFIX", "HEADERS_KEY", "Forwarder", "forwarded"]
 
 log = logging.getLogger("cxmock.proxy")
 
 FORWARDED_PREFIX = "/cxrestapi/auth"
+#: the environ key of the request's header lines as received (``AppHooks.headers_key``, set by ``ProxyServer``)
+HEADERS_KEY = "cxmock.headers"
 #: answers up to this many bytes are checked against the document (and shadowed) in full; larger: status and headers
 DRIFT_BODY_LIMIT = 256 * 1024
 _REASONS = {

@@ -9,6 +9,7 @@ or socket behind.
 
 from __future__ import annotations
 
+import dataclasses
 from types import TracebackType
 from typing import Any
 
@@ -18,9 +19,10 @@ from ..core.state import State
 from ..errors import ServerError
 from ..http import create_app
 from ..http.admin_drift import DRIFT_KEY
+from ..runtime.front import app_hooks
 from ..runtime.http_server import HttpServer
 from ..runtime.server import http_limits
-from .forward import Forwarder, StartResponse, forwarded
+from .forward import HEADERS_KEY, Forwarder, StartResponse, forwarded
 from .shadow import Shadow
 from .upstream import UpstreamClient, UpstreamOptions
 
@@ -67,6 +69,10 @@ class ProxyServer:
             threads=self.config.http_threads,
             limits=http_limits(self.config),
             grace=self.config.http_grace,
+            # cxmock's hooks (socket-level keys, the vendor error body, refusals journaled in the proxy's journal),
+            # plus the raw header lines the forwarder sends on as they came
+            hooks=dataclasses.replace(app_hooks(lambda path: (self.state, path)), headers_key=HEADERS_KEY),
+            body_limit=lambda: self.config.max_body,
         )
         http.start()
         self._http = http

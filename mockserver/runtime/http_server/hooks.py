@@ -56,6 +56,8 @@ class AppHooks:
     :param probe_header: the header the start-up probe carries, so the app can tell it (and not log it).
     :param error_body: ``(status, sentence) -> (content type, body)`` of the front end's own answers.
     :param refused: called (on the event loop) with each answer the front end made itself; must not block.
+    :param headers_key: environ key of the request's header lines as received, ``(name, value)`` bytes in order
+        (``cxmock proxy`` forwards them as sent: PEP 3333's ``HTTP_*`` keys lose the names' case, order, repeats).
     """
 
     abort_key: str | None = None
@@ -65,3 +67,4 @@ class AppHooks:
     probe_header: str = "X-Probe"
     error_body: Callable[[int, str], tuple[str, bytes]] = plain_error
     refused: Callable[[Refusal], None] | None = None
+    headers_key: str | None = None

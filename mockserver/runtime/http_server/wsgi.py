@@ -19,11 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, RequestTimeout
 
 from .hooks import AppHooks
 
-__all__ = ["HEADERS_KEY", "Outcome", "Request", "answer_bytes", "head_so_far", "respond", "serialize"]
-
-#: ``environ[HEADERS_KEY]``: the request's header lines as received, ``(name, value)`` bytes in order (``cxmock
-#: proxy`` forwards them as sent: PEP 3333's ``HTTP_*`` keys lose the names' case, their order and repetitions)
-HEADERS_KEY = "cxmock.headers"
+__all__ = ["Outcome", "Request", "answer_bytes", "head_so_far", "respond", "serialize"]
 
 log = logging.getLogger("cxmock.server")
 
@@ -239,7 +235,8 @@ def environ(req: Request, base: dict[str, Any], stopping: threading.Event, hooks
         env[hooks.gone_key] = req.gone
     if hooks.abort_key is not None:
         env[hooks.abort_key] = None
-    env[HEADERS_KEY] = req.headers
+    if hooks.headers_key is not None:
+        env[hooks.headers_key] = req.headers
     for raw_name, raw_value in req.headers:
         name = raw_name.decode("latin-1").upper().replace("-", "_")
         value = raw_value.decode("latin-1")
