@@ -111,6 +111,7 @@ def test_a_body_over_max_body_is_not_forwarded(recorder: Recorder) -> None:
             assert response.status_code == 413
             # the HTTP front end refuses it before the proxy reads it (the proxy's own check says --max-body)
             assert "max_body" in response.json()["message"].replace("-", "_")
+        assert [(e["method"], e["status"]) for e in _journal(proxy)] == [("POST", 413)]  # journaled all the same
     assert recorder.received == []
 
 
