@@ -13,11 +13,25 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import BadRequest, NotFound
+from .jsonnames import camel_fields
 
 #: ids are the service's ``int`` (Int32)
 INT32_MAX = 2_147_483_647
 
 __all__ = ["SettingsRecord", "SettingsStore"]
+
+
+#: the members the API returns of a record, in the order it shows them (never the password)
+PUBLIC_FIELDS = (
+    "id",
+    "host",
+    "port",
+    "encryption_type",
+    "from_address",
+    "use_default_credentials",
+    "username",
+    "display_name",
+)
 
 
 @dataclass(frozen=True)
@@ -34,16 +48,7 @@ class SettingsRecord:
 
     def public(self) -> dict[str, Any]:
         """The record as the API returns it: vendor JSON names, no password."""
-        return {
-            "id": self.id,
-            "host": self.host,
-            "port": self.port,
-            "encryptionType": self.encryption_type,
-            "fromAddress": self.from_address,
-            "useDefaultCredentials": self.use_default_credentials,
-            "username": self.username,
-            "displayName": self.display_name,
-        }
+        return camel_fields(self, *PUBLIC_FIELDS)
 
     @property
     def has_password(self) -> bool:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..jsonnames import camel_fields
+
 __all__ = ["DRIFT_KINDS", "DriftLog", "DriftRecord"]
 
 #: ``document``: the service's answer breaks the document; ``shadow``: the mock would have answered differently
@@ -34,17 +36,8 @@ class DriftRecord:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "time": self.time,
-            "kind": self.kind,
-            "requestId": self.request_id,
-            "method": self.method,
-            "path": self.path,
-            "operationId": self.operation_id,
-            "status": self.status,
-            "message": self.message,
-        }
+        names = ("id", "time", "kind", "request_id", "method", "path", "operation_id", "status", "message")
+        return camel_fields(self, *names)
 
     def line(self) -> str:
         """``[document] #3 GET /cxrestapi/auth/SMTPSettings → 200 (getAllSmtpSettings): <message>``"""

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..jsonnames import camel_fields
 from ..lint.lint import Violation
 
 __all__ = ["JournalEntry", "call_line", "path_matches", "status_matches"]
@@ -38,22 +39,12 @@ class JournalEntry:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "time": self.time,
-            "method": self.method,
-            "path": self.path,
-            "query": self.query,
+            **camel_fields(self, "id", "time", "method", "path", "query"),
             "headers": dict(self.headers),
-            "body": self.body,
-            "status": self.status,
-            "durationMs": self.duration_ms,
-            "operationId": self.operation_id,
+            **camel_fields(self, "body", "status", "duration_ms", "operation_id"),
             "faults": [dict(f) for f in self.faults],
             "violations": [v.to_dict() for v in self.violations],
-            "user": self.user,
-            "remote": self.remote,
-            "error": self.error,
-            "responseBody": self.response_body,
+            **camel_fields(self, "user", "remote", "error", "response_body"),
         }
 
     def line(self) -> str:

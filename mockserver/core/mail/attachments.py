@@ -12,6 +12,8 @@ import email.policy
 from dataclasses import dataclass
 from email.message import Message
 
+from ..jsonnames import camel_fields
+
 __all__ = ["Attachment", "attachment_payload", "list_attachments"]
 
 _PARSER = email.parser.BytesParser(policy=email.policy.compat32)
@@ -31,13 +33,7 @@ class Attachment:
     truncated: bool
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "index": self.index,
-            "filename": self.filename,
-            "contentType": self.content_type,
-            "size": self.size,
-            "truncated": self.truncated,
-        }
+        return camel_fields(self, "index", "filename", "content_type", "size", "truncated")
 
 
 def _parts(raw: bytes) -> list[Message]:
