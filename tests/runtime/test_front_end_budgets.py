@@ -442,6 +442,35 @@ def test_a_body_over_max_body_is_413_at_once_declared_or_by_its_chunk_size(
     assert status_of(fits) == 400, fits[:300]  # read whole, then refused as JSON
 
 
+@pytest.mark.slow
+def test_a_client_that_sends_a_large_body_before_reading_still_reads_its_413(
+    make_server: Callable[..., MockServer],
+) -> None:
+    """A body larger than what a lingering close discards (4 MiB) sent whole before reading: the client reads the
+    413, never a reset that loses it (the server stops reading and ends the connection at the linger deadline)."""
+    server = make_server(max_body=65536)
+    body = b"x" * (5 * 1024 * 1024)
+    head = (
+        f"POST {LIST} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {server.token()}\r\n"
+        f"Content-Type: {JSON_V1}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    statuses = []
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", server.http_port), timeout=TIMEOUT) as sock:
+            try:
+                sock.sendall(head + body)
+            except OSError:
+                pass  # the server stopped reading: what it answered is still to be read
+            answer = b""
+            try:
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except OSError:
+                pass
+        statuses.append(status_of(answer) if answer else None)
+    assert statuses == [413] * 20, statuses
+
+
 def test_a_chunked_token_request_over_max_body_is_refused_unread(make_server: Callable[..., MockServer]) -> None:
     """Before: read to 1 MiB and journaled whole."""
     server = make_server()

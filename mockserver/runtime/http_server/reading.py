@@ -94,7 +94,10 @@ class Reading(asyncio.Protocol):
     def _discard(self, size: int) -> None:
         self.discarded += size
         if self.discarded > LINGER_BYTES:
-            self.abort()
+            # read and dropped enough: stop reading, and let the lingering close's deadline end the connection; a
+            # client that reads its answer meanwhile gets it (an abort here lost it to the RST when the client had
+            # sent a large body before reading)
+            self._update_reading()
 
     def _parse(self, data: bytes) -> None:
         """Feed ``data`` to the parser, in slices while requests may queue; keep the rest once they are over the
@@ -135,7 +138,10 @@ class Reading(asyncio.Protocol):
     def _update_reading(self) -> None:
         if self.closed or self.transport is None:
             return
-        want = self.discarding or not (self._held or self.output_blocked or self._queue_full())
+        if self.discarding:
+            want = self.discarded <= LINGER_BYTES
+        else:
+            want = not (self._held or self.output_blocked or self._queue_full())
         if want != self.reading:
             self.reading = want
             if want:
