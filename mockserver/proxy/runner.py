@@ -3,17 +3,15 @@ logging, start, banner, ready line, signals, stop."""
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-from pathlib import Path
 from types import FrameType
 
 from ..config import Config
 from ..errors import ConfigError, ServerError
-from ..runtime.runner import EXIT_OK, EXIT_STARTUP_FAILURE, configure_logging
+from ..runtime.runner import EXIT_OK, EXIT_STARTUP_FAILURE, announce_and_wait, configure_logging
 from .server import ProxyServer
 from .upstream import UpstreamOptions
 
@@ -78,14 +76,7 @@ def run_proxy(
                 "upstream": upstream.display(),
                 "http": proxy.port,
             }
-            if port_file:
-                Path(port_file).write_text(json.dumps(ready) + "\n", encoding="utf-8")
-            if ready_json:
-                print(json.dumps(ready), flush=True)
-            if not quiet:
-                print(banner(proxy), file=sys.stderr if ready_json else sys.stdout, flush=True)
-            while not stop.wait(0.5):
-                proxy.check()
+            announce_and_wait(ready, banner(proxy), stop, proxy.check, port_file, ready_json, quiet)
         finally:
             proxy.stop()
         return EXIT_OK

@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -190,6 +191,27 @@ def configure_logging(log_format: str, stream: TextIO | None = None) -> logging.
     return spool
 
 
+def announce_and_wait(
+    ready: dict[str, Any],
+    text: str,
+    stop: threading.Event,
+    check: Callable[[], None],
+    port_file: str | None,
+    ready_json: bool,
+    quiet: bool,
+) -> None:
+    """Say the server is ready (the port file, the ``--ready-json`` line, the banner), then wait for ``stop``,
+    re-raising a background thread's failure every half second (``check``)."""
+    if port_file:
+        Path(port_file).write_text(json.dumps(ready) + "\n", encoding="utf-8")
+    if ready_json:
+        print(json.dumps(ready), flush=True)
+    if not quiet:
+        print(text, file=sys.stderr if ready_json else sys.stdout, flush=True)
+    while not stop.wait(0.5):
+        check()
+
+
 def banner(server: MockServer) -> str:
     ports = server.ports()
     lines = [
@@ -257,14 +279,7 @@ def run(config: Config, *, ready_json: bool = False, port_file: str | None = Non
             return EXIT_STARTUP_FAILURE
         try:
             ready = {"ready": True, "base_url": server.base_url, "api_url": server.api_url, **server.ports()}
-            if port_file:
-                Path(port_file).write_text(json.dumps(ready) + "\n", encoding="utf-8")
-            if ready_json:
-                print(json.dumps(ready), flush=True)
-            if not quiet:
-                print(banner(server), file=sys.stderr if ready_json else sys.stdout, flush=True)
-            while not stop.wait(0.5):
-                server.check()
+            announce_and_wait(ready, banner(server), stop, server.check, port_file, ready_json, quiet)
         finally:
             server.stop()
             _summary(Tally.since(started, TALLY.snapshot()))
