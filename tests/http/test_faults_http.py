@@ -46,22 +46,6 @@ GET_LIST_503: dict[str, Any] = {
 # -- fixtures ----------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MockServer]:
-    server = MockServer()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def mock(shared: MockServer) -> MockServer:
-    """The module's server, reset (no rules, empty journal) before the test."""
-    shared.reset()
-    return shared
-
-
 @pytest.fixture
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:

@@ -15,20 +15,10 @@ import pytest
 import requests
 
 from mockserver.runtime.server import MockServer
+from tests.support.api import SDK_PROFILE
 
 TIMEOUT = 30
-#: CheckmarxPythonSDK's update_my_profile body (asdict of MyProfileUpdateRequest, its own test's values)
-SDK_BODY: dict[str, Any] = {
-    "firstName": "test",
-    "lastName": "test",
-    "email": "test@test.com",
-    "phoneNumber": "123456",
-    "cellPhoneNumber": "123456",
-    "jobTitle": "software developer",
-    "other": "",
-    "country": "USA",
-    "localeId": 1,
-}
+SDK_BODY = SDK_PROFILE
 
 
 def profile_url(server: Any) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -28,21 +27,10 @@ import requests
 
 from mockserver.core.identity.identity import password_grant
 from mockserver.runtime.server import MockServer
+from tests.support.api import SDK_PROFILE
 
 TIMEOUT = 30
 SECRET = "014DF517-39D1-4453-B7B3-9930C563627C"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MockServer]:
-    with MockServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mock(shared: MockServer) -> MockServer:
-    shared.reset()
-    return shared
 
 
 def login(server: MockServer, scope: str = "sast_rest_api access_control_api") -> str:
@@ -87,17 +75,7 @@ def test_checkmarx_python_sdk_shapes(mock: MockServer) -> None:
     )
     check(session.delete(item, timeout=TIMEOUT), 204)
     check(session.get(url + "/MyProfile", timeout=TIMEOUT), 200)
-    profile = {
-        "firstName": "test",
-        "lastName": "test",
-        "email": "test@test.com",
-        "phoneNumber": "123456",
-        "cellPhoneNumber": "123456",
-        "jobTitle": "software developer",
-        "other": "",
-        "country": "USA",
-        "localeId": 1,
-    }
+    profile = dict(SDK_PROFILE)
     check(session.put(url + "/MyProfile", data=json.dumps(profile), headers=json_body, timeout=TIMEOUT), 204)
     assert len(mock.requests()) == 9
     mock.assert_no_violations("warning")

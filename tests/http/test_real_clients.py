@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,18 +22,6 @@ from mockserver.runtime.server import MockServer
 
 TIMEOUT = 30
 PASSWORD = "real-client-secret"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MockServer]:
-    with MockServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mock(shared: MockServer) -> MockServer:
-    shared.reset()
-    return shared
 
 
 def nswag_headers(server: MockServer) -> dict[str, str]:

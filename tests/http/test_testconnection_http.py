@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,18 +47,6 @@ def post(server: MockServer, payload: dict[str, Any]) -> requests.Response:
         headers={**server.auth_headers(), "Content-Type": "application/json;v=1.0"},
         timeout=30,
     )
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MockServer]:
-    with MockServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mock(shared: MockServer) -> MockServer:
-    shared.reset()
-    return shared
 
 
 @pytest.mark.no_leak_check  # the module-scoped server outlives each test by design

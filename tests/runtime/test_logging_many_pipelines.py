@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 import smtplib
 import socket
@@ -22,6 +21,8 @@ import requests
 
 from mockserver.runtime.runner import configure_logging
 from mockserver.runtime.server import MockServer
+from tests.support.api import token_form
+from tests.support.serve import start_serve
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -142,28 +143,10 @@ def test_cxmocks_own_error_is_an_error_line(captured: Captured) -> None:
 
 
 def test_json_lines_carry_sandbox_and_request_id_and_serve_ends_with_a_summary() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CXMOCK_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mockserver", "serve", "--port", "0", "--smtp-port", "0", "--smtps-port", "0"]
-        + ["--ready-json", "--quiet", "--log-format", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
+    proc, ready = start_serve("--log-format", "json", stderr=subprocess.PIPE)
     try:
-        assert proc.stdout is not None
-        ready = json.loads(proc.stdout.readline())
         base = ready["base_url"]
-        form = {
-            "grant_type": "password",
-            "username": "admin",
-            "password": "admin",
-            "scope": "access_control_api",
-            "client_id": "resource_owner_client",
-            "client_secret": "014DF517-39D1-4453-B7B3-9930C563627C",
-        }
+        form = token_form(scope="access_control_api")
         for name in ("ci-1", "ci-2"):  # created as the pytest plugin does (a plain request does not create one)
             created = requests.post(f"{base}/sandbox/{name}/_mock/sandbox", json={}, timeout=10)
             assert created.status_code == 201, created.text

@@ -34,3 +34,17 @@ def token_form(username: str = "admin", password: str = "admin", **extra: str) -
         "client_secret": CLIENT_SECRET,
         **extra,
     }
+
+
+#: CheckmarxPythonSDK's update_my_profile body (asdict of MyProfileUpdateRequest, its own test's values)
+SDK_PROFILE: dict[str, Any] = {
+    "firstName": "test",
+    "lastName": "test",
+    "email": "test@test.com",
+    "phoneNumber": "123456",
+    "cellPhoneNumber": "123456",
+    "jobTitle": "software developer",
+    "other": "",
+    "country": "USA",
+    "localeId": 1,
+}
